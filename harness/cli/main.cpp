@@ -1,0 +1,161 @@
+// rackqual: qualify GPU clusters. run a suite, list kinds, check a suite.
+#include <benchmark/benchmark.h>
+
+#include <CLI/CLI.hpp>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <iostream>
+
+#include "rackqual/backend.hpp"
+#include "rackqual/error.hpp"
+#include "rackqual/kind.hpp"
+#include "rackqual/platform.hpp"
+#include "rackqual/runner.hpp"
+#include "rackqual/suite.hpp"
+#include "rackqual/version.hpp"
+#include "rackqual/world.hpp"
+
+namespace {
+
+using namespace rackqual;
+
+// Under mpiexec or srun only the first rank speaks; every rank exits with the same code.
+bool first_rank() {
+  for (const char* name : {"PMI_RANK", "OMPI_COMM_WORLD_RANK", "SLURM_PROCID"})
+    if (const char* v = std::getenv(name)) return std::atoi(v) == 0;
+  return true;
+}
+
+void say(const std::string& line) {
+  if (first_rank()) std::fprintf(stderr, "%s\n", line.c_str());
+}
+
+// The suite and its platform profile, both validated; throws InputError.
+std::pair<Suite, Platform> load(const std::string& suite_path, const std::string& backend) {
+  Suite suite = load_suite(suite_path);
+  const std::string name = resolve_platform(suite.platform, backend);
+  const std::string dir = (std::filesystem::path(suite_path).parent_path() / "platforms").string();
+  const std::string path = find_platform(name, dir);
+  if (path.empty())
+    throw InputError(suite_path, 0, "platform", "no profile named '" + name + "' in " + dir + " or the installed profiles");
+  Platform platform = load_platform(path);
+  check_peaks(suite, platform);
+  return {std::move(suite), std::move(platform)};
+}
+
+void list_kinds() {
+  for (const Kind* kind : KindRegistry::instance().all()) {
+    std::printf("%s: %s\n  scopes:", kind->name().c_str(), kind->help().c_str());
+    for (Scope s : kind->scopes()) std::printf(" %s", std::string(to_string(s)).c_str());
+    std::printf("\n  backends:");
+    for (const auto& b : BackendRegistry::instance().backends())
+      if (BackendRegistry::instance().op(b, kind->name())) std::printf(" %s", b.c_str());
+    std::printf("\n  params:\n");
+    for (const auto& p : kind->params()) {
+      std::string type(to_string(p.type));
+      if (p.type == ParamType::choice) {
+        type.clear();
+        for (const auto& c : p.choices) type += (type.empty() ? "" : "|") + c;
+      }
+      std::printf("    %-10s %-28s default %-12s %s\n", p.name.c_str(), type.c_str(),
+                  p.default_value.empty() ? "(required)" : p.default_value.c_str(), p.help.c_str());
+    }
+    std::printf("  metrics:\n");
+    for (const auto& m : kind->metrics())
+      std::printf("    %-12s %-8s %-7s %s\n", m.name.c_str(), m.unit.c_str(), std::string(to_string(m.better)).c_str(),
+                  m.help.c_str());
+  }
+}
+
+int run(int argc, char** argv, const std::string& suite_path, const std::string& backend_name, RunOptions options) {
+  World world(&argc, &argv);
+  try {
+    auto backend = BackendRegistry::instance().create(backend_name);
+    backend->set_up(world.placement().local_rank, world.placement().local_size);
+    auto [suite, platform] = load(suite_path, backend->name());
+    select_checks(suite, options.only);
+    if (world.rank() == 0)
+      std::fprintf(stderr, "rackqual %s: suite %s, backend %s, platform %s, %d ranks on %zu hosts\n", version,
+                   suite.name.c_str(), backend->name().c_str(), platform.name.c_str(), world.size(), world.hosts().size());
+    Runner runner(world, *backend, suite, platform, std::move(options));
+    return runner.run();
+  } catch (const InputError& e) {
+    if (world.rank() == 0) std::fprintf(stderr, "%s\n", e.what());
+    return exit_bad_input;
+  } catch (const SetupError& e) {
+    if (world.rank() == 0) std::fprintf(stderr, "rackqual: %s\n", e.what());
+    return exit_bad_input;
+  } catch (const std::exception& e) {
+    // Other ranks may wait in a collective for this one: end them all, records stay on disk.
+    std::fprintf(stderr, "rackqual: rank %d: error: %s\n", world.rank(), e.what());
+    world.abort(exit_run_error);
+  }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"rackqual: benchmarks and acceptance tests for GPU cluster bring-up"};
+  app.set_version_flag("--version", version);
+  app.require_subcommand(1);
+
+  std::string suite_path, backend = "auto";
+  RunOptions options;
+  std::vector<std::string> faults;
+
+  auto* run_cmd = app.add_subcommand("run", "Run a suite's checks and write records (launch under mpiexec or srun)");
+  run_cmd->add_option("suite", suite_path, "Suite YAML file")->required();
+  run_cmd->add_option("--backend", backend, "Where kinds run: auto (cuda if a GPU is present, else host), host, cuda")
+      ->check(CLI::IsMember({"auto", "host", "cuda"}));
+  run_cmd->add_option("--out", options.out_dir, "Results folder; each run writes OUT/RUN_ID/{records.jsonl,manifest.json}")
+      ->capture_default_str();
+  run_cmd->add_option("--only", options.only, "Run only this check id (repeatable)");
+  run_cmd->add_option("--fault", faults,
+                      "Inject a fault for tests and chaos drills: CHECK:RANK:MODE, MODE = wrong (corrupt a result), "
+                      "error (fail to prepare) or hang (never arrive)");
+
+  auto* list_cmd = app.add_subcommand("list", "List benchmark kinds with their parameters and metrics");
+  auto* check_cmd = app.add_subcommand("check", "Validate a suite and its platform profile without running it");
+  check_cmd->add_option("suite", suite_path, "Suite YAML file")->required();
+  check_cmd->add_option("--backend", backend, "Backend whose platform profile 'auto' resolves to")
+      ->check(CLI::IsMember({"auto", "host", "cuda"}));
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    if (!first_rank()) return e.get_exit_code() == 0 ? 0 : exit_bad_input;
+    const int code = app.exit(e);
+    return code == 0 ? 0 : exit_bad_input;
+  }
+
+  try {
+    for (const auto& f : faults) options.faults.push_back(parse_fault(f));
+    if (*list_cmd) {
+      list_kinds();
+      return exit_pass;
+    }
+    if (*check_cmd) {
+      auto [suite, platform] = load(suite_path, backend == "auto" ? "host" : backend);
+      std::printf("%s: suite %s is valid: %zu checks, platform %s\n", suite_path.c_str(), suite.name.c_str(),
+                  suite.checks.size(), platform.name.c_str());
+      return exit_pass;
+    }
+    std::string command_line;
+    for (int i = 0; i < argc; ++i) command_line += (i ? " " : "") + std::string(argv[i]);
+    options.command_line = command_line;
+    int bench_argc = 1;
+    char* bench_argv[] = {argv[0], nullptr};
+    benchmark::Initialize(&bench_argc, bench_argv);
+    return run(argc, argv, suite_path, backend, std::move(options));
+  } catch (const InputError& e) {
+    say(e.what());
+    return exit_bad_input;
+  } catch (const FieldError& e) {
+    say(std::string("rackqual: ") + e.what());
+    return exit_bad_input;
+  } catch (const std::exception& e) {
+    say(std::string("rackqual: error: ") + e.what());
+    return exit_run_error;
+  }
+}

@@ -1,0 +1,90 @@
+#pragma once
+// Where a kind runs. A backend knows devices and operations, never suites or thresholds.
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "rackqual/group.hpp"
+#include "rackqual/params.hpp"
+
+namespace rackqual {
+
+struct Correctness {
+  bool ok = true;
+  std::string detail;
+};
+
+// One operation at one parameter point on one rank. The constructor prepares it
+// (allocates, fills inputs with random data); run() is one timed iteration.
+class Op {
+ public:
+  virtual ~Op() = default;
+  // One iteration; returns its duration in seconds by the backend's timer.
+  virtual double run() = 0;
+  // Checks the outputs of the last run() against their known answer (untimed).
+  virtual Correctness verify() = 0;
+  // Chaos drill: corrupts one output element of the last run(), so that verify() must fail.
+  virtual void inject_error() = 0;
+};
+
+struct DeviceInfo {
+  int index = 0;
+  std::string name;
+  std::string uuid;
+  std::string serial;
+};
+
+// What an operation is built from: its parameters, its group, its device.
+struct OpContext {
+  const Params& params;
+  const Group& group;
+  int device;
+};
+
+using OpFactory = std::function<std::unique_ptr<Op>(const OpContext&)>;
+
+class Backend {
+ public:
+  virtual ~Backend() = default;
+  virtual std::string name() const = 0;
+  // Prepares this rank to run: binds its device, sizes its thread pool (local_size ranks share a host).
+  virtual void set_up(int local_rank, int local_size) = 0;
+  virtual DeviceInfo device(int local_rank) const = 0;
+  // Library versions for the run manifest.
+  virtual std::map<std::string, std::string> versions() const = 0;
+
+  bool supports(const std::string& kind) const;
+  // Builds the operation of a kind; throws SetupError when this backend lacks it.
+  std::unique_ptr<Op> make_op(const std::string& kind, const OpContext& context) const;
+};
+
+// Backends and their operations by name; each file registers itself.
+class BackendRegistry {
+ public:
+  static BackendRegistry& instance();
+  void add_backend(const std::string& name, std::function<std::unique_ptr<Backend>()> make);
+  void add_op(const std::string& backend, const std::string& kind, OpFactory make);
+  // Builds a backend; "auto" picks the first available of cuda, host. Throws SetupError.
+  std::unique_ptr<Backend> create(const std::string& name) const;
+  const OpFactory* op(const std::string& backend, const std::string& kind) const;
+  std::vector<std::string> backends() const;
+
+ private:
+  std::map<std::string, std::function<std::unique_ptr<Backend>()>> backends_;
+  std::map<std::pair<std::string, std::string>, OpFactory> ops_;
+};
+
+struct BackendRegistration {
+  BackendRegistration(const std::string& name, std::function<std::unique_ptr<Backend>()> make) {
+    BackendRegistry::instance().add_backend(name, std::move(make));
+  }
+};
+struct OpRegistration {
+  OpRegistration(const std::string& backend, const std::string& kind, OpFactory make) {
+    BackendRegistry::instance().add_op(backend, kind, std::move(make));
+  }
+};
+
+}  // namespace rackqual

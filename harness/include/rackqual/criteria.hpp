@@ -1,0 +1,37 @@
+#pragma once
+// Acceptance criteria as data: a metric, bounds, and where the bounds come from.
+// Evaluated by comparison, never by eval.
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "rackqual/kind.hpp"
+#include "rackqual/verdict.hpp"
+
+namespace rackqual {
+
+struct Criterion {
+  std::string metric;
+  std::optional<double> min, max;                                   // absolute bounds: fail
+  std::optional<double> min_fraction_of_peak, max_fraction_of_peak; // relative bounds: fail
+  std::optional<double> warn_below, warn_above;                     // absolute warn band
+  std::optional<double> warn_below_fraction_of_peak, warn_above_fraction_of_peak;
+  std::optional<std::int64_t> at;   // the sweep point it applies to; none: every point
+  std::string text;                 // as written in the suite, for records
+  int line = 0;                     // where it stands in the suite file
+
+  bool uses_peak() const;
+};
+
+struct Judgement {
+  Verdict verdict;
+  std::string reason;
+};
+
+// Judges one value; `peak` must be given when the criterion uses it.
+Judgement judge(const Criterion& c, double value, std::optional<double> peak, Better better);
+
+// Keys a criterion accepts, for validation messages.
+bool is_criterion_key(const std::string& key);
+
+}  // namespace rackqual

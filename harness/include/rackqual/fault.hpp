@@ -1,0 +1,26 @@
+#pragma once
+// Fault injection for tests and chaos drills: --fault CHECK:RANK:MODE.
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace rackqual {
+
+enum class FaultMode {
+  wrong,   // corrupt one output element after the untimed pass: the kind's own check must catch it
+  error,   // the operation throws while it is prepared
+  hang,    // the rank stops before the measurement and never arrives: the deadline must catch it
+};
+
+struct Fault {
+  std::string check;
+  int rank = 0;
+  FaultMode mode = FaultMode::wrong;
+};
+
+// Parses "CHECK:RANK:MODE"; throws FieldError.
+Fault parse_fault(const std::string& text);
+// The fault for this check on this rank, if any.
+std::optional<FaultMode> fault_for(const std::vector<Fault>& faults, const std::string& check, int rank);
+
+}  // namespace rackqual

@@ -1,0 +1,69 @@
+#pragma once
+// A benchmark kind: its parameters, its metrics, the scopes it runs at, and the arithmetic
+// that turns a time into metrics. Kinds are backend-agnostic: no CUDA or MPI here.
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "rackqual/params.hpp"
+#include "rackqual/scope.hpp"
+
+namespace rackqual {
+
+enum class Better { higher, lower };
+std::string_view to_string(Better b);
+
+struct MetricSpec {
+  std::string name;
+  std::string unit;
+  Better better;
+  std::string help;
+};
+
+class Kind {
+ public:
+  virtual ~Kind() = default;
+  virtual std::string name() const = 0;
+  virtual std::string help() const = 0;
+  virtual std::vector<ParamSpec> params() const = 0;
+  virtual std::vector<MetricSpec> metrics() const = 0;
+  virtual std::vector<Scope> scopes() const = 0;
+
+  // Checks that span parameters (a dtype the sizes allow, ...); throws FieldError.
+  virtual void validate(const Params&) const {}
+  // The measurement points of a check: one per value of the swept parameter, if any.
+  virtual std::vector<Params> points(const Params& params) const { return {params}; }
+  // The parameter a criterion's `at` selects on (empty: the kind sweeps nothing).
+  virtual std::string sweep_param() const { return ""; }
+  // Metric values of one point from the time of one iteration on `ranks` ranks.
+  virtual std::map<std::string, double> derive(const Params& point, double seconds, int ranks) const = 0;
+  // The platform peak figure a metric is compared with (empty: none).
+  virtual std::string peak_key(const std::string& metric, const Params& point) const = 0;
+
+  std::optional<MetricSpec> metric(const std::string& name) const;
+  std::optional<ParamSpec> param(const std::string& name) const;
+};
+
+// Kinds by name. Each kind's file registers itself with one RACKQUAL_REGISTER_KIND line.
+class KindRegistry {
+ public:
+  static KindRegistry& instance();
+  void add(std::unique_ptr<Kind> kind);
+  const Kind* find(const std::string& name) const;
+  std::vector<const Kind*> all() const;   // sorted by name
+
+ private:
+  std::map<std::string, std::unique_ptr<Kind>> kinds_;
+};
+
+struct KindRegistration {
+  explicit KindRegistration(std::unique_ptr<Kind> kind) { KindRegistry::instance().add(std::move(kind)); }
+};
+
+#define RACKQUAL_REGISTER_KIND(Type) \
+  static const ::rackqual::KindRegistration rackqual_kind_registration_##Type{std::make_unique<Type>()}
+
+}  // namespace rackqual

@@ -1,0 +1,31 @@
+#pragma once
+// The run manifest: what ran, where, with which versions, and how it ended.
+#include <map>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace rackqual {
+
+struct Manifest {
+  std::string run_id;
+  std::map<std::string, std::string> versions;
+  std::vector<std::string> hosts;
+  int ranks = 1;
+  std::string backend;
+  std::string platform;
+  std::string suite_path;
+  std::string suite_hash;
+  std::string command_line;
+  std::string start_time;
+  std::string end_time;       // empty while running
+  std::string status = "running";   // running, finished, aborted
+  int exit_status = -1;
+};
+
+nlohmann::json to_json(const Manifest& m);
+// Writes atomically (temporary file, then rename), so a reader never sees half a file.
+void write_manifest(const std::string& path, const Manifest& m);
+
+}  // namespace rackqual

@@ -1,0 +1,65 @@
+#pragma once
+// A record: one measured figure with all its context (schema 1), and the JSON Lines sink.
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "rackqual/backend.hpp"
+#include "rackqual/stats.hpp"
+#include "rackqual/verdict.hpp"
+
+namespace rackqual {
+
+inline constexpr int record_schema = 1;
+
+struct Record {
+  std::string run_id;
+  std::string time;          // ISO 8601, UTC
+  std::string suite;
+  std::string check;
+  std::string kind;
+  std::string backend;
+  std::string scope;
+  std::string group;         // the node or rack the figure belongs to
+  int rank = 0;
+  std::string host;
+  std::string rack;
+  std::optional<DeviceInfo> device;   // none for group figures
+  nlohmann::json params = nlohmann::json::object();
+  std::string metric;        // empty for an error without a figure
+  std::optional<double> value;
+  std::string unit;
+  std::string better;
+  std::optional<Stats> stats;
+  bool correct = false;
+  std::string correct_detail;
+  std::string criterion;     // as written; empty when none applies
+  Verdict verdict = Verdict::error;
+  std::string reason;
+};
+
+nlohmann::json to_json(const Record& r);
+Record record_from_json(const nlohmann::json& j);   // throws on a missing or mistyped field
+std::optional<Verdict> parse_verdict(const std::string& text);
+
+// Appends records to a JSON Lines file, one write and flush per record, so a run killed
+// halfway leaves every finished record on disk and every line whole.
+class RecordWriter {
+ public:
+  explicit RecordWriter(const std::string& path);
+  ~RecordWriter();
+  RecordWriter(const RecordWriter&) = delete;
+  RecordWriter& operator=(const RecordWriter&) = delete;
+  void append(const Record& r);
+  void append_line(const std::string& json_line);
+
+ private:
+  int fd_ = -1;
+};
+
+// Now, as ISO 8601 UTC with milliseconds.
+std::string utc_now();
+
+}  // namespace rackqual

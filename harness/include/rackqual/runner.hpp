@@ -1,0 +1,47 @@
+#pragma once
+// Runs a suite's checks on every rank: measures with Google Benchmark, judges, records.
+#include <string>
+#include <vector>
+
+#include "rackqual/backend.hpp"
+#include "rackqual/fault.hpp"
+#include "rackqual/platform.hpp"
+#include "rackqual/record.hpp"
+#include "rackqual/suite.hpp"
+#include "rackqual/world.hpp"
+
+namespace rackqual {
+
+class Watchdog;
+
+struct RunOptions {
+  std::string out_dir = "results";
+  std::vector<std::string> only;     // check ids; empty: all
+  std::vector<Fault> faults;
+  std::string command_line;
+};
+
+class Runner {
+ public:
+  Runner(World& world, Backend& backend, const Suite& suite, const Platform& platform, RunOptions options);
+  // Runs every selected check; returns the exit code (rank 0's is the one that counts).
+  int run();
+
+ private:
+  std::vector<Record> run_check(const Check& check);
+  std::vector<Record> measure_point(const Check& check, const Params& point, const Group& group);
+
+  World& world_;
+  Backend& backend_;
+  const Suite& suite_;
+  const Platform& platform_;
+  RunOptions options_;
+  std::string run_id_;
+  int check_index_ = 0;
+  Watchdog* watchdog_ = nullptr;
+};
+
+// The checks `only` selects, in suite order; throws InputError on an unknown id.
+std::vector<const Check*> select_checks(const Suite& suite, const std::vector<std::string>& only);
+
+}  // namespace rackqual

@@ -1,0 +1,58 @@
+#pragma once
+// Deadlines: every rank reports where it has arrived; rank 0 watches. When a check passes
+// its deadline, rank 0 names the ranks that did not arrive, records an error, and ends the run.
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "rackqual/world.hpp"
+
+namespace rackqual {
+
+class Watchdog {
+ public:
+  // Called once on rank 0 when a deadline passes, with the check and who is late; then MPI aborts.
+  using OnExpiry = std::function<void(const std::string& check, const std::string& reason)>;
+
+  // `phases` names the places a rank reports, in the order it reaches them within a check.
+  Watchdog(World& world, std::vector<std::string> phases, OnExpiry on_expiry);
+  ~Watchdog();
+  Watchdog(const Watchdog&) = delete;
+  Watchdog& operator=(const Watchdog&) = delete;
+
+  // Rank 0: a new check starts, with its deadline in seconds.
+  void begin_check(int index, const std::string& check, double deadline);
+  // Every rank: it has arrived at `phase` of check `index`.
+  void arrive(int index, int phase);
+
+ private:
+  struct Mark {
+    int index = -1;
+    int phase = 0;
+    auto operator<=>(const Mark&) const = default;
+  };
+  struct Channel;
+  void watch();
+  void receive();
+  std::string late_ranks() const;
+
+  World& world_;
+  std::vector<std::string> phases_;
+  OnExpiry on_expiry_;
+  std::unique_ptr<Channel> channel_;
+  std::vector<Mark> marks_;
+  long sent_ = 0;
+  long received_ = 0;
+  std::mutex mutex_;
+  int index_ = -1;
+  std::string check_;
+  std::chrono::steady_clock::time_point deadline_at_;
+  bool stop_ = false;
+  std::thread thread_;
+};
+
+}  // namespace rackqual

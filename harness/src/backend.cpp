@@ -1,0 +1,62 @@
+#include "rackqual/backend.hpp"
+
+#include <stdexcept>
+
+#include "rackqual/error.hpp"
+
+namespace rackqual {
+
+bool Backend::supports(const std::string& kind) const { return BackendRegistry::instance().op(name(), kind) != nullptr; }
+
+std::unique_ptr<Op> Backend::make_op(const std::string& kind, const OpContext& context) const {
+  const OpFactory* make = BackendRegistry::instance().op(name(), kind);
+  if (!make) throw SetupError("backend " + name() + " has no operation for kind " + kind);
+  return (*make)(context);
+}
+
+BackendRegistry& BackendRegistry::instance() {
+  static BackendRegistry registry;
+  return registry;
+}
+
+void BackendRegistry::add_backend(const std::string& name, std::function<std::unique_ptr<Backend>()> make) {
+  if (!backends_.emplace(name, std::move(make)).second) throw std::logic_error("backend registered twice: " + name);
+}
+
+void BackendRegistry::add_op(const std::string& backend, const std::string& kind, OpFactory make) {
+  if (!ops_.emplace(std::make_pair(backend, kind), std::move(make)).second)
+    throw std::logic_error("operation registered twice: " + backend + "/" + kind);
+}
+
+std::unique_ptr<Backend> BackendRegistry::create(const std::string& name) const {
+  if (name == "auto") {
+    // The cuda backend throws SetupError when no GPU or driver is present; then host runs.
+    if (backends_.count("cuda")) {
+      try {
+        return backends_.at("cuda")();
+      } catch (const SetupError&) {
+      }
+    }
+    return create("host");
+  }
+  auto it = backends_.find(name);
+  if (it == backends_.end()) {
+    std::string known;
+    for (const auto& [n, make] : backends_) known += (known.empty() ? "" : ", ") + n;
+    throw SetupError("backend " + name + ": not available in this build (built: " + known + ")");
+  }
+  return it->second();
+}
+
+const OpFactory* BackendRegistry::op(const std::string& backend, const std::string& kind) const {
+  auto it = ops_.find({backend, kind});
+  return it == ops_.end() ? nullptr : &it->second;
+}
+
+std::vector<std::string> BackendRegistry::backends() const {
+  std::vector<std::string> out;
+  for (const auto& [name, make] : backends_) out.push_back(name);
+  return out;
+}
+
+}  // namespace rackqual

@@ -1,0 +1,32 @@
+// gemm: dense matrix multiply C = A·B at m, n, k; TFLOP/s = 2mnk / time.
+#include "rackqual/kind.hpp"
+
+namespace rackqual {
+namespace {
+
+class Gemm : public Kind {
+ public:
+  std::string name() const override { return "gemm"; }
+  std::string help() const override { return "dense matrix multiply C = A*B on random inputs; outputs sampled against a reference"; }
+  std::vector<ParamSpec> params() const override {
+    return {{"m", ParamType::integer, "4096", "rows of A and C", {}, 1},
+            {"n", ParamType::integer, "4096", "columns of B and C", {}, 1},
+            {"k", ParamType::integer, "4096", "columns of A, rows of B", {}, 1},
+            {"dtype", ParamType::choice, "fp32", "element type (host: fp32, fp64)",
+             {"fp64", "fp32", "tf32", "bf16", "fp16", "fp8"}, 1}};
+  }
+  std::vector<MetricSpec> metrics() const override {
+    return {{"tflops", "TFLOP/s", Better::higher, "2mnk / time per multiply"}};
+  }
+  std::vector<Scope> scopes() const override { return {Scope::gpu}; }
+  std::map<std::string, double> derive(const Params& p, double seconds, int) const override {
+    const double flops = 2.0 * static_cast<double>(p.integer("m")) * static_cast<double>(p.integer("n")) *
+                         static_cast<double>(p.integer("k"));
+    return {{"tflops", flops / seconds / 1e12}};
+  }
+  std::string peak_key(const std::string&, const Params& p) const override { return "tflops_" + p.text("dtype"); }
+};
+
+}  // namespace
+RACKQUAL_REGISTER_KIND(Gemm);
+}  // namespace rackqual

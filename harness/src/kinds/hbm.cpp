@@ -1,0 +1,31 @@
+// hbm: device (or host) memory bandwidth with STREAM-style kernels.
+// GB/s counts bytes read plus bytes written per pass (SI: 1 GB/s = 1e9 B/s).
+#include "rackqual/kind.hpp"
+#include "kernels/common/stream.hpp"
+
+namespace rackqual {
+namespace {
+
+class Hbm : public Kind {
+ public:
+  std::string name() const override { return "hbm"; }
+  std::string help() const override { return "memory bandwidth: read, write, copy, scale, add, triad over arrays far larger than cache"; }
+  std::vector<ParamSpec> params() const override {
+    return {{"op", ParamType::choice, "triad", "kernel: read, write, copy (c=a), scale (b=q*c), add (c=a+b), triad (a=b+q*c)",
+             {"read", "write", "copy", "scale", "add", "triad"}, 1},
+            {"bytes", ParamType::bytes, "256MiB", "size of each array", {}, 4096}};
+  }
+  std::vector<MetricSpec> metrics() const override {
+    return {{"gbps", "GB/s", Better::higher, "(bytes read + bytes written) / time per pass"}};
+  }
+  std::vector<Scope> scopes() const override { return {Scope::gpu}; }
+  std::map<std::string, double> derive(const Params& p, double seconds, int) const override {
+    const double moved = stream::arrays_moved(stream::parse_op(p.text("op"))) * static_cast<double>(p.integer("bytes"));
+    return {{"gbps", moved / seconds / 1e9}};
+  }
+  std::string peak_key(const std::string&, const Params&) const override { return "memory_gbps"; }
+};
+
+}  // namespace
+RACKQUAL_REGISTER_KIND(Hbm);
+}  // namespace rackqual

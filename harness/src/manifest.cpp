@@ -1,0 +1,35 @@
+#include "rackqual/manifest.hpp"
+
+#include <cstdio>
+#include <fstream>
+#include <stdexcept>
+
+namespace rackqual {
+
+nlohmann::json to_json(const Manifest& m) {
+  return {{"schema", 1},
+          {"run_id", m.run_id},
+          {"versions", m.versions},
+          {"hosts", m.hosts},
+          {"ranks", m.ranks},
+          {"backend", m.backend},
+          {"platform", m.platform},
+          {"suite", {{"path", m.suite_path}, {"hash", m.suite_hash}}},
+          {"command_line", m.command_line},
+          {"start_time", m.start_time},
+          {"end_time", m.end_time.empty() ? nlohmann::json() : nlohmann::json(m.end_time)},
+          {"status", m.status},
+          {"exit_status", m.exit_status < 0 ? nlohmann::json() : nlohmann::json(m.exit_status)}};
+}
+
+void write_manifest(const std::string& path, const Manifest& m) {
+  const std::string temporary = path + ".tmp";
+  {
+    std::ofstream out(temporary, std::ios::trunc);
+    out << to_json(m).dump(2) << "\n";
+    if (!out.flush()) throw std::runtime_error("cannot write " + temporary);
+  }
+  if (std::rename(temporary.c_str(), path.c_str()) != 0) throw std::runtime_error("cannot write " + path);
+}
+
+}  // namespace rackqual

@@ -1,0 +1,270 @@
+#include "rackqual/runner.hpp"
+
+#include <atomic>
+#include <chrono>
+#include <filesystem>
+#include <random>
+#include <sstream>
+#include <thread>
+
+#include "rackqual/error.hpp"
+#include "rackqual/manifest.hpp"
+#include "rackqual/measure.hpp"
+#include "rackqual/progress.hpp"
+#include "rackqual/summary.hpp"
+#include "rackqual/version.hpp"
+#include "rackqual/watchdog.hpp"
+
+namespace rackqual {
+namespace {
+
+// Where each rank reports itself to the watchdog within a check, in order.
+enum Phase { phase_start, phase_prepared, phase_verified, phase_measured, phase_gathered };
+const std::vector<std::string> phase_names = {"preparing", "prepared", "verified", "measured", "gathering records"};
+
+std::string new_run_id() {
+  std::string stamp = utc_now();  // 2026-11-21T21:03:00.123Z
+  std::string id;
+  for (char c : stamp.substr(0, 19))
+    if (c != '-' && c != ':') id += c;
+  std::random_device rd;
+  char suffix[8];
+  std::snprintf(suffix, sizeof suffix, "%04x", rd() & 0xffff);
+  return id + "Z-" + suffix;
+}
+
+[[noreturn]] void hang_forever() {
+  for (;;) std::this_thread::sleep_for(std::chrono::hours(1));
+}
+
+}  // namespace
+
+std::vector<const Check*> select_checks(const Suite& suite, const std::vector<std::string>& only) {
+  std::vector<const Check*> out;
+  for (const auto& id : only) {
+    bool found = false;
+    for (const auto& c : suite.checks) found = found || c.id == id;
+    if (!found) throw InputError(suite.path, 0, "--only", "no check with id '" + id + "' in suite " + suite.name);
+  }
+  for (const auto& c : suite.checks)
+    if (only.empty() || std::find(only.begin(), only.end(), c.id) != only.end()) out.push_back(&c);
+  return out;
+}
+
+Runner::Runner(World& world, Backend& backend, const Suite& suite, const Platform& platform, RunOptions options)
+    : world_(world), backend_(backend), suite_(suite), platform_(platform), options_(std::move(options)) {}
+
+int Runner::run() {
+  const auto checks = select_checks(suite_, options_.only);
+  run_id_ = world_.broadcast(new_run_id());
+  const std::string dir = (std::filesystem::path(options_.out_dir) / run_id_).string();
+  const bool root = world_.rank() == 0;
+
+  Manifest manifest;
+  std::unique_ptr<RecordWriter> writer;
+  if (root) {
+    std::filesystem::create_directories(dir);
+    manifest.run_id = run_id_;
+    manifest.versions = backend_.versions();
+    manifest.versions["rackqual"] = version;
+    manifest.hosts = world_.hosts();
+    manifest.ranks = world_.size();
+    manifest.backend = backend_.name();
+    manifest.platform = platform_.name;
+    manifest.suite_path = suite_.path;
+    manifest.suite_hash = suite_.hash;
+    manifest.command_line = options_.command_line;
+    manifest.start_time = utc_now();
+    write_manifest(dir + "/manifest.json", manifest);
+    writer = std::make_unique<RecordWriter>(dir + "/records.jsonl");
+  }
+
+  std::vector<Record> all;
+  Progress progress(root);
+  std::atomic<const Check*> current{nullptr};
+  Watchdog watchdog(world_, phase_names, [&](const std::string& check, const std::string& reason) {
+    // Rank 0, watchdog thread: record the hang, close the manifest, then end every rank.
+    Record r;
+    r.run_id = run_id_;
+    r.time = utc_now();
+    r.suite = suite_.name;
+    r.check = check;
+    r.backend = backend_.name();
+    if (const Check* c = current.load()) {
+      r.kind = c->kind->name();
+      r.scope = std::string(to_string(c->scope));
+    }
+    r.group = "cluster";
+    r.host = world_.placement().host;
+    r.rack = world_.placement().rack;
+    r.verdict = Verdict::error;
+    r.reason = reason;
+    writer->append(r);
+    std::fprintf(stderr, "\nrackqual: %s: error: %s\n", check.c_str(), reason.c_str());
+    manifest.end_time = utc_now();
+    manifest.status = "aborted";
+    manifest.exit_status = exit_run_error;
+    write_manifest(dir + "/manifest.json", manifest);
+  });
+
+  for (std::size_t i = 0; i < checks.size(); ++i) {
+    const Check& check = *checks[i];
+    current = &check;
+    check_index_ = static_cast<int>(i);
+    watchdog_ = &watchdog;
+    if (root) {
+      progress.start(static_cast<int>(i) + 1, static_cast<int>(checks.size()), check.id);
+      watchdog.begin_check(static_cast<int>(i), check.id, check.deadline);
+    }
+    std::string mine;
+    for (const auto& r : run_check(check)) mine += to_json(r).dump() + "\n";
+    watchdog.arrive(check_index_, phase_gathered);
+    const auto texts = world_.gather(mine);
+    Verdict verdict = Verdict::pass;
+    for (const auto& text : texts) {
+      std::istringstream lines(text);
+      for (std::string line; std::getline(lines, line);) {
+        writer->append_line(line);
+        all.push_back(record_from_json(nlohmann::json::parse(line)));
+        verdict = worst(verdict, all.back().verdict);
+      }
+    }
+    if (root) progress.finish(verdict);
+  }
+  watchdog.begin_check(-1, "", 0);
+
+  int code = exit_code(all);
+  if (root) {
+    std::fputs(summary_table(all).c_str(), stdout);
+    std::printf("records: %s/records.jsonl\n", dir.c_str());
+    std::fflush(stdout);
+    manifest.end_time = utc_now();
+    manifest.status = "finished";
+    manifest.exit_status = code;
+    write_manifest(dir + "/manifest.json", manifest);
+  }
+  return std::stoi(world_.broadcast(std::to_string(code)));
+}
+
+std::vector<Record> Runner::run_check(const Check& check) {
+  const Group& group = world_.group(check.scope);
+  std::vector<Record> out;
+  for (const Params& point : check.kind->points(check.params)) {
+    auto records = measure_point(check, point, group);
+    out.insert(out.end(), records.begin(), records.end());
+  }
+  return out;
+}
+
+std::vector<Record> Runner::measure_point(const Check& check, const Params& point, const Group& group) {
+  const Kind& kind = *check.kind;
+  const Placement& here = world_.placement();
+  const auto fault = fault_for(options_.faults, check.id, world_.rank());
+  const std::string who = "rank " + std::to_string(world_.rank()) + " (" + here.host + ")";
+
+  // Prepare: build the operation; every rank must succeed before any enters a collective.
+  watchdog_->arrive(check_index_, phase_start);
+  std::unique_ptr<Op> op;
+  std::string problem;
+  try {
+    if (fault == FaultMode::hang) hang_forever();
+    if (fault == FaultMode::error) throw std::runtime_error("injected fault: preparation failed");
+    op = backend_.make_op(kind.name(), OpContext{point, group, here.local_rank});
+  } catch (const std::exception& e) {
+    problem = e.what();
+  }
+  watchdog_->arrive(check_index_, phase_prepared);
+  const bool prepared = group.all(problem.empty());
+
+  // Correctness, apart from timing: one untimed pass, then the kind's own check.
+  Correctness correct{false, ""};
+  if (prepared) {
+    try {
+      op->run();
+      if (fault == FaultMode::wrong) op->inject_error();
+      correct = op->verify();
+    } catch (const std::exception& e) {
+      problem = e.what();
+    }
+  }
+  watchdog_->arrive(check_index_, phase_verified);
+  const bool ran = prepared && group.all(problem.empty());
+
+  // Timing: every rank runs the same iteration count; the slowest rank sets each repetition.
+  std::vector<double> seconds;
+  if (ran) {
+    try {
+      seconds = group.max_each(time_op(*op, group, TimingPlan{2, 3, check.repetitions, check.min_time}));
+    } catch (const std::exception& e) {
+      problem = e.what();
+    }
+  }
+  watchdog_->arrive(check_index_, phase_measured);
+  const bool measured = ran && group.all(problem.empty());
+
+  std::string status;
+  if (!problem.empty()) status = who + ": " + problem;
+  else if (ran && !correct.ok) status = who + ": " + correct.detail;
+  const auto statuses = group.gather(status);
+  if (!group.leader()) return {};
+
+  std::string complaints;
+  for (const auto& s : statuses)
+    if (!s.empty()) complaints += (complaints.empty() ? "" : "; ") + s;
+
+  Record base;
+  base.run_id = run_id_;
+  base.time = utc_now();
+  base.suite = suite_.name;
+  base.check = check.id;
+  base.kind = kind.name();
+  base.backend = backend_.name();
+  base.scope = std::string(to_string(check.scope));
+  base.group = group.name();
+  base.rank = world_.rank();
+  base.host = here.host;
+  base.rack = here.rack;
+  if (check.scope == Scope::gpu) base.device = backend_.device(here.local_rank);
+  base.params = point.to_json();
+
+  if (!measured) {
+    base.verdict = Verdict::error;
+    base.reason = complaints.empty() ? "measurement failed" : complaints;
+    return {base};
+  }
+  const bool all_correct = complaints.empty();
+
+  std::map<std::string, std::vector<double>> values;
+  for (double s : seconds)
+    for (const auto& [metric, v] : kind.derive(point, s, group.size())) values[metric].push_back(v);
+
+  std::vector<Record> out;
+  for (const auto& spec : kind.metrics()) {
+    Record r = base;
+    r.metric = spec.name;
+    r.unit = spec.unit;
+    r.better = std::string(to_string(spec.better));
+    r.stats = summarize(values.at(spec.name));
+    r.value = r.stats->median;
+    r.correct = all_correct;
+    r.correct_detail = all_correct ? correct.detail : complaints;
+    r.verdict = Verdict::pass;
+    r.reason = "measured; no criterion";
+    for (const auto& c : check.criteria) {
+      if (c.metric != spec.name) continue;
+      if (c.at && point.list(kind.sweep_param()).front() != *c.at) continue;
+      r.criterion = c.text;
+      const auto judgement = judge(c, *r.value, platform_.peak(kind.peak_key(spec.name, point)), spec.better);
+      r.verdict = judgement.verdict;
+      r.reason = judgement.reason;
+    }
+    if (!all_correct) {
+      r.verdict = Verdict::fail;
+      r.reason = "incorrect result: " + complaints;
+    }
+    out.push_back(std::move(r));
+  }
+  return out;
+}
+
+}  // namespace rackqual

@@ -1,0 +1,210 @@
+#include "rackqual/suite.hpp"
+
+#include <algorithm>
+#include <cstdio>
+#include <set>
+
+#include "rackqual/units.hpp"
+#include "yaml_file.hpp"
+
+namespace rackqual {
+namespace {
+
+std::string fnv1a64(const std::string& bytes) {
+  std::uint64_t h = 14695981039346656037ull;
+  for (unsigned char c : bytes) {
+    h ^= c;
+    h *= 1099511628211ull;
+  }
+  char hex[17];
+  std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(h));
+  return hex;
+}
+
+struct Timing {
+  int repetitions = 5;
+  double min_time = 0.2;
+  double deadline = 600;
+};
+
+// repetitions, min_time and deadline, from suite defaults or a check.
+void read_timing(const YamlFile& f, const YAML::Node& node, const std::string& field, Timing& t) {
+  if (auto n = node["repetitions"]) {
+    const double r = f.number(n, field + "repetitions");
+    if (r < 1 || r != static_cast<int>(r)) f.fail(n, field + "repetitions", "must be a whole number >= 1");
+    t.repetitions = static_cast<int>(r);
+  }
+  for (auto [key, target] : {std::pair{"min_time", &t.min_time}, std::pair{"deadline", &t.deadline}}) {
+    if (auto n = node[key]) {
+      auto seconds = parse_seconds(f.scalar(n, field + key));
+      if (!seconds || *seconds <= 0)
+        f.fail(n, field + key, "expected a positive duration such as 0.5s or 300s, got '" + n.Scalar() + "'");
+      *target = *seconds;
+    }
+  }
+}
+
+// `owner` is the check, named in messages when `node` (its params) is absent.
+Params read_params(const YamlFile& f, const YAML::Node& node, const YAML::Node& owner, const std::string& field,
+                   const Kind& kind) {
+  const YAML::Node& here = node ? node : owner;
+  std::set<std::string> known;
+  for (const auto& spec : kind.params()) known.insert(spec.name);
+  if (node) f.expect_map(node, field, known);
+  Params params;
+  for (const auto& spec : kind.params()) {
+    const std::string name = field + "." + spec.name;
+    YAML::Node value = node ? node[spec.name] : YAML::Node();
+    try {
+      if (!value) {
+        if (spec.default_value.empty()) f.fail(here, name, "required parameter is missing");
+        params.set(spec.name, parse_param(spec, spec.default_value));
+      } else if (value.IsSequence()) {
+        std::vector<std::string> items;
+        for (const auto& item : value) items.push_back(f.scalar(item, name));
+        params.set(spec.name, parse_param_list(spec, items));
+      } else {
+        params.set(spec.name, parse_param(spec, f.scalar(value, name)));
+      }
+    } catch (const FieldError& e) {
+      f.fail(value ? value : here, name, e.message());
+    }
+  }
+  try {
+    kind.validate(params);
+  } catch (const FieldError& e) {
+    f.fail(node && node[e.field()] ? node[e.field()] : here, field + "." + e.field(), e.message());
+  }
+  return params;
+}
+
+Criterion read_criterion(const YamlFile& f, const YAML::Node& key, const YAML::Node& body, const std::string& field,
+                         const Kind& kind, const Params& params) {
+  Criterion c;
+  c.metric = key.Scalar();
+  c.line = YamlFile::line(key);
+  if (!kind.metric(c.metric)) {
+    std::string known;
+    for (const auto& m : kind.metrics()) known += (known.empty() ? "" : ", ") + m.name;
+    f.fail(key, field, "unknown metric '" + c.metric + "' for kind " + kind.name() + " (metrics: " + known + ")");
+  }
+  if (!body.IsMap() || body.size() == 0) f.fail(body, field, "expected a mapping such as {min: 100}");
+  c.text = c.metric + ": {";
+  for (const auto& item : body) {
+    const std::string k = item.first.Scalar();
+    const std::string name = field + "." + k;
+    if (!is_criterion_key(k))
+      f.fail(item.first, name, "unknown criterion (known: min, max, min_fraction_of_peak, max_fraction_of_peak, "
+                               "warn_below, warn_above, warn_below_fraction_of_peak, warn_above_fraction_of_peak, at)");
+    c.text += (c.text.back() == '{' ? "" : ", ") + k + ": " + f.scalar(item.second, name);
+    if (k == "at") {
+      const std::string sweep = kind.sweep_param();
+      if (sweep.empty()) f.fail(item.second, name, "kind " + kind.name() + " sweeps no parameter");
+      auto bytes = parse_bytes(item.second.Scalar());
+      if (!bytes) f.fail(item.second, name, "expected a size, got '" + item.second.Scalar() + "'");
+      const auto& swept = params.list(sweep);
+      if (std::find(swept.begin(), swept.end(), *bytes) == swept.end())
+        f.fail(item.second, name, item.second.Scalar() + " is not one of the check's " + sweep);
+      c.at = *bytes;
+      continue;
+    }
+    const double v = f.number(item.second, name);
+    if (k.find("fraction_of_peak") != std::string::npos && (v <= 0 || v > 10))
+      f.fail(item.second, name, "a fraction of peak lies in (0, 10], got " + item.second.Scalar());
+    if (k == "min") c.min = v;
+    else if (k == "max") c.max = v;
+    else if (k == "min_fraction_of_peak") c.min_fraction_of_peak = v;
+    else if (k == "max_fraction_of_peak") c.max_fraction_of_peak = v;
+    else if (k == "warn_below") c.warn_below = v;
+    else if (k == "warn_above") c.warn_above = v;
+    else if (k == "warn_below_fraction_of_peak") c.warn_below_fraction_of_peak = v;
+    else if (k == "warn_above_fraction_of_peak") c.warn_above_fraction_of_peak = v;
+  }
+  c.text += "}";
+  if (!c.min && !c.max && !c.min_fraction_of_peak && !c.max_fraction_of_peak && !c.warn_below && !c.warn_above &&
+      !c.warn_below_fraction_of_peak && !c.warn_above_fraction_of_peak)
+    f.fail(body, field, "a criterion needs at least one bound");
+  return c;
+}
+
+Check read_check(const YamlFile& f, const YAML::Node& node, std::size_t index, const Timing& defaults) {
+  std::string field = "checks[" + std::to_string(index) + "]";
+  f.expect_map(node, field, {"id", "kind", "scope", "params", "criteria", "repetitions", "min_time", "deadline"});
+  Check check;
+  check.line = YamlFile::line(node);
+  check.id = f.scalar(f.required(node, "id", field), field + ".id");
+  if (check.id.empty() || check.id.find_first_of(" \t:/") != std::string::npos)
+    f.fail(node["id"], field + ".id", "an id is a non-empty word without spaces, ':' or '/'");
+  field = "checks[" + check.id + "]";
+
+  const YAML::Node kind_node = f.required(node, "kind", field);
+  const std::string kind_name = f.scalar(kind_node, field + ".kind");
+  check.kind = KindRegistry::instance().find(kind_name);
+  if (!check.kind) {
+    std::string known;
+    for (const Kind* k : KindRegistry::instance().all()) known += (known.empty() ? "" : ", ") + k->name();
+    f.fail(kind_node, field + ".kind", "unknown kind '" + kind_name + "' (kinds: " + known + ")");
+  }
+  const Kind& kind = *check.kind;
+
+  const std::vector<Scope> allowed = kind.scopes();
+  if (auto scope_node = node["scope"]) {
+    auto scope = parse_scope(f.scalar(scope_node, field + ".scope"));
+    if (!scope) f.fail(scope_node, field + ".scope", "unknown scope '" + scope_node.Scalar() + "' (gpu, node, nvlink_domain, rack, cluster)");
+    if (std::find(allowed.begin(), allowed.end(), *scope) == allowed.end()) {
+      std::string ok;
+      for (Scope s : allowed) ok += (ok.empty() ? "" : ", ") + std::string(to_string(s));
+      f.fail(scope_node, field + ".scope", "kind " + kind.name() + " runs at scope " + ok);
+    }
+    check.scope = *scope;
+  } else {
+    check.scope = allowed.front();
+  }
+
+  check.params = read_params(f, node["params"], node, field + ".params", kind);
+
+  if (auto criteria = node["criteria"]) {
+    if (!criteria.IsMap()) f.fail(criteria, field + ".criteria", "expected a mapping of metric to bounds");
+    for (const auto& item : criteria)
+      check.criteria.push_back(read_criterion(f, item.first, item.second, field + ".criteria." + item.first.Scalar(),
+                                              kind, check.params));
+  }
+
+  Timing timing = defaults;
+  read_timing(f, node, field + ".", timing);
+  check.repetitions = timing.repetitions;
+  check.min_time = timing.min_time;
+  check.deadline = timing.deadline;
+  return check;
+}
+
+}  // namespace
+
+Suite load_suite(const std::string& path) {
+  const YamlFile f(path);
+  const YAML::Node& root = f.root();
+  f.expect_map(root, "", {"name", "description", "platform", "defaults", "checks"});
+  Suite suite;
+  suite.path = path;
+  suite.hash = fnv1a64(f.text());
+  suite.name = f.scalar(f.required(root, "name", ""), "name");
+  suite.platform = root["platform"] ? f.scalar(root["platform"], "platform") : "auto";
+
+  Timing defaults;
+  if (auto d = root["defaults"]) {
+    f.expect_map(d, "defaults", {"repetitions", "min_time", "deadline"});
+    read_timing(f, d, "defaults.", defaults);
+  }
+
+  const YAML::Node checks = f.required(root, "checks", "");
+  if (!checks.IsSequence() || checks.size() == 0) f.fail(checks, "checks", "expected a non-empty list of checks");
+  std::set<std::string> ids;
+  for (std::size_t i = 0; i < checks.size(); ++i) {
+    Check check = read_check(f, checks[i], i, defaults);
+    if (!ids.insert(check.id).second) f.fail(checks[i]["id"], "checks[" + check.id + "].id", "duplicate check id");
+    suite.checks.push_back(std::move(check));
+  }
+  return suite;
+}
+
+}  // namespace rackqual

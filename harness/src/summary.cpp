@@ -1,0 +1,82 @@
+#include "rackqual/summary.hpp"
+
+#include <cstdio>
+#include <map>
+#include <string>
+
+namespace rackqual {
+namespace {
+
+std::string number(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.4g", v);
+  return buf;
+}
+
+std::string where(const Record& r) {
+  if (r.device) return r.host + " dev" + std::to_string(r.device->index) + " (rank " + std::to_string(r.rank) + ")";
+  return r.scope + " " + r.group;
+}
+
+std::string point_of(const Record& r) {
+  for (const auto& [name, value] : r.params.items())
+    if (value.is_array() && value.size() == 1) return " @" + value[0].dump();
+  return "";
+}
+
+}  // namespace
+
+std::string summary_table(const std::vector<Record>& records) {
+  // One row per (check, metric with a criterion): the worst record of that row decides.
+  struct Row {
+    const Record* worst = nullptr;
+    int count = 0;
+  };
+  std::vector<std::string> order;
+  std::map<std::string, Row> rows;
+  for (const auto& r : records) {
+    if (r.criterion.empty() && r.verdict == Verdict::pass) continue;
+    const std::string key = r.check + "\t" + r.metric;
+    auto [it, fresh] = rows.try_emplace(key);
+    if (fresh) order.push_back(key);
+    Row& row = it->second;
+    ++row.count;
+    if (!row.worst || worst(row.worst->verdict, r.verdict) != row.worst->verdict ||
+        (r.verdict == row.worst->verdict && r.value && row.worst->value &&
+         (r.better == "higher" ? *r.value < *row.worst->value : *r.value > *row.worst->value)))
+      row.worst = &r;
+  }
+
+  std::string out;
+  char line[512];
+  std::snprintf(line, sizeof line, "%-22s %-8s %-12s %-22s %-28s %s\n", "check", "verdict", "metric", "worst value",
+                "where", "reason");
+  out += line;
+  for (const auto& key : order) {
+    const Row& row = rows.at(key);
+    const Record& r = *row.worst;
+    const std::string value = r.value ? number(*r.value) + " " + r.unit + point_of(r) : "-";
+    std::snprintf(line, sizeof line, "%-22s %-8s %-12s %-22s %-28s %s\n", r.check.c_str(),
+                  std::string(to_string(r.verdict)).c_str(), r.metric.empty() ? "-" : r.metric.c_str(), value.c_str(),
+                  where(r).c_str(), r.reason.c_str());
+    out += line;
+  }
+  int counts[5] = {0, 0, 0, 0, 0};
+  for (const auto& r : records) ++counts[static_cast<int>(r.verdict)];
+  std::snprintf(line, sizeof line, "%zu records: %d pass, %d warn, %d fail, %d error, %d skip\n", records.size(),
+                counts[static_cast<int>(Verdict::pass)], counts[static_cast<int>(Verdict::warn)],
+                counts[static_cast<int>(Verdict::fail)], counts[static_cast<int>(Verdict::error)],
+                counts[static_cast<int>(Verdict::skip)]);
+  out += line;
+  return out;
+}
+
+int exit_code(const std::vector<Record>& records) {
+  Verdict v = Verdict::pass;
+  for (const auto& r : records) v = worst(v, r.verdict);
+  if (v == Verdict::error) return 3;
+  if (v == Verdict::fail) return 1;
+  return 0;
+}
+
+}  // namespace rackqual

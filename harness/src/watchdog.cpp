@@ -1,0 +1,118 @@
+#include "rackqual/watchdog.hpp"
+
+#include <mpi.h>
+
+#include <cstdio>
+
+namespace rackqual {
+
+// Arrival messages travel on a communicator of their own, so they never meet a benchmark's.
+struct Watchdog::Channel {
+  MPI_Comm comm = MPI_COMM_NULL;
+};
+
+namespace {
+constexpr int arrival_tag = 7;
+}
+
+Watchdog::Watchdog(World& world, std::vector<std::string> phases, OnExpiry on_expiry)
+    : world_(world), phases_(std::move(phases)), on_expiry_(std::move(on_expiry)), channel_(std::make_unique<Channel>()) {
+  MPI_Comm_dup(MPI_COMM_WORLD, &channel_->comm);
+  marks_.resize(static_cast<std::size_t>(world_.size()));
+  if (world_.rank() == 0) thread_ = std::thread([this] { watch(); });
+}
+
+Watchdog::~Watchdog() {
+  {
+    std::lock_guard lock(mutex_);
+    stop_ = true;
+  }
+  if (thread_.joinable()) thread_.join();
+  // Receive what is still in flight, so that no message outlives the communicator.
+  long sent = sent_, total = 0;
+  MPI_Reduce(&sent, &total, 1, MPI_LONG, MPI_SUM, 0, channel_->comm);
+  if (world_.rank() == 0)
+    while (received_ < total) receive();
+  MPI_Comm_free(&channel_->comm);
+}
+
+void Watchdog::begin_check(int index, const std::string& check, double deadline) {
+  std::lock_guard lock(mutex_);
+  index_ = index;
+  check_ = check;
+  deadline_at_ = std::chrono::steady_clock::now() +
+                 std::chrono::duration_cast<std::chrono::steady_clock::duration>(std::chrono::duration<double>(deadline));
+}
+
+void Watchdog::arrive(int index, int phase) {
+  if (world_.rank() == 0) {
+    std::lock_guard lock(mutex_);
+    marks_[0] = Mark{index, phase};
+    return;
+  }
+  int message[2] = {index, phase};
+  MPI_Send(message, 2, MPI_INT, 0, arrival_tag, channel_->comm);
+  ++sent_;
+}
+
+// Rank 0: takes one arrival message (blocking).
+void Watchdog::receive() {
+  int message[2];
+  MPI_Status status;
+  MPI_Recv(message, 2, MPI_INT, MPI_ANY_SOURCE, arrival_tag, channel_->comm, &status);
+  ++received_;
+  std::lock_guard lock(mutex_);
+  marks_[static_cast<std::size_t>(status.MPI_SOURCE)] = Mark{message[0], message[1]};
+}
+
+void Watchdog::watch() {
+  for (;;) {
+    int pending = 1;
+    while (pending) {
+      MPI_Iprobe(MPI_ANY_SOURCE, arrival_tag, channel_->comm, &pending, MPI_STATUS_IGNORE);
+      if (pending) receive();
+    }
+    std::string check, reason;
+    {
+      std::lock_guard lock(mutex_);
+      if (stop_) return;
+      if (index_ >= 0 && std::chrono::steady_clock::now() > deadline_at_) {
+        check = check_;
+        reason = "deadline passed; " + late_ranks();
+      }
+    }
+    if (!check.empty()) {
+      on_expiry_(check, reason);
+      world_.abort(3);
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+}
+
+// Ranks behind the furthest one, with where each stopped; or, when none is behind, the
+// place where all of them wait.
+std::string Watchdog::late_ranks() const {
+  Mark furthest;
+  for (const auto& m : marks_) furthest = std::max(furthest, m);
+  auto name = [&](const Mark& m) {
+    if (m.index < index_) return std::string("before this check");
+    std::string quoted = "'";
+    quoted += m.phase < static_cast<int>(phases_.size()) ? phases_[m.phase] : std::to_string(m.phase);
+    quoted += "'";
+    return quoted;
+  };
+  std::string late, ranks;
+  for (std::size_t r = 0; r < marks_.size(); ++r) {
+    if (!(marks_[r] < furthest)) continue;
+    if (!ranks.empty()) {
+      ranks += ",";
+      late += "; ";
+    }
+    ranks += std::to_string(r);
+    late += "rank " + std::to_string(r) + " (" + world_.placements()[r].host + ") last at " + name(marks_[r]);
+  }
+  if (ranks.empty()) return "every rank reached " + name(furthest) + " and none went on: a collective did not complete";
+  return "ranks " + ranks + " did not arrive at " + name(furthest) + ": " + late;
+}
+
+}  // namespace rackqual

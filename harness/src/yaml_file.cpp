@@ -1,0 +1,58 @@
+#include "yaml_file.hpp"
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+
+namespace rackqual {
+
+YamlFile::YamlFile(std::string path) : path_(std::move(path)) {
+  std::ifstream in(path_, std::ios::binary);
+  if (!in) throw InputError(path_, 0, "file", std::string("cannot read: ") + std::strerror(errno));
+  std::ostringstream buffer;
+  buffer << in.rdbuf();
+  text_ = buffer.str();
+  try {
+    root_ = YAML::Load(text_);
+  } catch (const YAML::Exception& e) {
+    throw InputError(path_, e.mark.line + 1, "yaml", e.msg);
+  }
+  if (!root_.IsMap()) throw InputError(path_, line(root_) > 0 ? line(root_) : 1, "file", "expected a mapping at the top level");
+}
+
+void YamlFile::expect_map(const YAML::Node& node, const std::string& field, const std::set<std::string>& allowed) const {
+  if (!node.IsMap()) fail(node, field, "expected a mapping");
+  for (const auto& item : node) {
+    const std::string key = item.first.Scalar();
+    if (!allowed.count(key)) {
+      std::string known;
+      for (const auto& k : allowed) known += (known.empty() ? "" : ", ") + k;
+      fail(item.first, field.empty() ? key : field + "." + key, "unknown field (known: " + known + ")");
+    }
+  }
+}
+
+std::string YamlFile::scalar(const YAML::Node& node, const std::string& field) const {
+  if (!node.IsScalar()) fail(node, field, "expected a single value");
+  return node.Scalar();
+}
+
+double YamlFile::number(const YAML::Node& node, const std::string& field) const {
+  const std::string text = scalar(node, field);
+  try {
+    std::size_t used = 0;
+    const double v = std::stod(text, &used);
+    if (used == text.size()) return v;
+  } catch (const std::exception&) {
+  }
+  fail(node, field, "expected a number, got '" + text + "'");
+}
+
+YAML::Node YamlFile::required(const YAML::Node& map, const std::string& key, const std::string& field) const {
+  YAML::Node node = map[key];
+  if (!node) fail(map, field.empty() ? key : field + "." + key, "required field is missing");
+  return node;
+}
+
+}  // namespace rackqual

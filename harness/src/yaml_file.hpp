@@ -1,0 +1,37 @@
+#pragma once
+// Reading YAML with every complaint pointing at file:line and the field's path.
+#include <set>
+#include <string>
+
+#include <yaml-cpp/yaml.h>
+
+#include "rackqual/error.hpp"
+
+namespace rackqual {
+
+class YamlFile {
+ public:
+  // Parses the file; throws InputError for a missing file or malformed YAML.
+  explicit YamlFile(std::string path);
+  const YAML::Node& root() const { return root_; }
+  const std::string& path() const { return path_; }
+  const std::string& text() const { return text_; }
+
+  static int line(const YAML::Node& node) { return node.Mark().line + 1; }
+  [[noreturn]] void fail(const YAML::Node& at, const std::string& field, const std::string& message) const {
+    throw InputError(path_, line(at), field, message);
+  }
+  // The node must be a mapping whose keys are all in `allowed`.
+  void expect_map(const YAML::Node& node, const std::string& field, const std::set<std::string>& allowed) const;
+  std::string scalar(const YAML::Node& node, const std::string& field) const;
+  double number(const YAML::Node& node, const std::string& field) const;
+  // A required key of a mapping.
+  YAML::Node required(const YAML::Node& map, const std::string& key, const std::string& field) const;
+
+ private:
+  std::string path_;
+  std::string text_;
+  YAML::Node root_;
+};
+
+}  // namespace rackqual

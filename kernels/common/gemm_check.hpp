@@ -1,0 +1,50 @@
+#pragma once
+// Checking sampled outputs of C = A·B against a reference dot product in double.
+#include <cmath>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "kernels/common/random.hpp"
+
+namespace rackqual::gemm {
+
+// Unit roundoff of each dtype's accumulation as the libraries do it.
+inline double unit_roundoff(const std::string& dtype) {
+  if (dtype == "fp64") return 0x1.0p-53;
+  if (dtype == "fp32") return 0x1.0p-24;
+  if (dtype == "tf32") return 0x1.0p-11;   // inputs rounded to 10 mantissa bits
+  if (dtype == "bf16") return 0x1.0p-8;
+  if (dtype == "fp16") return 0x1.0p-11;
+  if (dtype == "fp8") return 0x1.0p-4;     // e4m3
+  return 0x1.0p-24;
+}
+
+// Error bound of a length-k dot product: |c - ref| <= tol * sum_l |a_il * b_lj|, with
+// tol = 2*sqrt(k)*u + small, the probabilistic bound of Higham & Mary (2019) with margin.
+inline double tolerance(std::int64_t k, double u) { return 2.0 * std::sqrt(static_cast<double>(k)) * u + 4.0 * u; }
+
+// Output elements to check: both corners, then random ones.
+inline std::vector<std::pair<std::int64_t, std::int64_t>> samples(std::int64_t m, std::int64_t n, int count) {
+  std::vector<std::pair<std::int64_t, std::int64_t>> out = {{0, 0}, {m - 1, n - 1}};
+  for (int s = 0; s < count; ++s) {
+    const auto i = static_cast<std::int64_t>(random::uniform(0xc0ffee, 2 * s) * static_cast<double>(m));
+    const auto j = static_cast<std::int64_t>(random::uniform(0xc0ffee, 2 * s + 1) * static_cast<double>(n));
+    out.emplace_back(i, j);
+  }
+  return out;
+}
+
+// Reference C(i,j) and sum |A(i,l) B(l,j)| of row-major A (m×k) and B (k×n), in double.
+template <typename T>
+std::pair<double, double> reference(const T* a, const T* b, std::int64_t n, std::int64_t k, std::int64_t i, std::int64_t j) {
+  double sum = 0, magnitude = 0;
+  for (std::int64_t l = 0; l < k; ++l) {
+    const double p = static_cast<double>(a[i * k + l]) * static_cast<double>(b[l * n + j]);
+    sum += p;
+    magnitude += std::fabs(p);
+  }
+  return {sum, magnitude};
+}
+
+}  // namespace rackqual::gemm

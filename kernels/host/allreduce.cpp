@@ -1,0 +1,98 @@
+// allreduce on the host: MPI_Allreduce (sum) across the ranks of the check's group.
+#include <mpi.h>
+
+#include <cmath>
+#include <cstdio>
+
+#include "kernels/common/collective.hpp"
+#include "kernels/host/buffer.hpp"
+#include "kernels/host/timer.hpp"
+#include "rackqual/backend.hpp"
+#include "rackqual/error.hpp"
+#include "rackqual/mpi_native.hpp"
+
+namespace rackqual::host {
+namespace {
+
+template <typename T>
+MPI_Datatype mpi_type();
+template <>
+MPI_Datatype mpi_type<float>() { return MPI_FLOAT; }
+template <>
+MPI_Datatype mpi_type<double>() { return MPI_DOUBLE; }
+
+template <typename T>
+class Allreduce : public Op {
+ public:
+  Allreduce(const Group& group, std::int64_t bytes, bool in_place)
+      : comm_(native_comm(group)), ranks_(group.size()), count_(bytes / static_cast<std::int64_t>(sizeof(T))),
+        in_place_(in_place), send_(allocate<T>(count_)), recv_(allocate<T>(in_place ? 1 : count_)) {
+    const int rank = group.rank();
+    T* send = send_.get();
+#pragma omp parallel for schedule(static)
+    for (std::int64_t i = 0; i < count_; ++i) send[i] = static_cast<T>(collective::input(rank, i));
+    if (!in_place) {
+      T* recv = recv_.get();
+#pragma omp parallel for schedule(static)
+      for (std::int64_t i = 0; i < count_; ++i) recv[i] = static_cast<T>(-1);
+    }
+  }
+
+  double run() override {
+    return time_seconds([&] {
+      const int rc = in_place_ ? MPI_Allreduce(MPI_IN_PLACE, send_.get(), static_cast<int>(count_), mpi_type<T>(), MPI_SUM, comm_)
+                               : MPI_Allreduce(send_.get(), recv_.get(), static_cast<int>(count_), mpi_type<T>(), MPI_SUM, comm_);
+      if (rc != MPI_SUCCESS) throw std::runtime_error("MPI_Allreduce failed with code " + std::to_string(rc));
+    });
+  }
+
+  // Every element against the exact sum of every rank's inputs (valid after the first pass).
+  Correctness verify() override {
+    const T* out = result();
+    const double tol = collective::sum_tolerance(ranks_, sizeof(T) == 4 ? 0x1.0p-24 : 0x1.0p-53);
+    std::int64_t wrong = 0, first = -1;
+#pragma omp parallel for schedule(static) reduction(+ : wrong) reduction(max : first)
+    for (std::int64_t i = 0; i < count_; ++i) {
+      const double want = collective::expected_sum(ranks_, i);
+      if (!(std::fabs(static_cast<double>(out[i]) - want) <= tol * want)) {
+        ++wrong;
+        first = std::max(first, i);
+      }
+    }
+    char detail[200];
+    if (wrong) {
+      std::snprintf(detail, sizeof detail, "%lld of %lld elements wrong (element %lld = %.9g, expected %.9g)",
+                    static_cast<long long>(wrong), static_cast<long long>(count_), static_cast<long long>(first),
+                    static_cast<double>(out[first]), collective::expected_sum(ranks_, first));
+      return {false, detail};
+    }
+    std::snprintf(detail, sizeof detail, "all %lld elements equal the sum over %d ranks", static_cast<long long>(count_), ranks_);
+    return {true, detail};
+  }
+
+  void inject_error() override { const_cast<T*>(result())[count_ / 2] *= 2; }
+
+ private:
+  const T* result() const { return in_place_ ? send_.get() : recv_.get(); }
+
+  MPI_Comm comm_;
+  int ranks_;
+  std::int64_t count_;
+  bool in_place_;
+  Array<T> send_, recv_;
+};
+
+std::unique_ptr<Op> make(const OpContext& ctx) {
+  const std::int64_t bytes = ctx.params.list("sizes").front();
+  const bool in_place = ctx.params.text("in_place") == "true";
+  const std::string& dtype = ctx.params.text("dtype");
+  if (bytes / (dtype == "fp32" ? 4 : 8) > INT32_MAX) throw SetupError("host backend: all-reduce of 2^31 elements or more");
+  if (dtype == "fp32") return std::make_unique<Allreduce<float>>(ctx.group, bytes, in_place);
+  if (dtype == "fp64") return std::make_unique<Allreduce<double>>(ctx.group, bytes, in_place);
+  throw SetupError("host backend: allreduce dtype " + dtype + " is not supported (fp32, fp64)");
+}
+
+const OpRegistration registration("host", "allreduce", make);
+
+}  // namespace
+}  // namespace rackqual::host

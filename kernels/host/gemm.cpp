@@ -1,0 +1,76 @@
+// gemm on the host: OpenBLAS sgemm/dgemm, row-major C = A·B.
+#include <cblas.h>
+
+#include <cmath>
+#include <cstdio>
+
+#include "kernels/common/gemm_check.hpp"
+#include "kernels/common/random.hpp"
+#include "kernels/host/buffer.hpp"
+#include "kernels/host/timer.hpp"
+#include "rackqual/backend.hpp"
+#include "rackqual/error.hpp"
+
+namespace rackqual::host {
+namespace {
+
+void multiply(std::int64_t m, std::int64_t n, std::int64_t k, const float* a, const float* b, float* c) {
+  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, m, n, k, 1.0f, a, k, b, n, 0.0f, c, n);
+}
+void multiply(std::int64_t m, std::int64_t n, std::int64_t k, const double* a, const double* b, double* c) {
+  cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, m, n, k, 1.0, a, k, b, n, 0.0, c, n);
+}
+
+template <typename T>
+class Gemm : public Op {
+ public:
+  Gemm(std::int64_t m, std::int64_t n, std::int64_t k, std::string dtype)
+      : m_(m), n_(n), k_(k), dtype_(std::move(dtype)), a_(allocate<T>(m * k)), b_(allocate<T>(k * n)), c_(allocate<T>(m * n)) {
+    fill(a_.get(), m * k, 1);
+    fill(b_.get(), k * n, 2);
+    fill(c_.get(), m * n, 3);  // never zeros: an output left unwritten cannot pass
+  }
+
+  double run() override { return time_seconds([&] { multiply(m_, n_, k_, a_.get(), b_.get(), c_.get()); }); }
+
+  Correctness verify() override {
+    const double tol = gemm::tolerance(k_, gemm::unit_roundoff(dtype_));
+    const auto points = gemm::samples(m_, n_, 62);
+    for (const auto& [i, j] : points) {
+      const auto [ref, magnitude] = gemm::reference(a_.get(), b_.get(), n_, k_, i, j);
+      const double got = c_[i * n_ + j];
+      if (!(std::fabs(got - ref) <= tol * magnitude)) {
+        char detail[200];
+        std::snprintf(detail, sizeof detail, "C(%lld,%lld) = %.9g, reference %.9g (error %.3g > bound %.3g)",
+                      static_cast<long long>(i), static_cast<long long>(j), got, ref, std::fabs(got - ref), tol * magnitude);
+        return {false, detail};
+      }
+    }
+    return {true, std::to_string(points.size()) + " sampled outputs within " + dtype_ + " tolerance of a double reference"};
+  }
+
+  void inject_error() override { c_[0] = c_[0] * 2 + 1; }
+
+ private:
+  static void fill(T* x, std::int64_t count, std::uint64_t seed) {
+#pragma omp parallel for schedule(static)
+    for (std::int64_t i = 0; i < count; ++i) x[i] = static_cast<T>(random::uniform(seed, i, -1.0, 1.0));
+  }
+
+  std::int64_t m_, n_, k_;
+  std::string dtype_;
+  Array<T> a_, b_, c_;
+};
+
+std::unique_ptr<Op> make(const OpContext& ctx) {
+  const auto m = ctx.params.integer("m"), n = ctx.params.integer("n"), k = ctx.params.integer("k");
+  const std::string& dtype = ctx.params.text("dtype");
+  if (dtype == "fp32") return std::make_unique<Gemm<float>>(m, n, k, dtype);
+  if (dtype == "fp64") return std::make_unique<Gemm<double>>(m, n, k, dtype);
+  throw SetupError("host backend: gemm dtype " + dtype + " is not supported (fp32, fp64)");
+}
+
+const OpRegistration registration("host", "gemm", make);
+
+}  // namespace
+}  // namespace rackqual::host
