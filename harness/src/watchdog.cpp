@@ -112,7 +112,7 @@ std::string Watchdog::late_ranks() const {
     late += "rank " + std::to_string(r) + " (" + world_.placements()[r].host + ") last at " + name(marks_[r]);
   }
   if (ranks.empty()) return "every rank reached " + name(furthest) + " and none went on: a collective did not complete";
-  return "ranks " + ranks + " did not arrive at " + name(furthest) + ": " + late;
+  return (ranks.find(',') == std::string::npos ? "rank " : "ranks ") + ranks + " did not arrive at " + name(furthest) + ": " + late;
 }
 
 }  // namespace rackqual
