@@ -5,11 +5,11 @@ set -euo pipefail
 
 packages=(
   build-essential cmake ninja-build pkg-config git
-  libopenblas-dev libopenblas0-openmp
+  libopenblas-openmp-dev libopenblas0-openmp
   mpich libmpich-dev
   libyaml-cpp-dev nlohmann-json3-dev libcli11-dev
   libbenchmark-dev libgtest-dev libgmock-dev
-  python3 python3-yaml
+  python3
 )
 
 missing=()

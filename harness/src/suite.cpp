@@ -54,9 +54,9 @@ Params read_params(const YamlFile& f, const YAML::Node& node, const YAML::Node& 
   Params params;
   for (const auto& spec : kind.params()) {
     const std::string name = field + "." + spec.name;
-    YAML::Node value = node ? node[spec.name] : YAML::Node();
+    const YAML::Node value = node ? node[spec.name] : YAML::Node(YAML::NodeType::Undefined);
     try {
-      if (!value) {
+      if (!value.IsDefined()) {
         if (spec.default_value.empty()) f.fail(here, name, "required parameter is missing");
         params.set(spec.name, parse_param(spec, spec.default_value));
       } else if (value.IsSequence()) {

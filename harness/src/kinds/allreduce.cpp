@@ -1,6 +1,7 @@
 // allreduce: sum across the ranks of a scope over a size sweep.
 // algbw = bytes / time; busbw = algbw * 2(n-1)/n (nccl-tests' convention, doc/PERFORMANCE.md):
 // the traffic each link carries in a ring, so figures compare across rank counts.
+#include "rackqual/error.hpp"
 #include "rackqual/kind.hpp"
 #include "kernels/common/collective.hpp"
 
@@ -22,6 +23,13 @@ class Allreduce : public Kind {
             {"busbw_gbps", "GB/s", Better::higher, "algbw * 2(n-1)/n"}};
   }
   std::vector<Scope> scopes() const override { return {Scope::node, Scope::nvlink_domain, Scope::rack, Scope::cluster}; }
+  void validate(const Params& p) const override {
+    const std::string& dtype = p.text("dtype");
+    const std::int64_t element = dtype == "fp64" ? 8 : dtype == "fp32" ? 4 : 2;
+    for (std::int64_t size : p.list("sizes"))
+      if (size % element != 0)
+        throw FieldError("sizes", std::to_string(size) + " bytes is not a whole number of " + dtype + " elements");
+  }
   std::string sweep_param() const override { return "sizes"; }
   std::vector<Params> points(const Params& p) const override {
     std::vector<Params> out;

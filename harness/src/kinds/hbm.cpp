@@ -1,5 +1,6 @@
 // hbm: device (or host) memory bandwidth with STREAM-style kernels.
 // GB/s counts bytes read plus bytes written per pass (SI: 1 GB/s = 1e9 B/s).
+#include "rackqual/error.hpp"
 #include "rackqual/kind.hpp"
 #include "kernels/common/stream.hpp"
 
@@ -19,6 +20,9 @@ class Hbm : public Kind {
     return {{"gbps", "GB/s", Better::higher, "(bytes read + bytes written) / time per pass"}};
   }
   std::vector<Scope> scopes() const override { return {Scope::gpu}; }
+  void validate(const Params& p) const override {
+    if (p.integer("bytes") % 16 != 0) throw FieldError("bytes", "must be a multiple of 16 (kernels move 16-byte vectors)");
+  }
   std::map<std::string, double> derive(const Params& p, double seconds, int) const override {
     const double moved = stream::arrays_moved(stream::parse_op(p.text("op"))) * static_cast<double>(p.integer("bytes"));
     return {{"gbps", moved / seconds / 1e9}};

@@ -1,0 +1,51 @@
+"""suites/smoke.yaml end to end on RANKS ranks: every check runs, passes, and is recorded."""
+import unittest
+
+from harness import RANKS, ROOT, RackqualTest
+
+
+class SmokeSuite(RackqualTest):
+    def test_smoke_suite_passes_and_records_every_figure(self):
+        run = self.run_suite(ROOT / "suites" / "smoke.yaml", "--backend", "host")
+        self.assertEqual(run.code, 0, run.stdout + run.stderr)
+        records = run.records()
+        by_check = {}
+        for r in records:
+            self.assertEqual(r["schema"], 1)
+            self.assertEqual(r["verdict"], "pass", r)
+            self.assertTrue(r["correct"]["ok"], r)
+            self.assertEqual(r["backend"], "host")
+            self.assertGreater(r["value"], 0)
+            self.assertEqual(r["value"], r["stats"]["median"])
+            self.assertLessEqual(r["stats"]["min"], r["stats"]["p10"])
+            self.assertLessEqual(r["stats"]["p90"], r["stats"]["max"])
+            by_check.setdefault(r["check"], []).append(r)
+        self.assertEqual(set(by_check), {"gemm-fp32", "gemm-fp64", "hbm-copy", "hbm-triad", "allreduce-node"})
+
+        # Per-GPU checks: one record from every rank, each naming its device.
+        for check in ("gemm-fp32", "gemm-fp64", "hbm-copy", "hbm-triad"):
+            self.assertEqual(sorted(r["rank"] for r in by_check[check]), list(range(RANKS)), check)
+            self.assertTrue(all(r["device"] is not None and r["scope"] == "gpu" for r in by_check[check]))
+
+        # The node all-reduce: one group figure per size and metric; busbw = algbw * 2(n-1)/n.
+        allreduce = by_check["allreduce-node"]
+        self.assertEqual(len(allreduce), 2 * 3)
+        for size in (64 * 1024, 4 * 1024 * 1024):
+            point = {r["metric"]: r for r in allreduce if r["params"]["sizes"] == [size]}
+            self.assertEqual(set(point), {"time_us", "algbw_gbps", "busbw_gbps"})
+            algbw, busbw = point["algbw_gbps"]["value"], point["busbw_gbps"]["value"]
+            self.assertAlmostEqual(busbw, algbw * 2 * (RANKS - 1) / RANKS, delta=1e-9 * algbw)
+            self.assertIn(f"sum over {RANKS} ranks", point["busbw_gbps"]["correct"]["detail"])
+        criterion = [r for r in allreduce if r["criterion"]]
+        self.assertEqual([(r["metric"], r["params"]["sizes"]) for r in criterion], [("busbw_gbps", [4194304])])
+
+        manifest = run.manifest()
+        self.assertEqual((manifest["status"], manifest["exit_status"], manifest["ranks"]), ("finished", 0, RANKS))
+        self.assertEqual(manifest["run_id"], records[0]["run_id"])
+        self.assertIn("mpi", manifest["versions"])
+        self.assertIn("verdict", run.stdout)   # the console table
+        self.assertIn("[5/5] allreduce-node pass", run.stderr)   # one progress line per check off a terminal
+
+
+if __name__ == "__main__":
+    unittest.main()
