@@ -11,6 +11,7 @@ Fault parse_fault(const std::string& text) {
     throw FieldError("--fault", "expected CHECK:RANK:MODE, got '" + text + "'");
   Fault f;
   f.check = text.substr(0, first);
+  if (f.check.empty()) throw FieldError("--fault", "the check id is empty in '" + text + "'");
   const std::string rank = text.substr(first + 1, last - first - 1);
   const std::string mode = text.substr(last + 1);
   try {

@@ -156,11 +156,40 @@ std::vector<Record> Runner::run_check(const Check& check) {
   return out;
 }
 
+// A record with the context of one measurement on this rank, before any figure.
+Record Runner::base_record(const Check& check, const Params& point, const Group& group) const {
+  const Placement& here = world_.placement();
+  Record r;
+  r.run_id = run_id_;
+  r.time = utc_now();
+  r.suite = suite_.name;
+  r.check = check.id;
+  r.kind = check.kind->name();
+  r.backend = backend_.name();
+  r.scope = std::string(to_string(check.scope));
+  r.group = group.name();
+  r.rank = world_.rank();
+  r.host = here.host;
+  r.rack = here.rack;
+  if (check.scope == Scope::gpu) r.device = backend_.device(here.local_rank);
+  r.params = point.to_json();
+  return r;
+}
+
 std::vector<Record> Runner::measure_point(const Check& check, const Params& point, const Group& group) {
   const Kind& kind = *check.kind;
   const Placement& here = world_.placement();
   const auto fault = fault_for(options_.faults, check.id, world_.rank());
   const std::string who = "rank " + std::to_string(world_.rank()) + " (" + here.host + ")";
+
+  if (group.size() < kind.min_ranks()) {
+    if (!group.leader()) return {};
+    Record r = base_record(check, point, group);
+    r.verdict = Verdict::skip;
+    r.reason = "scope " + r.scope + " has " + std::to_string(group.size()) + " rank(s); " + kind.name() + " needs " +
+               std::to_string(kind.min_ranks());
+    return {r};
+  }
 
   // Prepare: build the operation; every rank must succeed before any enters a collective.
   watchdog_->arrive(check_index_, phase_start);
@@ -212,20 +241,7 @@ std::vector<Record> Runner::measure_point(const Check& check, const Params& poin
   for (const auto& s : statuses)
     if (!s.empty()) complaints += (complaints.empty() ? "" : "; ") + s;
 
-  Record base;
-  base.run_id = run_id_;
-  base.time = utc_now();
-  base.suite = suite_.name;
-  base.check = check.id;
-  base.kind = kind.name();
-  base.backend = backend_.name();
-  base.scope = std::string(to_string(check.scope));
-  base.group = group.name();
-  base.rank = world_.rank();
-  base.host = here.host;
-  base.rack = here.rack;
-  if (check.scope == Scope::gpu) base.device = backend_.device(here.local_rank);
-  base.params = point.to_json();
+  Record base = base_record(check, point, group);
 
   if (!measured) {
     base.verdict = Verdict::error;

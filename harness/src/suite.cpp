@@ -1,6 +1,7 @@
 #include "rackqual/suite.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <set>
 
@@ -31,7 +32,7 @@ struct Timing {
 void read_timing(const YamlFile& f, const YAML::Node& node, const std::string& field, Timing& t) {
   if (auto n = node["repetitions"]) {
     const double r = f.number(n, field + "repetitions");
-    if (r < 1 || r != static_cast<int>(r)) f.fail(n, field + "repetitions", "must be a whole number >= 1");
+    if (r < 1 || r > 1e6 || r != std::floor(r)) f.fail(n, field + "repetitions", "must be a whole number from 1 to 1000000");
     t.repetitions = static_cast<int>(r);
   }
   for (auto [key, target] : {std::pair{"min_time", &t.min_time}, std::pair{"deadline", &t.deadline}}) {
@@ -88,7 +89,8 @@ Criterion read_criterion(const YamlFile& f, const YAML::Node& key, const YAML::N
     for (const auto& m : kind.metrics()) known += (known.empty() ? "" : ", ") + m.name;
     f.fail(key, field, "unknown metric '" + c.metric + "' for kind " + kind.name() + " (metrics: " + known + ")");
   }
-  if (!body.IsMap() || body.size() == 0) f.fail(body, field, "expected a mapping such as {min: 100}");
+  // An empty value sits where the next token starts: name the metric's own line instead.
+  if (!body.IsMap() || body.size() == 0) f.fail(body.IsNull() ? key : body, field, "expected a mapping such as {min: 100}");
   c.text = c.metric + ": {";
   for (const auto& item : body) {
     const std::string k = item.first.Scalar();
@@ -161,9 +163,12 @@ Check read_check(const YamlFile& f, const YAML::Node& node, std::size_t index, c
     check.scope = allowed.front();
   }
 
-  check.params = read_params(f, node["params"], node, field + ".params", kind);
+  // `params:` or `criteria:` left empty (YAML null) mean none.
+  const YAML::Node params = node["params"];
+  check.params = read_params(f, params && !params.IsNull() ? params : YAML::Node(YAML::NodeType::Undefined), node,
+                             field + ".params", kind);
 
-  if (auto criteria = node["criteria"]) {
+  if (auto criteria = node["criteria"]; criteria && !criteria.IsNull()) {
     if (!criteria.IsMap()) f.fail(criteria, field + ".criteria", "expected a mapping of metric to bounds");
     for (const auto& item : criteria)
       check.criteria.push_back(read_criterion(f, item.first, item.second, field + ".criteria." + item.first.Scalar(),

@@ -4,6 +4,8 @@
 #include <map>
 #include <string>
 
+#include "rackqual/units.hpp"
+
 namespace rackqual {
 namespace {
 
@@ -20,8 +22,20 @@ std::string where(const Record& r) {
 
 std::string point_of(const Record& r) {
   for (const auto& [name, value] : r.params.items())
-    if (value.is_array() && value.size() == 1) return " @" + value[0].dump();
+    if (value.is_array() && value.size() == 1 && value[0].is_number_integer())
+      return " @" + format_bytes(value[0].get<std::int64_t>());
   return "";
+}
+
+// Columns padded to fixed widths; the last one (the reason) runs as long as it needs.
+std::string row(const std::vector<std::string>& cells) {
+  static const std::size_t widths[] = {22, 8, 12, 22, 28};
+  std::string out;
+  for (std::size_t i = 0; i < cells.size(); ++i) {
+    out += cells[i];
+    if (i + 1 < cells.size()) out += std::string(cells[i].size() < widths[i] ? widths[i] - cells[i].size() : 0, ' ') + " ";
+  }
+  return out + "\n";
 }
 
 }  // namespace
@@ -47,20 +61,13 @@ std::string summary_table(const std::vector<Record>& records) {
       row.worst = &r;
   }
 
-  std::string out;
-  char line[512];
-  std::snprintf(line, sizeof line, "%-22s %-8s %-12s %-22s %-28s %s\n", "check", "verdict", "metric", "worst value",
-                "where", "reason");
-  out += line;
+  std::string out = row({"check", "verdict", "metric", "worst value", "where", "reason"});
   for (const auto& key : order) {
-    const Row& row = rows.at(key);
-    const Record& r = *row.worst;
+    const Record& r = *rows.at(key).worst;
     const std::string value = r.value ? number(*r.value) + " " + r.unit + point_of(r) : "-";
-    std::snprintf(line, sizeof line, "%-22s %-8s %-12s %-22s %-28s %s\n", r.check.c_str(),
-                  std::string(to_string(r.verdict)).c_str(), r.metric.empty() ? "-" : r.metric.c_str(), value.c_str(),
-                  where(r).c_str(), r.reason.c_str());
-    out += line;
+    out += row({r.check, std::string(to_string(r.verdict)), r.metric.empty() ? "-" : r.metric, value, where(r), r.reason});
   }
+  char line[160];
   int counts[5] = {0, 0, 0, 0, 0};
   for (const auto& r : records) ++counts[static_cast<int>(r.verdict)];
   std::snprintf(line, sizeof line, "%zu records: %d pass, %d warn, %d fail, %d error, %d skip\n", records.size(),

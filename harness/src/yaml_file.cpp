@@ -1,7 +1,9 @@
 #include "yaml_file.hpp"
 
 #include <cerrno>
+#include <cmath>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 
@@ -9,6 +11,7 @@ namespace rackqual {
 
 YamlFile::YamlFile(std::string path) : path_(std::move(path)) {
   std::ifstream in(path_, std::ios::binary);
+  if (std::filesystem::is_directory(path_)) throw InputError(path_, 0, "file", "cannot read: is a directory");
   if (!in) throw InputError(path_, 0, "file", std::string("cannot read: ") + std::strerror(errno));
   std::ostringstream buffer;
   buffer << in.rdbuf();
@@ -43,7 +46,7 @@ double YamlFile::number(const YAML::Node& node, const std::string& field) const 
   try {
     std::size_t used = 0;
     const double v = std::stod(text, &used);
-    if (used == text.size()) return v;
+    if (used == text.size() && std::isfinite(v)) return v;
   } catch (const std::exception&) {
   }
   fail(node, field, "expected a number, got '" + text + "'");

@@ -1,0 +1,134 @@
+#include "rackqual/platform.hpp"
+
+#include <gtest/gtest.h>
+
+#include "rackqual/error.hpp"
+#include "rackqual/suite.hpp"
+#include "temp_dir.hpp"
+
+namespace rackqual {
+namespace {
+
+const char* const profile = R"(name: lab
+description: a lab machine
+peaks:
+  tflops_fp32:
+    value: 60
+    unit: TFLOP/s
+    source: datasheet
+  memory_gbps: {value: 3350, unit: GB/s, source: datasheet}
+)";
+
+class PlatformTest : public ::testing::Test {
+ protected:
+  // Loads `yaml` as a profile; expects an InputError naming `line` and `field`, and returns its message.
+  std::string error(const std::string& yaml, int line, const std::string& field) {
+    const std::string path = dir_.write("p.yaml", yaml);
+    try {
+      load_platform(path);
+    } catch (const InputError& e) {
+      EXPECT_EQ(e.line(), line);
+      EXPECT_EQ(e.field(), field);
+      return e.message();
+    }
+    ADD_FAILURE() << "no InputError for:\n" << yaml;
+    return "";
+  }
+
+  unit::TempDir dir_;
+};
+
+TEST_F(PlatformTest, Loads) {
+  const std::string path = dir_.write("lab.yaml", profile);
+  const Platform p = load_platform(path);
+  EXPECT_EQ(p.name, "lab");
+  EXPECT_EQ(p.path, path);
+  EXPECT_EQ(p.description, "a lab machine");
+  ASSERT_EQ(p.peaks.size(), 2u);
+  EXPECT_DOUBLE_EQ(p.peaks.at("tflops_fp32").value, 60);
+  EXPECT_EQ(p.peaks.at("tflops_fp32").unit, "TFLOP/s");
+  EXPECT_EQ(p.peaks.at("memory_gbps").source, "datasheet");
+  EXPECT_EQ(p.peak("memory_gbps"), 3350.0);
+  EXPECT_EQ(p.peak("tflops_fp64"), std::nullopt);
+}
+
+TEST_F(PlatformTest, Errors) {
+  EXPECT_EQ(error("name: x\npeaks:\n  a: {value: 1, unit: u, source: s}\nvendor: y\n", 4, "vendor"),
+            "unknown field (known: description, name, peaks)");
+  EXPECT_EQ(error("name: x\n", 1, "peaks"), "required field is missing");
+  EXPECT_EQ(error("name: x\npeaks: [1]\n", 2, "peaks"), "expected a mapping of figure name to {value, unit, source}");
+  EXPECT_EQ(error("name: x\npeaks:\n  a: {value: 0, unit: u, source: s}\n", 3, "peaks.a.value"), "a peak must be positive");
+  EXPECT_EQ(error("name: x\npeaks:\n  a: {value: -2, unit: u, source: s}\n", 3, "peaks.a.value"),
+            "a peak must be positive");
+  EXPECT_EQ(error("name: x\npeaks:\n  a: {value: fast, unit: u, source: s}\n", 3, "peaks.a.value"),
+            "expected a number, got 'fast'");
+  EXPECT_EQ(error("name: x\npeaks:\n  a:\n    value: 1\n    source: s\n", 4, "peaks.a.unit"), "required field is missing");
+  EXPECT_EQ(error("name: x\npeaks:\n  a: {value: 1, unit: u, source: s, note: n}\n", 3, "peaks.a.note"),
+            "unknown field (known: source, unit, value)");
+}
+
+TEST_F(PlatformTest, MissingFile) {
+  try {
+    load_platform((dir_.path() / "none.yaml").string());
+    FAIL() << "no InputError";
+  } catch (const InputError& e) {
+    EXPECT_EQ(e.line(), 0);
+    EXPECT_EQ(e.field(), "file");
+  }
+}
+
+TEST_F(PlatformTest, CheckPeaks) {
+  const Platform lab = load_platform(dir_.write("lab.yaml", profile));
+  const std::string suite_path = dir_.write("s.yaml", R"(name: s
+checks:
+  - id: g32
+    kind: gemm
+    criteria:
+      tflops: {min_fraction_of_peak: 0.5}
+  - id: g64
+    kind: gemm
+    params: {dtype: fp64}
+    criteria:
+      tflops: {min: 1}
+  - id: g64-peak
+    kind: gemm
+    params: {dtype: fp64}
+    criteria:
+      tflops: {warn_below_fraction_of_peak: 0.5}
+)");
+  Suite suite = load_suite(suite_path);
+  try {
+    check_peaks(suite, lab);
+    FAIL() << "no InputError";
+  } catch (const InputError& e) {
+    EXPECT_EQ(e.file(), suite_path);
+    EXPECT_EQ(e.line(), 16);
+    EXPECT_EQ(e.field(), "checks[g64-peak].criteria.tflops");
+    EXPECT_EQ(e.message(), "relative to peak, but platform lab (" + lab.path + ") gives no figure 'tflops_fp64'");
+  }
+  suite.checks.pop_back();
+  EXPECT_NO_THROW(check_peaks(suite, lab));
+}
+
+TEST(Platform, ResolveAuto) {
+  EXPECT_EQ(resolve_platform("auto", "host"), "host");
+  EXPECT_EQ(resolve_platform("h100-sxm", "host"), "h100-sxm");
+}
+
+TEST_F(PlatformTest, FindPrefersTheGivenDirectory) {
+  EXPECT_EQ(find_platform("host", dir_.path().string()), RACKQUAL_SOURCE_DIR "/suites/platforms/host.yaml");
+  const std::string own = dir_.write("host.yaml", profile);
+  EXPECT_EQ(find_platform("host", dir_.path().string()), own);
+  EXPECT_EQ(find_platform("no-such-machine", dir_.path().string()), "");
+}
+
+TEST(Platform, InstalledHostProfileFitsTheSmokeSuite) {
+  const Platform host = load_platform(RACKQUAL_SOURCE_DIR "/suites/platforms/host.yaml");
+  EXPECT_EQ(host.name, "host");
+  EXPECT_EQ(host.peak("tflops_fp32"), 0.128);
+  EXPECT_EQ(host.peak("memory_gbps"), 25.6);
+  EXPECT_NO_THROW(check_peaks(load_suite(RACKQUAL_SOURCE_DIR "/suites/smoke.yaml"), host));
+}
+
+}  // namespace
+}  // namespace rackqual

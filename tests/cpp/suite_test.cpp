@@ -1,0 +1,386 @@
+#include "rackqual/suite.hpp"
+
+#include <gtest/gtest.h>
+
+#include <optional>
+
+#include "rackqual/error.hpp"
+#include "temp_dir.hpp"
+
+namespace rackqual {
+namespace {
+
+class SuiteTest : public ::testing::Test {
+ protected:
+  std::string write(const std::string& yaml) { return dir_.write("suite.yaml", yaml); }
+
+  // Loads `yaml`; expects an InputError naming `line` and `field`, and returns its message.
+  std::string error(const std::string& yaml, int line, const std::string& field) {
+    const std::string path = write(yaml);
+    try {
+      load_suite(path);
+    } catch (const InputError& e) {
+      EXPECT_EQ(e.file(), path);
+      EXPECT_EQ(e.line(), line);
+      EXPECT_EQ(e.field(), field);
+      EXPECT_EQ(e.what(), path + ":" + std::to_string(line) + ": " + field + ": " + e.message());
+      return e.message();
+    }
+    ADD_FAILURE() << "no InputError for:\n" << yaml;
+    return "";
+  }
+
+  unit::TempDir dir_;
+};
+
+TEST_F(SuiteTest, ValidSuite) {
+  const std::string path = write(R"(name: nightly
+description: a test
+platform: h100
+defaults:
+  repetitions: 3
+  min_time: 50ms
+  deadline: 2m
+checks:
+  - id: gemm-small
+    kind: gemm
+    params: {m: 512, dtype: fp64}
+    criteria:
+      tflops: {min: 0.5, warn_below_fraction_of_peak: 0.3}
+  - id: ar
+    kind: allreduce
+    scope: cluster
+    repetitions: 7
+    params:
+      sizes: [64KiB, 4MiB]
+    criteria:
+      busbw_gbps: {min: 1, at: 4MiB}
+  - id: mem
+    kind: hbm
+    min_time: 1s
+)");
+  const Suite s = load_suite(path);
+  EXPECT_EQ(s.name, "nightly");
+  EXPECT_EQ(s.path, path);
+  EXPECT_EQ(s.platform, "h100");
+  ASSERT_EQ(s.checks.size(), 3u);
+
+  const Check& gemm = s.checks[0];
+  EXPECT_EQ(gemm.id, "gemm-small");
+  EXPECT_EQ(gemm.kind, KindRegistry::instance().find("gemm"));
+  EXPECT_EQ(gemm.scope, Scope::gpu);
+  EXPECT_EQ(gemm.line, 9);
+  EXPECT_EQ(gemm.params.integer("m"), 512);
+  EXPECT_EQ(gemm.params.integer("n"), 4096);
+  EXPECT_EQ(gemm.params.integer("k"), 4096);
+  EXPECT_EQ(gemm.params.text("dtype"), "fp64");
+  EXPECT_EQ(gemm.repetitions, 3);
+  EXPECT_DOUBLE_EQ(gemm.min_time, 0.05);
+  EXPECT_DOUBLE_EQ(gemm.deadline, 120);
+  ASSERT_EQ(gemm.criteria.size(), 1u);
+  const Criterion& tflops = gemm.criteria[0];
+  EXPECT_EQ(tflops.metric, "tflops");
+  EXPECT_EQ(tflops.min, 0.5);
+  EXPECT_EQ(tflops.warn_below_fraction_of_peak, 0.3);
+  EXPECT_FALSE(tflops.max);
+  EXPECT_FALSE(tflops.at);
+  EXPECT_TRUE(tflops.uses_peak());
+  EXPECT_EQ(tflops.text, "tflops: {min: 0.5, warn_below_fraction_of_peak: 0.3}");
+  EXPECT_EQ(tflops.line, 13);
+
+  const Check& ar = s.checks[1];
+  EXPECT_EQ(ar.scope, Scope::cluster);
+  EXPECT_EQ(ar.repetitions, 7);
+  EXPECT_DOUBLE_EQ(ar.min_time, 0.05);
+  EXPECT_EQ(ar.params.list("sizes"), (std::vector<std::int64_t>{64 << 10, 4 << 20}));
+  EXPECT_EQ(ar.params.text("dtype"), "fp32");
+  ASSERT_EQ(ar.criteria.size(), 1u);
+  EXPECT_EQ(ar.criteria[0].at, 4 << 20);
+  EXPECT_EQ(ar.criteria[0].min, 1.0);
+  EXPECT_EQ(ar.criteria[0].text, "busbw_gbps: {min: 1, at: 4MiB}");
+  EXPECT_EQ(ar.criteria[0].line, 21);
+
+  const Check& mem = s.checks[2];
+  EXPECT_EQ(mem.scope, Scope::gpu);
+  EXPECT_EQ(mem.params.text("op"), "triad");
+  EXPECT_EQ(mem.params.integer("bytes"), 256LL << 20);
+  EXPECT_TRUE(mem.criteria.empty());
+  EXPECT_EQ(mem.repetitions, 3);
+  EXPECT_DOUBLE_EQ(mem.min_time, 1.0);
+  EXPECT_DOUBLE_EQ(mem.deadline, 120);
+}
+
+TEST_F(SuiteTest, BuiltInDefaults) {
+  const Suite s = load_suite(write("name: s\nchecks:\n  - {id: g, kind: gemm}\n  - {id: a, kind: allreduce}\n"));
+  EXPECT_EQ(s.platform, "auto");
+  ASSERT_EQ(s.checks.size(), 2u);
+  EXPECT_EQ(s.checks[0].repetitions, 5);
+  EXPECT_DOUBLE_EQ(s.checks[0].min_time, 0.2);
+  EXPECT_DOUBLE_EQ(s.checks[0].deadline, 600);
+  EXPECT_EQ(s.checks[1].scope, Scope::node);
+  EXPECT_EQ(s.checks[1].params.list("sizes"), (std::vector<std::int64_t>{1 << 20, 64 << 20}));
+}
+
+TEST_F(SuiteTest, HashIsFnv1aOfTheFileBytes) {
+  EXPECT_EQ(load_suite(write("name: s\nchecks:\n  - {id: g, kind: gemm}\n")).hash, "dc31505c2fa9207f");
+  EXPECT_NE(load_suite(write("# note\nname: s\nchecks:\n  - {id: g, kind: gemm}\n")).hash, "dc31505c2fa9207f");
+}
+
+TEST_F(SuiteTest, Durations) {
+  const Suite s = load_suite(write(R"(name: s
+checks:
+  - {id: a, kind: gemm, min_time: 50ms, deadline: 1h}
+  - {id: b, kind: gemm, min_time: 0.5, deadline: 90s}
+  - {id: c, kind: gemm, min_time: 250us, deadline: 3min}
+)"));
+  EXPECT_DOUBLE_EQ(s.checks[0].min_time, 0.05);
+  EXPECT_DOUBLE_EQ(s.checks[0].deadline, 3600);
+  EXPECT_DOUBLE_EQ(s.checks[1].min_time, 0.5);
+  EXPECT_DOUBLE_EQ(s.checks[1].deadline, 90);
+  EXPECT_DOUBLE_EQ(s.checks[2].min_time, 250e-6);
+  EXPECT_DOUBLE_EQ(s.checks[2].deadline, 180);
+}
+
+TEST_F(SuiteTest, BadDuration) {
+  EXPECT_EQ(error("name: s\nchecks:\n  - id: g\n    kind: gemm\n    deadline: soon\n", 5, "checks[g].deadline"),
+            "expected a positive duration such as 0.5s or 300s, got 'soon'");
+  EXPECT_EQ(error("name: s\ndefaults:\n  min_time: 0s\nchecks:\n  - {id: g, kind: gemm}\n", 3, "defaults.min_time"),
+            "expected a positive duration such as 0.5s or 300s, got '0s'");
+  EXPECT_EQ(error("name: s\nchecks:\n  - {id: g, kind: gemm, min_time: -1s}\n", 3, "checks[g].min_time"),
+            "expected a positive duration such as 0.5s or 300s, got '-1s'");
+}
+
+TEST_F(SuiteTest, BadRepetitions) {
+  EXPECT_EQ(error("name: s\nchecks:\n  - {id: g, kind: gemm, repetitions: 0}\n", 3, "checks[g].repetitions"),
+            "must be a whole number from 1 to 1000000");
+  EXPECT_EQ(error("name: s\nchecks:\n  - {id: g, kind: gemm, repetitions: 2.5}\n", 3, "checks[g].repetitions"),
+            "must be a whole number from 1 to 1000000");
+  EXPECT_EQ(error("name: s\nchecks:\n  - {id: g, kind: gemm, repetitions: 1e10}\n", 3, "checks[g].repetitions"),
+            "must be a whole number from 1 to 1000000");
+  EXPECT_EQ(error("name: s\ndefaults: {repetitions: many}\nchecks:\n  - {id: g, kind: gemm}\n", 2,
+                  "defaults.repetitions"),
+            "expected a number, got 'many'");
+}
+
+TEST_F(SuiteTest, UnknownTopLevelKey) {
+  EXPECT_EQ(error("name: s\nchecks:\n  - {id: g, kind: gemm}\ntimeout: 5\n", 4, "timeout"),
+            "unknown field (known: checks, defaults, description, name, platform)");
+}
+
+TEST_F(SuiteTest, UnknownDefaultsKey) {
+  EXPECT_EQ(error("name: s\ndefaults:\n  retries: 2\nchecks:\n  - {id: g, kind: gemm}\n", 3, "defaults.retries"),
+            "unknown field (known: deadline, min_time, repetitions)");
+}
+
+TEST_F(SuiteTest, MalformedYamlNamesALine) {
+  const std::string message = error("name: s\nchecks:\n  - id: g\n    kind: [gemm\n  - id: h\n", 5, "yaml");
+  EXPECT_FALSE(message.empty());
+}
+
+TEST_F(SuiteTest, TopLevelMustBeAMapping) {
+  EXPECT_EQ(error("- a\n- b\n", 1, "file"), "expected a mapping at the top level");
+}
+
+TEST_F(SuiteTest, RequiredTopLevelFields) {
+  EXPECT_EQ(error("checks:\n  - {id: g, kind: gemm}\n", 1, "name"), "required field is missing");
+  EXPECT_EQ(error("name: s\n", 1, "checks"), "required field is missing");
+  EXPECT_EQ(error("name: s\nchecks: []\n", 2, "checks"), "expected a non-empty list of checks");
+}
+
+TEST_F(SuiteTest, MissingFile) {
+  const std::string path = (dir_.path() / "absent.yaml").string();
+  try {
+    load_suite(path);
+    FAIL() << "no InputError";
+  } catch (const InputError& e) {
+    EXPECT_EQ(e.line(), 0);
+    EXPECT_EQ(e.field(), "file");
+    EXPECT_EQ(std::string(e.what()), path + ":0: file: cannot read: No such file or directory");
+  }
+}
+
+TEST_F(SuiteTest, UnknownCheckKey) {
+  EXPECT_EQ(error("name: s\nchecks:\n  - id: g\n    kind: gemm\n    repeat: 3\n", 5, "checks[0].repeat"),
+            "unknown field (known: criteria, deadline, id, kind, min_time, params, repetitions, scope)");
+}
+
+TEST_F(SuiteTest, CheckMustBeAMapping) {
+  EXPECT_EQ(error("name: s\nchecks:\n  - gemm\n", 3, "checks[0]"), "expected a mapping");
+  EXPECT_EQ(error("name: s\nchecks:\n  - id: g\n    kind: gemm\n    params: [m]\n", 5, "checks[g].params"),
+            "expected a mapping");
+}
+
+TEST_F(SuiteTest, CheckNeedsIdAndKind) {
+  EXPECT_EQ(error("name: s\nchecks:\n  - {id: g, kind: gemm}\n  - kind: gemm\n    scope: gpu\n", 4, "checks[1].id"),
+            "required field is missing");
+  EXPECT_EQ(error("name: s\nchecks:\n  - id: g\n    scope: gpu\n", 3, "checks[g].kind"), "required field is missing");
+}
+
+TEST_F(SuiteTest, BadId) {
+  EXPECT_EQ(error("name: s\nchecks:\n  - id: \"a b\"\n    kind: gemm\n", 3, "checks[0].id"),
+            "an id is a non-empty word without spaces, ':' or '/'");
+  EXPECT_EQ(error("name: s\nchecks:\n  - {id: a/b, kind: gemm}\n", 3, "checks[0].id"),
+            "an id is a non-empty word without spaces, ':' or '/'");
+}
+
+TEST_F(SuiteTest, DuplicateIds) {
+  EXPECT_EQ(error("name: s\nchecks:\n  - id: x\n    kind: gemm\n  - id: x\n    kind: hbm\n", 5, "checks[x].id"),
+            "duplicate check id");
+}
+
+TEST_F(SuiteTest, UnknownKind) {
+  EXPECT_EQ(error("name: s\nchecks:\n  - id: g\n    kind: tensor\n", 4, "checks[g].kind"),
+            "unknown kind 'tensor' (kinds: allreduce, gemm, hbm)");
+}
+
+TEST_F(SuiteTest, ScopeNotAllowedForKind) {
+  EXPECT_EQ(error("name: s\nchecks:\n  - id: g\n    kind: gemm\n    scope: node\n", 5, "checks[g].scope"),
+            "kind gemm runs at scope gpu");
+  EXPECT_EQ(error("name: s\nchecks:\n  - id: a\n    kind: allreduce\n    scope: gpu\n", 5, "checks[a].scope"),
+            "kind allreduce runs at scope node, nvlink_domain, rack, cluster");
+}
+
+TEST_F(SuiteTest, UnknownScope) {
+  EXPECT_EQ(error("name: s\nchecks:\n  - {id: g, kind: gemm, scope: host}\n", 3, "checks[g].scope"),
+            "unknown scope 'host' (gpu, node, nvlink_domain, rack, cluster)");
+}
+
+TEST_F(SuiteTest, UnknownParam) {
+  EXPECT_EQ(error("name: s\nchecks:\n  - id: g\n    kind: gemm\n    params:\n      m: 512\n      size: 3\n", 7,
+                  "checks[g].params.size"),
+            "unknown field (known: dtype, k, m, n)");
+}
+
+TEST_F(SuiteTest, WrongParamType) {
+  const std::string path = write("name: s\nchecks:\n  - id: g\n    kind: gemm\n    params: {m: abc}\n");
+  try {
+    load_suite(path);
+    FAIL() << "no InputError";
+  } catch (const InputError& e) {
+    EXPECT_EQ(std::string(e.what()), path + ":5: checks[g].params.m: expected an integer, got 'abc'");
+  }
+}
+
+TEST_F(SuiteTest, ListForAScalarParam) {
+  EXPECT_EQ(error("name: s\nchecks:\n  - id: g\n    kind: gemm\n    params: {n: [1, 2]}\n", 5, "checks[g].params.n"),
+            "expected a single value, got a list");
+}
+
+TEST_F(SuiteTest, BadChoice) {
+  EXPECT_EQ(error("name: s\nchecks:\n  - id: g\n    kind: gemm\n    params:\n      dtype: fp128\n", 6,
+                  "checks[g].params.dtype"),
+            "expected one of fp64, fp32, tf32, bf16, fp16, fp8, got 'fp128'");
+}
+
+TEST_F(SuiteTest, ZeroOrNegativeInteger) {
+  EXPECT_EQ(error("name: s\nchecks:\n  - id: g\n    kind: gemm\n    params:\n      k: 0\n", 6, "checks[g].params.k"),
+            "must be at least 1, got 0");
+  EXPECT_EQ(error("name: s\nchecks:\n  - id: g\n    kind: gemm\n    params:\n      n: -3\n", 6, "checks[g].params.n"),
+            "must be at least 1, got -3");
+}
+
+TEST_F(SuiteTest, NegativeSize) {
+  EXPECT_EQ(error("name: s\nchecks:\n  - id: h\n    kind: hbm\n    params:\n      bytes: -64MiB\n", 6,
+                  "checks[h].params.bytes"),
+            "must be at least 4096, got -64MiB");
+  EXPECT_EQ(error("name: s\nchecks:\n  - id: a\n    kind: allreduce\n    params:\n      sizes: [64KiB, -1]\n", 6,
+                  "checks[a].params.sizes"),
+            "must be at least 8, got -1");
+}
+
+TEST_F(SuiteTest, NotASize) {
+  EXPECT_EQ(error("name: s\nchecks:\n  - id: h\n    kind: hbm\n    params: {bytes: huge}\n", 5, "checks[h].params.bytes"),
+            "expected a size such as 4096, 64MiB or 8GiB, got 'huge'");
+}
+
+TEST_F(SuiteTest, KindValidationNamesTheParam) {
+  EXPECT_EQ(error("name: s\nchecks:\n  - id: h\n    kind: hbm\n    params:\n      op: copy\n      bytes: 4100\n", 7,
+                  "checks[h].params.bytes"),
+            "must be a multiple of 16 (kernels move 16-byte vectors)");
+  EXPECT_EQ(error("name: s\nchecks:\n  - id: a\n    kind: allreduce\n    params:\n      dtype: fp64\n      sizes: "
+                  "[64, 12]\n",
+                  7, "checks[a].params.sizes"),
+            "12 bytes is not a whole number of fp64 elements");
+}
+
+TEST_F(SuiteTest, CriteriaMustBeAMapping) {
+  EXPECT_EQ(error("name: s\nchecks:\n  - id: g\n    kind: gemm\n    criteria: [tflops]\n", 5, "checks[g].criteria"),
+            "expected a mapping of metric to bounds");
+}
+
+TEST_F(SuiteTest, UnknownMetric) {
+  EXPECT_EQ(error("name: s\nchecks:\n  - id: g\n    kind: gemm\n    criteria:\n      gflops: {min: 1}\n", 6,
+                  "checks[g].criteria.gflops"),
+            "unknown metric 'gflops' for kind gemm (metrics: tflops)");
+}
+
+TEST_F(SuiteTest, UnknownCriterionKey) {
+  EXPECT_EQ(error("name: s\nchecks:\n  - id: g\n    kind: gemm\n    criteria:\n      tflops:\n        minimum: 1\n", 7,
+                  "checks[g].criteria.tflops.minimum"),
+            "unknown criterion (known: min, max, min_fraction_of_peak, max_fraction_of_peak, warn_below, warn_above, "
+            "warn_below_fraction_of_peak, warn_above_fraction_of_peak, at)");
+}
+
+TEST_F(SuiteTest, CriterionWithoutBound) {
+  EXPECT_EQ(error("name: s\nchecks:\n  - id: a\n    kind: allreduce\n    params: {sizes: [4MiB]}\n    criteria:\n"
+                  "      busbw_gbps: {at: 4MiB}\n",
+                  7, "checks[a].criteria.busbw_gbps"),
+            "a criterion needs at least one bound");
+  EXPECT_EQ(error("name: s\nchecks:\n  - id: g\n    kind: gemm\n    criteria:\n      tflops: {}\n", 6,
+                  "checks[g].criteria.tflops"),
+            "expected a mapping such as {min: 100}");
+}
+
+TEST_F(SuiteTest, CriterionWithoutBodyNamesItsLine) {
+  EXPECT_EQ(error("name: s\nchecks:\n  - id: g\n    kind: gemm\n    criteria:\n      tflops:\n  - {id: h, kind: hbm}\n", 6,
+                  "checks[g].criteria.tflops"),
+            "expected a mapping such as {min: 100}");
+}
+
+TEST_F(SuiteTest, NonFiniteBoundIsRejected) {
+  error("name: s\nchecks:\n  - id: g\n    kind: gemm\n    criteria:\n      tflops: {min: nan}\n", 6,
+        "checks[g].criteria.tflops.min");
+  error("name: s\nchecks:\n  - id: g\n    kind: gemm\n    criteria:\n      tflops: {min_fraction_of_peak: nan}\n", 6,
+        "checks[g].criteria.tflops.min_fraction_of_peak");
+}
+
+TEST_F(SuiteTest, CriterionBoundMustBeANumber) {
+  EXPECT_EQ(error("name: s\nchecks:\n  - id: g\n    kind: gemm\n    criteria:\n      tflops: {min: fast}\n", 6,
+                  "checks[g].criteria.tflops.min"),
+            "expected a number, got 'fast'");
+}
+
+TEST_F(SuiteTest, FractionOfPeakRange) {
+  EXPECT_EQ(error("name: s\nchecks:\n  - id: g\n    kind: gemm\n    criteria:\n      tflops: {min_fraction_of_peak: 0}\n",
+                  6, "checks[g].criteria.tflops.min_fraction_of_peak"),
+            "a fraction of peak lies in (0, 10], got 0");
+  EXPECT_EQ(error("name: s\nchecks:\n  - id: g\n    kind: gemm\n    criteria:\n      tflops: {warn_above_fraction_of_peak: "
+                  "11}\n",
+                  6, "checks[g].criteria.tflops.warn_above_fraction_of_peak"),
+            "a fraction of peak lies in (0, 10], got 11");
+}
+
+TEST_F(SuiteTest, AtNotAmongTheSizes) {
+  EXPECT_EQ(error("name: s\nchecks:\n  - id: a\n    kind: allreduce\n    params: {sizes: [64KiB, 4MiB]}\n    criteria:\n"
+                  "      busbw_gbps: {min: 1, at: 2MiB}\n",
+                  7, "checks[a].criteria.busbw_gbps.at"),
+            "2MiB is not one of the check's sizes");
+  EXPECT_EQ(error("name: s\nchecks:\n  - id: a\n    kind: allreduce\n    criteria:\n      busbw_gbps: {min: 1, at: big}\n",
+                  6, "checks[a].criteria.busbw_gbps.at"),
+            "expected a size, got 'big'");
+}
+
+TEST_F(SuiteTest, AtForAKindThatSweepsNothing) {
+  EXPECT_EQ(error("name: s\nchecks:\n  - id: g\n    kind: gemm\n    criteria:\n      tflops: {min: 1, at: 4MiB}\n", 6,
+                  "checks[g].criteria.tflops.at"),
+            "kind gemm sweeps no parameter");
+}
+
+TEST(Suite, TheSmokeSuiteLoads) {
+  const Suite s = load_suite(RACKQUAL_SOURCE_DIR "/suites/smoke.yaml");
+  EXPECT_EQ(s.name, "smoke");
+  EXPECT_FALSE(s.checks.empty());
+}
+
+}  // namespace
+}  // namespace rackqual

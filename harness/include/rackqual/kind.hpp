@@ -32,6 +32,8 @@ class Kind {
   virtual std::vector<MetricSpec> metrics() const = 0;
   virtual std::vector<Scope> scopes() const = 0;
 
+  // The fewest ranks a measurement needs (a collective needs two); smaller groups are skipped.
+  virtual int min_ranks() const { return 1; }
   // Checks that span parameters (a dtype the sizes allow, ...); throws FieldError.
   virtual void validate(const Params&) const {}
   // The measurement points of a check: one per value of the swept parameter, if any.

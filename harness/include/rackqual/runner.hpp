@@ -29,6 +29,7 @@ class Runner {
 
  private:
   std::vector<Record> run_check(const Check& check);
+  Record base_record(const Check& check, const Params& point, const Group& group) const;
   std::vector<Record> measure_point(const Check& check, const Params& point, const Group& group);
 
   World& world_;

@@ -23,6 +23,7 @@ class Allreduce : public Kind {
             {"busbw_gbps", "GB/s", Better::higher, "algbw * 2(n-1)/n"}};
   }
   std::vector<Scope> scopes() const override { return {Scope::node, Scope::nvlink_domain, Scope::rack, Scope::cluster}; }
+  int min_ranks() const override { return 2; }
   void validate(const Params& p) const override {
     const std::string& dtype = p.text("dtype");
     const std::int64_t element = dtype == "fp64" ? 8 : dtype == "fp32" ? 4 : 2;
