@@ -130,6 +130,7 @@ int Runner::run() {
       }
     }
     if (root) progress.finish(verdict);
+    watchdog.drain();
   }
   watchdog.begin_check(-1, "", 0);
 

@@ -32,7 +32,7 @@ Watchdog::~Watchdog() {
   long sent = sent_, total = 0;
   MPI_Reduce(&sent, &total, 1, MPI_LONG, MPI_SUM, 0, channel_->comm);
   if (world_.rank() == 0)
-    while (received_ < total) receive();
+    while (received_ < total) receive();   // the watching thread has stopped: no one else receives
   MPI_Comm_free(&channel_->comm);
 }
 
@@ -55,33 +55,45 @@ void Watchdog::arrive(int index, int phase) {
   ++sent_;
 }
 
+// Rank 0: takes the arrival messages that have come in, without waiting.
+void Watchdog::drain() {
+  if (world_.rank() != 0) return;
+  std::lock_guard drain_lock(drain_mutex_);
+  for (int pending = 1;;) {
+    MPI_Iprobe(MPI_ANY_SOURCE, arrival_tag, channel_->comm, &pending, MPI_STATUS_IGNORE);
+    if (!pending) return;
+    receive();
+  }
+}
+
 // Rank 0: takes one arrival message (blocking).
 void Watchdog::receive() {
   int message[2];
   MPI_Status status;
   MPI_Recv(message, 2, MPI_INT, MPI_ANY_SOURCE, arrival_tag, channel_->comm, &status);
-  ++received_;
   std::lock_guard lock(mutex_);
+  ++received_;
   marks_[static_cast<std::size_t>(status.MPI_SOURCE)] = Mark{message[0], message[1]};
 }
 
+// The watching thread touches MPI only once a deadline has passed, so that it never competes
+// with a measurement for the MPI library; the main thread drains arrivals between checks.
 void Watchdog::watch() {
   for (;;) {
-    int pending = 1;
-    while (pending) {
-      MPI_Iprobe(MPI_ANY_SOURCE, arrival_tag, channel_->comm, &pending, MPI_STATUS_IGNORE);
-      if (pending) receive();
-    }
-    std::string check, reason;
+    bool expired = false;
     {
       std::lock_guard lock(mutex_);
       if (stop_) return;
-      if (index_ >= 0 && std::chrono::steady_clock::now() > deadline_at_) {
+      expired = index_ >= 0 && std::chrono::steady_clock::now() > deadline_at_;
+    }
+    if (expired) {
+      drain();
+      std::string check, reason;
+      {
+        std::lock_guard lock(mutex_);
         check = check_;
         reason = "deadline passed; " + late_ranks();
       }
-    }
-    if (!check.empty()) {
       on_expiry_(check, reason);
       world_.abort(3);
     }

@@ -28,6 +28,8 @@ class Watchdog {
   void begin_check(int index, const std::string& check, double deadline);
   // Every rank: it has arrived at `phase` of check `index`.
   void arrive(int index, int phase);
+  // Rank 0, between checks: takes the arrivals that have come in (elsewhere: nothing).
+  void drain();
 
  private:
   struct Mark {
@@ -48,6 +50,7 @@ class Watchdog {
   long sent_ = 0;
   long received_ = 0;
   std::mutex mutex_;
+  std::mutex drain_mutex_;
   int index_ = -1;
   std::string check_;
   std::chrono::steady_clock::time_point deadline_at_;
