@@ -49,6 +49,7 @@ nlohmann::json to_json(const Record& r) {
   j["better"] = or_null(r.better);
   j["stats"] = r.stats ? to_json(*r.stats) : nlohmann::json();
   j["correct"] = {{"ok", r.correct}, {"detail", r.correct_detail}};
+  j["telemetry"] = r.telemetry;
   j["criterion"] = or_null(r.criterion);
   j["verdict"] = std::string(to_string(r.verdict));
   j["reason"] = r.reason;
@@ -84,6 +85,7 @@ Record record_from_json(const nlohmann::json& j) {
                     s.at("cv").get<double>()};
   r.correct = j.at("correct").at("ok").get<bool>();
   r.correct_detail = j.at("correct").at("detail").get<std::string>();
+  r.telemetry = j.value("telemetry", nlohmann::json());
   r.criterion = text_or_empty(j.at("criterion"));
   auto verdict = parse_verdict(j.at("verdict").get<std::string>());
   if (!verdict) throw std::runtime_error("unknown verdict " + j.at("verdict").dump());

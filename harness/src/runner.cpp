@@ -33,6 +33,15 @@ std::string new_run_id() {
   return id + "Z-" + suffix;
 }
 
+// Telemetry of a measurement plus the metric per watt of average power (TFLOP/s per W, ...).
+nlohmann::json with_per_watt(nlohmann::json telemetry, const MetricSpec& metric, double value) {
+  if (!telemetry.is_object()) return telemetry;
+  const auto power = telemetry.find("avg_power_w");
+  if (metric.better == Better::higher && power != telemetry.end() && power->is_number() && power->get<double>() > 0)
+    telemetry["per_watt"] = value / power->get<double>();
+  return telemetry;
+}
+
 [[noreturn]] void hang_forever() {
   for (;;) std::this_thread::sleep_for(std::chrono::hours(1));
 }
@@ -114,7 +123,9 @@ int Runner::run() {
     watchdog_ = &watchdog;
     if (root) {
       progress.start(static_cast<int>(i) + 1, static_cast<int>(checks.size()), check.id);
-      watchdog.begin_check(static_cast<int>(i), check.id, check.deadline);
+      // Collectives that can abort themselves (NCCL) do so at the deadline; the watchdog, the
+      // last resort, ends the run a little later if a rank still has not arrived.
+      watchdog.begin_check(static_cast<int>(i), check.id, check.deadline * 1.1 + 5);
     }
     std::string mine;
     for (const auto& r : run_check(check)) mine += to_json(r).dump() + "\n";
@@ -199,7 +210,7 @@ std::vector<Record> Runner::measure_point(const Check& check, const Params& poin
   try {
     if (fault == FaultMode::hang) hang_forever();
     if (fault == FaultMode::error) throw std::runtime_error("injected fault: preparation failed");
-    op = backend_.make_op(kind.name(), OpContext{point, group, here.local_rank});
+    op = backend_.make_op(kind.name(), OpContext{point, group, here.local_rank, backend_, check.deadline});
   } catch (const std::exception& e) {
     problem = e.what();
   }
@@ -222,9 +233,12 @@ std::vector<Record> Runner::measure_point(const Check& check, const Params& poin
 
   // Timing: every rank runs the same iteration count; the slowest rank sets each repetition.
   std::vector<double> seconds;
+  nlohmann::json telemetry;
   if (ran) {
     try {
+      auto window = backend_.open_telemetry(here.local_rank);
       seconds = group.max_each(time_op(*op, group, TimingPlan{2, 3, check.repetitions, check.min_time}));
+      if (window) telemetry = window->close();
     } catch (const std::exception& e) {
       problem = e.what();
     }
@@ -267,6 +281,7 @@ std::vector<Record> Runner::measure_point(const Check& check, const Params& poin
     r.correct_detail = all_correct ? correct.detail : complaints;
     r.verdict = Verdict::pass;
     r.reason = "measured; no criterion";
+    r.telemetry = with_per_watt(telemetry, spec, *r.value);
     for (const auto& c : check.criteria) {
       if (c.metric != spec.name) continue;
       if (c.at && point.list(kind.sweep_param()).front() != *c.at) continue;
@@ -279,6 +294,8 @@ std::vector<Record> Runner::measure_point(const Check& check, const Params& poin
       r.verdict = Verdict::fail;
       r.reason = "incorrect result: " + complaints;
     }
+    if (telemetry.is_object() && telemetry.value("throttled", false))
+      r.reason += " [throttled: " + telemetry.value("throttle_reasons", std::string("clocks reduced")) + "]";
     out.push_back(std::move(r));
   }
   return out;

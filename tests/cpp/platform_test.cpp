@@ -125,8 +125,8 @@ TEST_F(PlatformTest, FindPrefersTheGivenDirectory) {
 TEST(Platform, InstalledHostProfileFitsTheSmokeSuite) {
   const Platform host = load_platform(RACKQUAL_SOURCE_DIR "/suites/platforms/host.yaml");
   EXPECT_EQ(host.name, "host");
-  EXPECT_EQ(host.peak("tflops_fp32"), 0.128);
-  EXPECT_EQ(host.peak("memory_gbps"), 25.6);
+  EXPECT_EQ(host.peak("tflops_fp32"), 0.384);
+  EXPECT_EQ(host.peak("memory_gbps"), 51.2);
   EXPECT_NO_THROW(check_peaks(load_suite(RACKQUAL_SOURCE_DIR "/suites/smoke.yaml"), host));
 }
 

@@ -6,6 +6,8 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "rackqual/group.hpp"
 #include "rackqual/params.hpp"
 
@@ -36,11 +38,25 @@ struct DeviceInfo {
   std::string serial;
 };
 
-// What an operation is built from: its parameters, its group, its device.
+class Backend;
+
+// What an operation is built from: its parameters, its group, its device, the backend that
+// holds shared state (library handles, communicators), and how long it may wait on others.
 struct OpContext {
   const Params& params;
   const Group& group;
   int device;
+  Backend& backend;
+  double deadline = 600;   // seconds a collective may wait before it is aborted
+};
+
+// Device telemetry over one measurement, opened before it and closed after it.
+class TelemetryWindow {
+ public:
+  virtual ~TelemetryWindow() = default;
+  // {"before": {...}, "after": {...}, "energy_j", "avg_power_w", "throttled", "throttle_reasons"};
+  // fields the device cannot report are null.
+  virtual nlohmann::json close() = 0;
 };
 
 using OpFactory = std::function<std::unique_ptr<Op>(const OpContext&)>;
@@ -54,6 +70,8 @@ class Backend {
   virtual DeviceInfo device(int local_rank) const = 0;
   // Library versions for the run manifest.
   virtual std::map<std::string, std::string> versions() const = 0;
+  // Starts watching this rank's device (none where the backend has no telemetry).
+  virtual std::unique_ptr<TelemetryWindow> open_telemetry(int) { return nullptr; }
 
   bool supports(const std::string& kind) const;
   // Builds the operation of a kind; throws SetupError when this backend lacks it.

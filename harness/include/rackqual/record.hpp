@@ -35,6 +35,7 @@ struct Record {
   std::optional<Stats> stats;
   bool correct = false;
   std::string correct_detail;
+  nlohmann::json telemetry;  // device telemetry over the measurement (null where none)
   std::string criterion;     // as written; empty when none applies
   Verdict verdict = Verdict::error;
   std::string reason;
