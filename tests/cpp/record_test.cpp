@@ -71,14 +71,15 @@ TEST(Record, ToJsonFields) {
   EXPECT_EQ(j.at("stats").at("n"), 5);
   EXPECT_EQ(j.at("correct"), nlohmann::json::parse(R"({"ok": true, "detail": "64 samples within 1e-5"})"));
   EXPECT_EQ(j.at("verdict"), "warn");
-  EXPECT_EQ(j.size(), 23u);
+  EXPECT_TRUE(j.at("telemetry").is_null());
+  EXPECT_EQ(j.size(), 24u);
 }
 
 TEST(Record, EmptyFieldsAreNull) {
   Record r;
   r.reason = "measurement failed";
   const nlohmann::json j = to_json(r);
-  for (const char* key : {"device", "metric", "value", "unit", "better", "stats", "criterion"})
+  for (const char* key : {"device", "metric", "value", "unit", "better", "stats", "telemetry", "criterion"})
     EXPECT_TRUE(j.at(key).is_null()) << key;
   EXPECT_EQ(j.at("verdict"), "error");
   EXPECT_EQ(j.at("params"), nlohmann::json::object());
