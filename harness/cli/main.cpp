@@ -32,13 +32,13 @@ void say(const std::string& line) {
 }
 
 // The suite and its platform profile, both validated; throws InputError.
-std::pair<Suite, Platform> load(const std::string& suite_path, const std::string& backend) {
+std::pair<Suite, Platform> load(const std::string& suite_path, const std::string& backend, const std::string& device_name) {
   Suite suite = load_suite(suite_path);
-  const std::string name = resolve_platform(suite.platform, backend);
-  const std::string dir = (std::filesystem::path(suite_path).parent_path() / "platforms").string();
-  const std::string path = find_platform(name, dir);
+  const auto dirs = platform_dirs(suite_path);
+  const std::string name = resolve_platform(suite, backend, device_name, dirs);
+  const std::string path = find_platform(name, dirs);
   if (path.empty())
-    throw InputError(suite_path, 0, "platform", "no profile named '" + name + "' in " + dir + " or the installed profiles");
+    throw InputError(suite_path, 0, "platform", "no profile named '" + name + "' in " + dirs.front() + " or " + dirs.back());
   Platform platform = load_platform(path);
   check_peaks(suite, platform);
   return {std::move(suite), std::move(platform)};
@@ -73,7 +73,8 @@ int run(int argc, char** argv, const std::string& suite_path, const std::string&
   try {
     auto backend = BackendRegistry::instance().create(backend_name);
     backend->set_up(world.placement().local_rank, world.placement().local_size);
-    auto [suite, platform] = load(suite_path, backend->name());
+    const DeviceInfo device = backend->device(world.placement().local_rank);
+    auto [suite, platform] = load(suite_path, backend->name(), device.name);
     select_checks(suite, options.only);
     if (world.rank() == 0)
       std::fprintf(stderr, "rackqual %s: suite %s, backend %s, platform %s, %d ranks on %zu hosts\n", version,
@@ -118,8 +119,10 @@ int main(int argc, char** argv) {
   auto* list_cmd = app.add_subcommand("list", "List benchmark kinds with their parameters and metrics");
   auto* check_cmd = app.add_subcommand("check", "Validate a suite and its platform profile without running it");
   check_cmd->add_option("suite", suite_path, "Suite YAML file")->required();
+  std::string device_name;
   check_cmd->add_option("--backend", backend, "Backend whose platform profile 'auto' resolves to")
       ->check(CLI::IsMember({"auto", "host", "cuda"}));
+  check_cmd->add_option("--device", device_name, "Device name 'auto' matches on the cuda backend (e.g. 'NVIDIA H100 80GB HBM3')");
 
   try {
     app.parse(argc, argv);
@@ -136,7 +139,7 @@ int main(int argc, char** argv) {
       return exit_pass;
     }
     if (*check_cmd) {
-      auto [suite, platform] = load(suite_path, backend == "auto" ? "host" : backend);
+      auto [suite, platform] = load(suite_path, backend == "auto" ? "host" : backend, device_name);
       std::printf("%s: suite %s is valid: %zu checks, platform %s\n", suite_path.c_str(), suite.name.c_str(),
                   suite.checks.size(), platform.name.c_str());
       return exit_pass;

@@ -1,7 +1,9 @@
 #include "rackqual/platform.hpp"
 
+#include <algorithm>
 #include <filesystem>
 
+#include "criterion_yaml.hpp"
 #include "rackqual/suite.hpp"
 #include "yaml_file.hpp"
 
@@ -17,14 +19,24 @@ std::optional<double> Platform::peak(const std::string& key) const {
   return it->second.value;
 }
 
+const Criterion* Platform::default_for(const std::string& kind, const std::string& metric) const {
+  auto it = defaults.find(kind + "." + metric);
+  return it == defaults.end() ? nullptr : &it->second;
+}
+
 Platform load_platform(const std::string& path) {
   const YamlFile f(path);
   const YAML::Node& root = f.root();
-  f.expect_map(root, "", {"name", "description", "peaks"});
+  f.expect_map(root, "", {"name", "description", "devices", "peaks", "defaults"});
   Platform p;
   p.path = path;
   p.name = f.scalar(f.required(root, "name", ""), "name");
   if (auto d = root["description"]) p.description = f.scalar(d, "description");
+  if (auto devices = root["devices"]) {
+    if (!devices.IsSequence()) f.fail(devices, "devices", "expected a list of device names");
+    for (const auto& d : devices) p.devices.push_back(f.scalar(d, "devices"));
+  }
+
   const YAML::Node peaks = f.required(root, "peaks", "");
   if (!peaks.IsMap()) f.fail(peaks, "peaks", "expected a mapping of figure name to {value, unit, source}");
   for (const auto& item : peaks) {
@@ -37,6 +49,19 @@ Platform load_platform(const std::string& path) {
     peak.unit = f.scalar(f.required(item.second, "unit", field), field + ".unit");
     peak.source = f.scalar(f.required(item.second, "source", field), field + ".source");
     p.peaks.emplace(key, peak);
+  }
+
+  // Default criteria, "kind.metric: {bounds}", for checks that name none for that metric.
+  if (auto defaults = root["defaults"]) {
+    if (!defaults.IsMap()) f.fail(defaults, "defaults", "expected a mapping of kind.metric to a criterion");
+    for (const auto& item : defaults) {
+      const std::string key = item.first.Scalar();
+      const std::string field = "defaults." + key;
+      const auto dot = key.find('.');
+      const Kind* kind = dot == std::string::npos ? nullptr : KindRegistry::instance().find(key.substr(0, dot));
+      if (!kind) f.fail(item.first, field, "expected KIND.METRIC with a known kind, e.g. gemm.tflops");
+      p.defaults.emplace(key, read_criterion(f, item.first, key.substr(dot + 1), item.second, field, *kind, nullptr));
+    }
   }
   return p;
 }
@@ -56,18 +81,51 @@ void check_peaks(const Suite& suite, const Platform& platform) {
   }
 }
 
-std::string resolve_platform(const std::string& suite_platform, const std::string& backend) {
-  if (suite_platform != "auto") return suite_platform;
-  return backend;  // until a device-name match picks a GPU profile, a backend's own profile
+std::vector<std::string> platform_dirs(const std::string& suite_path) {
+  return {(std::filesystem::path(suite_path).parent_path() / "platforms").string(),
+          (std::filesystem::path(RACKQUAL_DATA_DIR) / "suites" / "platforms").string()};
 }
 
-std::string find_platform(const std::string& name, const std::string& dir) {
-  for (const std::filesystem::path& candidate :
-       {std::filesystem::path(dir) / (name + ".yaml"),
-        std::filesystem::path(RACKQUAL_DATA_DIR) / "suites" / "platforms" / (name + ".yaml")}) {
+std::string find_platform(const std::string& name, const std::vector<std::string>& dirs) {
+  for (const auto& dir : dirs) {
+    const auto candidate = std::filesystem::path(dir) / (name + ".yaml");
     if (std::filesystem::exists(candidate)) return candidate.string();
   }
   return "";
+}
+
+std::string match_platform(const std::string& device_name, const std::vector<std::string>& dirs) {
+  std::string best;
+  std::size_t best_length = 0;
+  for (const auto& dir : dirs) {
+    if (!std::filesystem::is_directory(dir)) continue;
+    std::vector<std::filesystem::path> files;
+    for (const auto& entry : std::filesystem::directory_iterator(dir))
+      if (entry.path().extension() == ".yaml") files.push_back(entry.path());
+    std::sort(files.begin(), files.end());
+    for (const auto& file : files) {
+      const Platform p = load_platform(file.string());
+      for (const auto& pattern : p.devices) {
+        if (pattern.size() > best_length && device_name.find(pattern) != std::string::npos) {
+          best = p.name;
+          best_length = pattern.size();
+        }
+      }
+    }
+    if (!best.empty()) return best;   // the suite's own profiles first
+  }
+  return best;
+}
+
+std::string resolve_platform(const Suite& suite, const std::string& backend, const std::string& device_name,
+                             const std::vector<std::string>& dirs) {
+  if (suite.platform != "auto") return suite.platform;
+  if (backend == "host") return "host";
+  const std::string name = match_platform(device_name, dirs);
+  if (name.empty())
+    throw InputError(suite.path, 0, "platform", "auto: no profile lists device '" + device_name +
+                                                    "'; name one with platform: (profiles in suites/platforms)");
+  return name;
 }
 
 }  // namespace rackqual

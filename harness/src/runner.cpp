@@ -168,6 +168,25 @@ std::vector<Record> Runner::run_check(const Check& check) {
   return out;
 }
 
+// The criterion a metric is judged by at a point: the check's own, or else the platform's
+// default for the kind and metric; with the text a record shows. A check that names a
+// criterion for a metric opts out of the default for it, even at points its `at` skips.
+std::pair<const Criterion*, std::string> Runner::criterion_for(const Check& check, const std::string& metric,
+                                                               const Params& point) const {
+  bool named = false;
+  for (const auto& c : check.criteria) {
+    if (c.metric != metric) continue;
+    named = true;
+    if (!c.at || point.list(check.kind->sweep_param()).front() == *c.at) return {&c, c.text};
+  }
+  if (named) return {nullptr, ""};
+  // A default relative to peak holds only where the profile has that peak (a GPU profile
+  // gives no fp64 figure, say): elsewhere the metric is recorded without a criterion.
+  const Criterion* d = platform_.default_for(check.kind->name(), metric);
+  if (!d || (d->uses_peak() && !platform_.peak(check.kind->peak_key(metric, point)))) return {nullptr, ""};
+  return {d, d->text + " (platform " + platform_.name + " default)"};
+}
+
 // A record with the context of one measurement on this rank, before any figure.
 Record Runner::base_record(const Check& check, const Params& point, const Group& group) const {
   const Placement& here = world_.placement();
@@ -282,11 +301,9 @@ std::vector<Record> Runner::measure_point(const Check& check, const Params& poin
     r.verdict = Verdict::pass;
     r.reason = "measured; no criterion";
     r.telemetry = with_per_watt(telemetry, spec, *r.value);
-    for (const auto& c : check.criteria) {
-      if (c.metric != spec.name) continue;
-      if (c.at && point.list(kind.sweep_param()).front() != *c.at) continue;
-      r.criterion = c.text;
-      const auto judgement = judge(c, *r.value, platform_.peak(kind.peak_key(spec.name, point)), spec.better);
+    if (const auto [c, text] = criterion_for(check, spec.name, point); c) {
+      r.criterion = text;
+      const auto judgement = judge(*c, *r.value, platform_.peak(kind.peak_key(spec.name, point)), spec.better);
       r.verdict = judgement.verdict;
       r.reason = judgement.reason;
     }

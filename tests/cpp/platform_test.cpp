@@ -54,7 +54,7 @@ TEST_F(PlatformTest, Loads) {
 
 TEST_F(PlatformTest, Errors) {
   EXPECT_EQ(error("name: x\npeaks:\n  a: {value: 1, unit: u, source: s}\nvendor: y\n", 4, "vendor"),
-            "unknown field (known: description, name, peaks)");
+            "unknown field (known: defaults, description, devices, name, peaks)");
   EXPECT_EQ(error("name: x\n", 1, "peaks"), "required field is missing");
   EXPECT_EQ(error("name: x\npeaks: [1]\n", 2, "peaks"), "expected a mapping of figure name to {value, unit, source}");
   EXPECT_EQ(error("name: x\npeaks:\n  a: {value: 0, unit: u, source: s}\n", 3, "peaks.a.value"), "a peak must be positive");
@@ -111,15 +111,58 @@ checks:
 }
 
 TEST(Platform, ResolveAuto) {
-  EXPECT_EQ(resolve_platform("auto", "host"), "host");
-  EXPECT_EQ(resolve_platform("h100-sxm", "host"), "h100-sxm");
+  const std::vector<std::string> installed = {RACKQUAL_SOURCE_DIR "/suites/platforms"};
+  Suite suite;
+  suite.platform = "auto";
+  EXPECT_EQ(resolve_platform(suite, "host", "", installed), "host");
+  EXPECT_EQ(resolve_platform(suite, "cuda", "NVIDIA H100 80GB HBM3", installed), "h100-sxm");
+  EXPECT_THROW(resolve_platform(suite, "cuda", "NVIDIA H100 PCIe", installed), InputError);
+  suite.platform = "h100-sxm";
+  EXPECT_EQ(resolve_platform(suite, "host", "", installed), "h100-sxm");
+}
+
+TEST(Platform, MatchPicksTheLongestDeviceName) {
+  const std::vector<std::string> installed = {RACKQUAL_SOURCE_DIR "/suites/platforms"};
+  EXPECT_EQ(match_platform("NVIDIA H100 80GB HBM3", installed), "h100-sxm");
+  EXPECT_EQ(match_platform("NVIDIA H200", installed), "h200-sxm");
+  EXPECT_EQ(match_platform("NVIDIA B200", installed), "b200");
+  EXPECT_EQ(match_platform("NVIDIA GB200", installed), "gb200");   // "GB200" beats "B200"
+  EXPECT_EQ(match_platform("NVIDIA A100-SXM4-80GB", installed), "");
+}
+
+TEST_F(PlatformTest, Defaults) {
+  const std::string path = dir_.write("lab.yaml", std::string(profile) +
+                                                      "devices: [\"Lab GPU\"]\n"
+                                                      "defaults:\n  gemm.tflops: {min_fraction_of_peak: 0.7}\n");
+  const Platform p = load_platform(path);
+  EXPECT_EQ(p.devices, std::vector<std::string>{"Lab GPU"});
+  ASSERT_NE(p.default_for("gemm", "tflops"), nullptr);
+  EXPECT_EQ(p.default_for("gemm", "tflops")->min_fraction_of_peak, 0.7);
+  EXPECT_EQ(p.default_for("hbm", "gbps"), nullptr);
+  EXPECT_EQ(error(std::string(profile) + "defaults:\n  matmul.tflops: {min: 1}\n", 10, "defaults.matmul.tflops"),
+            "expected KIND.METRIC with a known kind, e.g. gemm.tflops");
+  EXPECT_EQ(error(std::string(profile) + "defaults:\n  allreduce.busbw_gbps: {min: 1, at: 1MiB}\n", 10,
+                  "defaults.allreduce.busbw_gbps.at"),
+            "a default applies to every point; `at` belongs in a suite's check");
 }
 
 TEST_F(PlatformTest, FindPrefersTheGivenDirectory) {
-  EXPECT_EQ(find_platform("host", dir_.path().string()), RACKQUAL_SOURCE_DIR "/suites/platforms/host.yaml");
+  const std::vector<std::string> dirs = {dir_.path().string(), RACKQUAL_SOURCE_DIR "/suites/platforms"};
+  EXPECT_EQ(find_platform("host", dirs), RACKQUAL_SOURCE_DIR "/suites/platforms/host.yaml");
   const std::string own = dir_.write("host.yaml", profile);
-  EXPECT_EQ(find_platform("host", dir_.path().string()), own);
-  EXPECT_EQ(find_platform("no-such-machine", dir_.path().string()), "");
+  EXPECT_EQ(find_platform("host", dirs), own);
+  EXPECT_EQ(find_platform("no-such-machine", dirs), "");
+}
+
+TEST(Platform, EveryGpuProfileLoadsWithSourcedFigures) {
+  for (const char* name : {"h100-sxm", "h200-sxm", "b200", "gb200"}) {
+    const Platform p = load_platform(std::string(RACKQUAL_SOURCE_DIR "/suites/platforms/") + name + ".yaml");
+    EXPECT_EQ(p.name, name);
+    EXPECT_FALSE(p.devices.empty()) << name;
+    for (const char* key : {"tflops_bf16", "tflops_fp8", "tflops_tf32", "memory_gbps"}) EXPECT_TRUE(p.peak(key)) << name << key;
+    for (const auto& [key, peak] : p.peaks) EXPECT_FALSE(peak.source.empty()) << name << key;
+    EXPECT_NE(p.default_for("gemm", "tflops"), nullptr) << name;
+  }
 }
 
 TEST(Platform, InstalledHostProfileFitsTheSmokeSuite) {

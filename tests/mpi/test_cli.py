@@ -11,12 +11,24 @@ class Cli(RackqualTest):
         for words in ("gemm:", "hbm:", "allreduce:", "busbw_gbps", "tflops", "gbps", "sizes", "dtype", "backends: host"):
             self.assertIn(words, run.stdout)
 
-    def test_check_validates_every_shipped_suite(self):
+    def test_check_validates_every_shipped_suite_on_every_platform(self):
+        devices = {"NVIDIA H100 80GB HBM3": "h100-sxm", "NVIDIA H200": "h200-sxm", "NVIDIA B200": "b200",
+                   "NVIDIA GB200": "gb200"}
         for suite in sorted((ROOT / "suites").glob("*.yaml")):
-            with self.subTest(suite.name):
-                run = self.rackqual("check", str(suite), "--backend", "host", ranks=None)
-                self.assertEqual(run.code, 0, run.stdout + run.stderr)
-                self.assertIn("is valid", run.stdout)
+            for device, platform in devices.items():
+                with self.subTest(suite=suite.name, device=device):
+                    run = self.rackqual("check", str(suite), "--backend", "cuda", "--device", device, ranks=None)
+                    self.assertEqual(run.code, 0, run.stdout + run.stderr)
+                    self.assertIn(f"platform {platform}", run.stdout)
+        run = self.rackqual("check", str(ROOT / "suites" / "smoke.yaml"), "--backend", "host", ranks=None)
+        self.assertEqual(run.code, 0, run.stdout + run.stderr)
+        self.assertIn("is valid", run.stdout)
+
+    def test_check_names_an_unknown_device(self):
+        run = self.rackqual("check", str(ROOT / "suites" / "rack-bringup.yaml"), "--backend", "cuda", "--device",
+                            "NVIDIA A100-SXM4-80GB", ranks=None)
+        self.assertEqual(run.code, 2)
+        self.assertIn("no profile lists device 'NVIDIA A100-SXM4-80GB'", run.stderr)
 
     def test_only_runs_the_named_checks(self):
         run = self.run_suite(ROOT / "suites" / "smoke.yaml", "--only", "gemm-fp64", "--only", "hbm-triad")

@@ -3,8 +3,13 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <vector>
+
+#include "rackqual/criteria.hpp"
 
 namespace rackqual {
+
+struct Suite;
 
 struct Peak {
   double value = 0;
@@ -16,18 +21,29 @@ struct Platform {
   std::string name;
   std::string path;
   std::string description;
+  std::vector<std::string> devices;          // device names it fits (substrings, e.g. "H100 80GB HBM3")
   std::map<std::string, Peak> peaks;
+  std::map<std::string, Criterion> defaults; // "kind.metric" -> criterion for checks that name none
 
   std::optional<double> peak(const std::string& key) const;
+  const Criterion* default_for(const std::string& kind, const std::string& metric) const;
 };
 
 // Loads and validates a profile file; throws InputError.
 Platform load_platform(const std::string& path);
-// Checks that every criterion relative to peak finds its figure in the profile; throws InputError.
-void check_peaks(const struct Suite& suite, const Platform& platform);
-// The profile a suite runs against on a backend: the suite's, or for "auto" the backend's own.
-std::string resolve_platform(const std::string& suite_platform, const std::string& backend);
-// Finds a profile by name: `dir`/NAME.yaml first, then the installed suites/platforms.
-std::string find_platform(const std::string& name, const std::string& dir);
+// Checks that every criterion of the suite relative to peak finds its figure in the profile
+// (platform defaults apply only where it does); throws InputError.
+void check_peaks(const Suite& suite, const Platform& platform);
+// The profile for a device name among the profiles in `dirs`: the one whose longest `devices`
+// entry is found in the name (so "GB200" wins over "B200"); empty when none fits.
+std::string match_platform(const std::string& device_name, const std::vector<std::string>& dirs);
+// The profile a suite runs against: the suite's own, or for "auto" the one matching the
+// device (cuda) or the backend's own (host). Throws InputError when none fits.
+std::string resolve_platform(const Suite& suite, const std::string& backend, const std::string& device_name,
+                             const std::vector<std::string>& dirs);
+// Where profiles are looked for: the suite's platforms/ folder, then the installed ones.
+std::vector<std::string> platform_dirs(const std::string& suite_path);
+// Finds a profile by name in `dirs`, in order; empty when absent.
+std::string find_platform(const std::string& name, const std::vector<std::string>& dirs);
 
 }  // namespace rackqual

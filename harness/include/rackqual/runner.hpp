@@ -29,6 +29,8 @@ class Runner {
 
  private:
   std::vector<Record> run_check(const Check& check);
+  std::pair<const Criterion*, std::string> criterion_for(const Check& check, const std::string& metric,
+                                                        const Params& point) const;
   Record base_record(const Check& check, const Params& point, const Group& group) const;
   std::vector<Record> measure_point(const Check& check, const Params& point, const Group& group);
 
