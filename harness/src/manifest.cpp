@@ -14,6 +14,7 @@ nlohmann::json to_json(const Manifest& m) {
           {"ranks", m.ranks},
           {"backend", m.backend},
           {"platform", m.platform},
+          {"platform_peaks", m.platform_peaks},
           {"suite", {{"path", m.suite_path}, {"hash", m.suite_hash}}},
           {"command_line", m.command_line},
           {"start_time", m.start_time},

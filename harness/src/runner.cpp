@@ -80,6 +80,7 @@ int Runner::run() {
     manifest.ranks = world_.size();
     manifest.backend = backend_.name();
     manifest.platform = platform_.name;
+    for (const auto& [key, peak] : platform_.peaks) manifest.platform_peaks[key] = peak.value;
     manifest.suite_path = suite_.path;
     manifest.suite_hash = suite_.hash;
     manifest.command_line = options_.command_line;

@@ -15,6 +15,7 @@ struct Manifest {
   int ranks = 1;
   std::string backend;
   std::string platform;
+  std::map<std::string, double> platform_peaks;   // the profile's figures, for readers of the results
   std::string suite_path;
   std::string suite_hash;
   std::string command_line;

@@ -1,0 +1,85 @@
+"""The cuda backend on a real GPU: every kind runs, computes right, and carries telemetry.
+Exits 77 (ctest's skip) on a machine without a GPU."""
+import json
+import os
+import pathlib
+import shutil
+import subprocess
+import sys
+import tempfile
+import unittest
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+BIN = os.environ.get("RACKQUAL_BIN", str(ROOT / "build" / "rackqual"))
+MPIEXEC = os.environ.get("RACKQUAL_MPIEXEC", "mpiexec.mpich")
+SKIP = 77
+
+
+def gpu_count() -> int:
+    if not shutil.which("nvidia-smi"):
+        return 0
+    listing = subprocess.run(["nvidia-smi", "-L"], capture_output=True, text=True)
+    return listing.stdout.count("GPU ") if listing.returncode == 0 else 0
+
+
+SUITE = """name: gpu
+platform: auto
+defaults: {repetitions: 3, min_time: 0.05s, deadline: 120s}
+checks:
+  - {id: gemm-bf16, kind: gemm, params: {m: 2048, n: 2048, k: 2048, dtype: bf16}}
+  - {id: gemm-fp16, kind: gemm, params: {m: 2048, n: 1024, k: 4096, dtype: fp16}}
+  - {id: gemm-fp8, kind: gemm, params: {m: 2048, n: 2048, k: 2048, dtype: fp8}}
+  - {id: gemm-tf32, kind: gemm, params: {m: 1024, n: 1024, k: 1024, dtype: tf32}}
+  - {id: gemm-fp32, kind: gemm, params: {m: 1024, n: 1024, k: 1024, dtype: fp32}}
+  - {id: hbm-read, kind: hbm, params: {op: read, bytes: 2GiB}}
+  - {id: hbm-write, kind: hbm, params: {op: write, bytes: 2GiB}}
+  - {id: hbm-copy, kind: hbm, params: {op: copy, bytes: 1GiB}}
+  - {id: hbm-triad, kind: hbm, params: {op: triad, bytes: 1GiB}}
+  - {id: allreduce, kind: allreduce, scope: node, params: {sizes: [1MiB, 64MiB], dtype: bf16}}
+  - {id: allreduce-in-place, kind: allreduce, scope: node, params: {sizes: [4MiB], dtype: fp32, in_place: "true"}}
+"""
+
+
+class Gpu(unittest.TestCase):
+    ranks = 1
+
+    def run_suite(self, *args):
+        with tempfile.TemporaryDirectory() as tmp:
+            suite = pathlib.Path(tmp) / "gpu.yaml"
+            suite.write_text(SUITE)
+            out = pathlib.Path(tmp) / "out"
+            proc = subprocess.run([MPIEXEC, "-n", str(self.ranks), BIN, "run", str(suite), "--backend", "cuda",
+                                   "--out", str(out), *args], capture_output=True, text=True, timeout=900)
+            records = [json.loads(line) for line in next(out.glob("*/records.jsonl")).read_text().splitlines()]
+            return proc, records
+
+    def test_every_kind_runs_right_with_telemetry(self):
+        proc, records = self.run_suite()
+        self.assertIn(proc.returncode, (0, 1), proc.stderr)   # 1: a threshold may fail on a busy GPU
+        for r in records:
+            if r["verdict"] == "skip":
+                self.assertEqual(r["kind"], "allreduce")   # one GPU: no collective
+                continue
+            self.assertNotEqual(r["verdict"], "error", r)
+            self.assertTrue(r["correct"]["ok"], r)
+            self.assertGreater(r["value"], 0, r)
+            if r["scope"] == "gpu":
+                self.assertTrue(r["device"]["uuid"].startswith("GPU-"), r["device"])
+                telemetry = r["telemetry"]
+                self.assertIsInstance(telemetry, dict)
+                self.assertIsNotNone(telemetry.get("energy_j"), telemetry)
+                self.assertIn("throttled", telemetry)
+
+    def test_a_wrong_result_fails(self):
+        proc, records = self.run_suite("--fault", "gemm-bf16:0:wrong", "--only", "gemm-bf16")
+        self.assertEqual(proc.returncode, 1, proc.stderr)
+        self.assertEqual({r["verdict"] for r in records}, {"fail"})
+
+
+if __name__ == "__main__":
+    count = gpu_count()
+    if count == 0:
+        print("no GPU on this machine: skipped")
+        sys.exit(SKIP)
+    Gpu.ranks = count
+    unittest.main()
