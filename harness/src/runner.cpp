@@ -252,12 +252,12 @@ std::vector<Record> Runner::measure_point(const Check& check, const Params& poin
   const bool ran = prepared && group.all(problem.empty());
 
   // Timing: every rank runs the same iteration count; the slowest rank sets each repetition.
-  std::vector<double> seconds;
+  std::vector<Sample> samples;
   nlohmann::json telemetry;
   if (ran) {
     try {
       auto window = backend_.open_telemetry(here.local_rank);
-      seconds = group.max_each(time_op(*op, group, TimingPlan{2, 3, check.repetitions, check.min_time}));
+      samples = slowest(time_op(*op, group, TimingPlan{2, 3, check.repetitions, check.min_time}), group);
       if (window) telemetry = window->close();
     } catch (const std::exception& e) {
       problem = e.what();
@@ -286,11 +286,18 @@ std::vector<Record> Runner::measure_point(const Check& check, const Params& poin
   const bool all_correct = complaints.empty();
 
   std::map<std::string, std::vector<double>> values;
-  for (double s : seconds)
-    for (const auto& [metric, v] : kind.derive(point, s, group.size())) values[metric].push_back(v);
+  for (const Sample& s : samples) {
+    auto derived = kind.derive(point, s, group.size());
+    for (const auto& spec : kind.metrics())
+      if (!spec.fraction_of_peak_of.empty())
+        if (auto peak = platform_.peak(kind.peak_key(spec.fraction_of_peak_of, point)))
+          derived[spec.name] = derived.at(spec.fraction_of_peak_of) / *peak;
+    for (const auto& [metric, v] : derived) values[metric].push_back(v);
+  }
 
   std::vector<Record> out;
   for (const auto& spec : kind.metrics()) {
+    if (!values.count(spec.name)) continue;   // a fraction of a peak the platform does not give
     Record r = base;
     r.metric = spec.name;
     r.unit = spec.unit;

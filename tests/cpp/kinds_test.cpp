@@ -37,7 +37,7 @@ TEST(KindRegistry, RejectsASecondKindOfTheSameName) {
     std::vector<ParamSpec> params() const override { return {}; }
     std::vector<MetricSpec> metrics() const override { return {}; }
     std::vector<Scope> scopes() const override { return {Scope::gpu}; }
-    std::map<std::string, double> derive(const Params&, double, int) const override { return {}; }
+    std::map<std::string, double> derive(const Params&, const Sample&, int) const override { return {}; }
     std::string peak_key(const std::string&, const Params&) const override { return ""; }
   };
   EXPECT_THROW(KindRegistry::instance().add(std::make_unique<Twin>()), std::logic_error);

@@ -29,6 +29,8 @@ class Op {
   virtual Correctness verify() = 0;
   // Chaos drill: corrupts one output element of the last run(), so that verify() must fail.
   virtual void inject_error() = 0;
+  // Seconds of each phase of the last run() (forward, backward, ...); empty for one-phase ops.
+  virtual std::map<std::string, double> phases() const { return {}; }
 };
 
 struct DeviceInfo {

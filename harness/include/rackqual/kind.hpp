@@ -21,6 +21,17 @@ struct MetricSpec {
   std::string unit;
   Better better;
   std::string help;
+  // When set, the harness computes this metric as the named metric's value divided by the
+  // platform's peak for it (MFU = model TFLOP/s / peak TFLOP/s); kinds do not derive it.
+  std::string fraction_of_peak_of = "";
+};
+
+// One timed iteration as the harness saw it: its duration and, where the operation reports
+// them, the seconds of its phases (forward, backward, ...).
+struct Sample {
+  Sample(double s, std::map<std::string, double> p = {}) : seconds(s), phases(std::move(p)) {}
+  double seconds;
+  std::map<std::string, double> phases;
 };
 
 class Kind {
@@ -40,8 +51,8 @@ class Kind {
   virtual std::vector<Params> points(const Params& params) const { return {params}; }
   // The parameter a criterion's `at` selects on (empty: the kind sweeps nothing).
   virtual std::string sweep_param() const { return ""; }
-  // Metric values of one point from the time of one iteration on `ranks` ranks.
-  virtual std::map<std::string, double> derive(const Params& point, double seconds, int ranks) const = 0;
+  // Metric values of one point from one iteration's sample on `ranks` ranks.
+  virtual std::map<std::string, double> derive(const Params& point, const Sample& sample, int ranks) const = 0;
   // The platform peak figure a metric is compared with (empty: none).
   virtual std::string peak_key(const std::string& metric, const Params& point) const = 0;
 

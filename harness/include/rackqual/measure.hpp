@@ -5,6 +5,7 @@
 
 #include "rackqual/backend.hpp"
 #include "rackqual/group.hpp"
+#include "rackqual/kind.hpp"
 
 namespace rackqual {
 
@@ -19,7 +20,9 @@ struct TimingPlan {
 // time per iteration (every rank must agree, or a collective deadlocks).
 long agreed_iterations(double seconds_per_iteration, double min_time);
 
-// Seconds per iteration of each repetition, as this rank measured them.
-std::vector<double> time_op(Op& op, const Group& group, const TimingPlan& plan);
+// Each repetition's mean iteration, as this rank measured it: seconds, and phase seconds.
+std::vector<Sample> time_op(Op& op, const Group& group, const TimingPlan& plan);
+// The slowest rank's figures, repetition by repetition and phase by phase (a collective).
+std::vector<Sample> slowest(const std::vector<Sample>& mine, const Group& group);
 
 }  // namespace rackqual

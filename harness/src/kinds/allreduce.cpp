@@ -41,9 +41,9 @@ class Allreduce : public Kind {
     }
     return out;
   }
-  std::map<std::string, double> derive(const Params& p, double seconds, int ranks) const override {
-    const double algbw = static_cast<double>(p.list("sizes").front()) / seconds / 1e9;
-    return {{"time_us", seconds * 1e6}, {"algbw_gbps", algbw}, {"busbw_gbps", algbw * collective::allreduce_bus_factor(ranks)}};
+  std::map<std::string, double> derive(const Params& p, const Sample& s, int ranks) const override {
+    const double algbw = static_cast<double>(p.list("sizes").front()) / s.seconds / 1e9;
+    return {{"time_us", s.seconds * 1e6}, {"algbw_gbps", algbw}, {"busbw_gbps", algbw * collective::allreduce_bus_factor(ranks)}};
   }
   std::string peak_key(const std::string&, const Params&) const override { return "busbw_gbps"; }
 };

@@ -19,10 +19,10 @@ class Gemm : public Kind {
     return {{"tflops", "TFLOP/s", Better::higher, "2mnk / time per multiply"}};
   }
   std::vector<Scope> scopes() const override { return {Scope::gpu}; }
-  std::map<std::string, double> derive(const Params& p, double seconds, int) const override {
+  std::map<std::string, double> derive(const Params& p, const Sample& s, int) const override {
     const double flops = 2.0 * static_cast<double>(p.integer("m")) * static_cast<double>(p.integer("n")) *
                          static_cast<double>(p.integer("k"));
-    return {{"tflops", flops / seconds / 1e12}};
+    return {{"tflops", flops / s.seconds / 1e12}};
   }
   std::string peak_key(const std::string&, const Params& p) const override { return "tflops_" + p.text("dtype"); }
 };

@@ -23,9 +23,9 @@ class Hbm : public Kind {
   void validate(const Params& p) const override {
     if (p.integer("bytes") % 16 != 0) throw FieldError("bytes", "must be a multiple of 16 (kernels move 16-byte vectors)");
   }
-  std::map<std::string, double> derive(const Params& p, double seconds, int) const override {
+  std::map<std::string, double> derive(const Params& p, const Sample& s, int) const override {
     const double moved = stream::arrays_moved(stream::parse_op(p.text("op"))) * static_cast<double>(p.integer("bytes"));
-    return {{"gbps", moved / seconds / 1e9}};
+    return {{"gbps", moved / s.seconds / 1e9}};
   }
   std::string peak_key(const std::string&, const Params&) const override { return "memory_gbps"; }
 };
