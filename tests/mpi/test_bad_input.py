@@ -32,6 +32,12 @@ CASES = {
     "peak_missing_from_profile": (HEAD + "  - id: a\n    kind: allreduce\n    scope: node\n    criteria:\n"
                                          "      busbw_gbps: {min_fraction_of_peak: 0.8}\n", 8,
                                   "checks[a].criteria.busbw_gbps", "gives no figure 'busbw_gbps'"),
+    "heads_not_dividing_hidden": (HEAD + "  - id: t\n    kind: transformer_step\n    params: {hidden: 1000, heads: 16}\n",
+                                  6, "checks[t].params.heads", "16 heads do not divide hidden 1000"),
+    "zero_layers": (HEAD + "  - id: t\n    kind: transformer_step\n    params:\n      layers: 0\n", 7,
+                    "checks[t].params.layers", "must be at least 1"),
+    "zero_seq": (HEAD + "  - id: t\n    kind: transformer_step\n    params: {seq: 0}\n", 6, "checks[t].params.seq",
+                 "must be at least 1"),
     "no_checks": ("name: bad\nchecks: []\n", 2, "checks", "non-empty list"),
     "unknown_platform": ("name: bad\nplatform: tpu\nchecks:\n  - {id: a, kind: gemm}\n", 0, "platform", "no profile named 'tpu'"),
 }

@@ -1,0 +1,66 @@
+// transformer_step: one data-parallel training step of a GPT-style decoder: forward, loss,
+// backward, gradient all-reduce across the scope's ranks, AdamW. What a cluster exists for.
+#include "kernels/common/transformer.hpp"
+#include "rackqual/error.hpp"
+#include "rackqual/kind.hpp"
+
+namespace rackqual {
+namespace {
+
+transformer::Shape shape_of(const Params& p) {
+  return {p.integer("hidden"), p.integer("heads"), p.integer("seq"), p.integer("micro_batch"), p.integer("layers"),
+          p.integer("vocab")};
+}
+
+class TransformerStep : public Kind {
+ public:
+  std::string name() const override { return "transformer_step"; }
+  std::string help() const override {
+    return "training step of a GPT-style decoder (layernorm, causal attention, GELU MLP) with data-parallel gradient all-reduce and AdamW";
+  }
+  std::vector<ParamSpec> params() const override {
+    return {{"hidden", ParamType::integer, "1024", "model width", {}, 1},
+            {"heads", ParamType::integer, "16", "attention heads (must divide hidden)", {}, 1},
+            {"seq", ParamType::integer, "512", "sequence length", {}, 1},
+            {"micro_batch", ParamType::integer, "1", "sequences per rank per step", {}, 1},
+            {"layers", ParamType::integer, "2", "decoder layers", {}, 1},
+            {"vocab", ParamType::integer, "8192", "vocabulary size (synthetic tokens)", {}, 2},
+            {"dtype", ParamType::choice, "fp32", "compute type (host: fp32; cuda: bf16 with fp32 master weights)",
+             {"fp32", "bf16"}, 1}};
+  }
+  std::vector<MetricSpec> metrics() const override {
+    return {{"step_time_s", "s", Better::lower, "median time of one training step, slowest rank"},
+            {"tokens_per_s", "tokens/s", Better::higher, "micro_batch * seq * ranks / step time"},
+            {"model_tflops", "TFLOP/s", Better::higher, "model FLOPs per step per rank / step time"},
+            {"mfu", "fraction", Better::higher, "model TFLOP/s / platform peak TFLOP/s", "model_tflops"},
+            {"forward_s", "s", Better::lower, "forward pass and loss"},
+            {"backward_s", "s", Better::lower, "backward pass (less what overlaps the all-reduce)"},
+            {"allreduce_s", "s", Better::lower, "gradient all-reduce not hidden behind the backward pass"},
+            {"optimizer_s", "s", Better::lower, "AdamW update"}};
+  }
+  std::vector<Scope> scopes() const override {
+    return {Scope::node, Scope::gpu, Scope::nvlink_domain, Scope::rack, Scope::cluster};
+  }
+  void validate(const Params& p) const override {
+    if (p.integer("hidden") % p.integer("heads") != 0)
+      throw FieldError("heads", std::to_string(p.integer("heads")) + " heads do not divide hidden " +
+                                    std::to_string(p.integer("hidden")));
+  }
+  std::map<std::string, double> derive(const Params& p, const Sample& s, int ranks) const override {
+    const auto shape = shape_of(p);
+    std::map<std::string, double> m = {
+        {"step_time_s", s.seconds},
+        {"tokens_per_s", static_cast<double>(shape.tokens()) * ranks / s.seconds},
+        {"model_tflops", transformer::flops_per_step(shape) / s.seconds / 1e12}};
+    for (const char* phase : {"forward", "backward", "allreduce", "optimizer"}) {
+      auto it = s.phases.find(phase);
+      if (it != s.phases.end()) m[std::string(phase) + "_s"] = it->second;
+    }
+    return m;
+  }
+  std::string peak_key(const std::string&, const Params& p) const override { return "tflops_" + p.text("dtype"); }
+};
+
+}  // namespace
+RACKQUAL_REGISTER_KIND(TransformerStep);
+}  // namespace rackqual

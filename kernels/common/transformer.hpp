@@ -1,0 +1,37 @@
+#pragma once
+// The GPT-style decoder both backends train: its shape and its FLOP count.
+#include <cstdint>
+
+namespace rackqual::transformer {
+
+struct Shape {
+  std::int64_t hidden = 1024;
+  std::int64_t heads = 16;
+  std::int64_t seq = 512;
+  std::int64_t micro_batch = 1;
+  std::int64_t layers = 2;
+  std::int64_t vocab = 8192;
+
+  std::int64_t head_dim() const { return hidden / heads; }
+  std::int64_t tokens() const { return micro_batch * seq; }
+};
+
+// Parameters that take part in matrix products: per layer the QKV (3h^2), output (h^2) and
+// MLP (4h^2 + 4h^2) projections, then the LM head (h*V). Biases and layernorms are negligible.
+inline double matmul_parameters(const Shape& s) {
+  const double h = static_cast<double>(s.hidden);
+  return static_cast<double>(s.layers) * 12.0 * h * h + h * static_cast<double>(s.vocab);
+}
+
+// Training FLOPs per token (REFERENCE.md): 6 per matmul parameter (2 forward, 4 backward) plus
+// the attention score and value products, 12 * layers * hidden * seq forward and backward.
+// The causal mask's skipped half is counted, as model-FLOP utilisation conventionally does.
+inline double flops_per_token(const Shape& s) {
+  return 6.0 * matmul_parameters(s) +
+         12.0 * static_cast<double>(s.layers) * static_cast<double>(s.hidden) * static_cast<double>(s.seq);
+}
+
+// FLOPs of one training step on one rank (its micro-batch).
+inline double flops_per_step(const Shape& s) { return flops_per_token(s) * static_cast<double>(s.tokens()); }
+
+}  // namespace rackqual::transformer
