@@ -1,15 +1,390 @@
-// (being written) NVML loader.
+// NVML loaded with dlopen. The few types, constants and entry points used here are declared
+// below from NVML's public C API, so the build needs neither nvml.h nor a driver.
 #include "kernels/cuda/nvml.hpp"
 
+#include <dlfcn.h>
+
+#include <cstdio>
+#include <initializer_list>
+#include <optional>
+#include <utility>
+
 namespace rackqual::cuda {
-struct Nvml::Api {};
-Nvml::Nvml(const std::string&) : why_("NVML loader not written yet") {}
-Nvml::~Nvml() = default;
-bool Nvml::available() const { return false; }
-const std::string& Nvml::why() const { return why_; }
-std::string Nvml::driver_version() const { return ""; }
-nlohmann::json Nvml::snapshot(const std::string&) const { return {{"available", false}, {"why", why_}}; }
-nlohmann::json summarize_window(const nlohmann::json& before, const nlohmann::json& after, double) {
-  return {{"before", before}, {"after", after}};
+namespace {
+
+using json = nlohmann::json;
+
+// ---- NVML's C API (the subset used here) ----
+using nvmlReturn_t = int;
+using nvmlDevice_t = struct nvmlDevice_st*;
+constexpr nvmlReturn_t NVML_SUCCESS = 0;
+
+// C enums, passed as 32-bit integers.
+constexpr unsigned NVML_CLOCK_SM = 1, NVML_CLOCK_MEM = 2;                          // nvmlClockType_t
+constexpr unsigned NVML_TEMPERATURE_GPU = 0;                                        // nvmlTemperatureSensors_t
+constexpr unsigned NVML_MEMORY_ERROR_TYPE_CORRECTED = 0;                            // nvmlMemoryErrorType_t
+constexpr unsigned NVML_MEMORY_ERROR_TYPE_UNCORRECTED = 1;
+constexpr unsigned NVML_VOLATILE_ECC = 0, NVML_AGGREGATE_ECC = 1;                   // nvmlEccCounterType_t
+constexpr unsigned NVML_PERF_POLICY_POWER = 0, NVML_PERF_POLICY_THERMAL = 1;        // nvmlPerfPolicyType_t
+constexpr unsigned NVML_FEATURE_ENABLED = 1;                                        // nvmlEnableState_t
+constexpr unsigned NVML_NVLINK_MAX_LINKS = 18;  // as in current headers
+
+struct nvmlViolationTime_t {
+  unsigned long long referenceTime;  // CPU timestamp, us
+  unsigned long long violationTime;  // ns, cumulative
+};
+struct nvmlTemperature_v1_t {
+  unsigned version;
+  unsigned sensorType;
+  int temperature;
+};
+// NVML_STRUCT_VERSION(Temperature, 1)
+constexpr unsigned nvmlTemperature_v1 = sizeof(nvmlTemperature_v1_t) | (1u << 24);
+
+// nvmlClocksEventReason* bits (the older nvmlClocksThrottleReason* names share the values).
+constexpr unsigned long long kGpuIdle = 0x1, kSwPowerCap = 0x4, kHwSlowdown = 0x8, kSwThermalSlowdown = 0x20,
+                             kHwThermalSlowdown = 0x40, kHwPowerBrakeSlowdown = 0x80;
+constexpr std::pair<unsigned long long, const char*> kReasonNames[] = {
+    {kGpuIdle, "gpu_idle"},
+    {0x2, "applications_clocks_setting"},
+    {kSwPowerCap, "sw_power_cap"},
+    {kHwSlowdown, "hw_slowdown"},
+    {0x10, "sync_boost"},
+    {kSwThermalSlowdown, "sw_thermal_slowdown"},
+    {kHwThermalSlowdown, "hw_thermal_slowdown"},
+    {kHwPowerBrakeSlowdown, "hw_power_brake_slowdown"},
+    {0x100, "display_clock_setting"},
+};
+// The reasons that mean the clocks were held down by power, heat or the hardware.
+constexpr unsigned long long kThrottleReasons =
+    kSwPowerCap | kHwSlowdown | kSwThermalSlowdown | kHwThermalSlowdown | kHwPowerBrakeSlowdown;
+
+using InitFn = nvmlReturn_t (*)();
+using ErrorStringFn = const char* (*)(nvmlReturn_t);
+using SystemTextFn = nvmlReturn_t (*)(char*, unsigned);
+using HandleByPciBusIdFn = nvmlReturn_t (*)(const char*, nvmlDevice_t*);
+using DeviceTextFn = nvmlReturn_t (*)(nvmlDevice_t, char*, unsigned);
+using DeviceUintFn = nvmlReturn_t (*)(nvmlDevice_t, unsigned*);
+using DeviceU64Fn = nvmlReturn_t (*)(nvmlDevice_t, unsigned long long*);
+using DeviceKindUintFn = nvmlReturn_t (*)(nvmlDevice_t, unsigned, unsigned*);  // clocks, temperature, NVLink state
+using TemperatureVFn = nvmlReturn_t (*)(nvmlDevice_t, nvmlTemperature_v1_t*);
+using EccFn = nvmlReturn_t (*)(nvmlDevice_t, unsigned, unsigned, unsigned long long*);
+using RemappedRowsFn = nvmlReturn_t (*)(nvmlDevice_t, unsigned*, unsigned*, unsigned*, unsigned*);
+using ViolationFn = nvmlReturn_t (*)(nvmlDevice_t, unsigned, nvmlViolationTime_t*);
+
+// ---- helpers ----
+
+// The out-value of `fn(args..., &out)`, or nothing when fn is missing or fails.
+template <typename T, typename Fn, typename... Args>
+std::optional<T> query(Fn fn, Args... args) {
+  T out{};
+  if (fn && fn(args..., &out) == NVML_SUCCESS) return out;
+  return std::nullopt;
 }
+
+template <typename T>
+json or_null(const std::optional<T>& v) {
+  return v ? json(*v) : json(nullptr);
+}
+
+json text(DeviceTextFn fn, nvmlDevice_t device) {
+  char buffer[256] = {};
+  if (!fn || fn(device, buffer, sizeof buffer - 1) != NVML_SUCCESS) return nullptr;
+  return std::string(buffer);
+}
+
+std::string one_line(std::string s) {
+  for (char& c : s)
+    if (c == '\n' || c == '\r') c = ' ';
+  return s;
+}
+
+}  // namespace
+
+struct Nvml::Api {
+  void* library = nullptr;
+  InitFn init = nullptr;
+  InitFn shutdown = nullptr;
+  ErrorStringFn error_string = nullptr;
+  SystemTextFn driver_version = nullptr;
+  HandleByPciBusIdFn handle_by_pci_bus_id = nullptr;
+  DeviceTextFn name = nullptr, uuid = nullptr, serial = nullptr, vbios = nullptr;
+  DeviceKindUintFn clock = nullptr, max_clock = nullptr, default_applications_clock = nullptr;
+  DeviceU64Fn clock_event_reasons = nullptr, clock_throttle_reasons = nullptr;
+  TemperatureVFn temperature_v = nullptr;
+  DeviceKindUintFn temperature = nullptr;
+  DeviceUintFn power = nullptr;
+  DeviceU64Fn energy = nullptr;
+  EccFn ecc = nullptr;
+  RemappedRowsFn remapped_rows = nullptr;
+  DeviceUintFn pcie_gen = nullptr, pcie_max_gen = nullptr, pcie_width = nullptr, pcie_max_width = nullptr;
+  DeviceKindUintFn nvlink_state = nullptr;
+  ViolationFn violation = nullptr;
+
+  template <typename Fn>
+  void resolve(Fn& fn, const char* symbol) {
+    fn = reinterpret_cast<Fn>(dlsym(library, symbol));
+  }
+
+  void resolve_all() {
+    resolve(init, "nvmlInit_v2");
+    resolve(shutdown, "nvmlShutdown");
+    resolve(error_string, "nvmlErrorString");
+    resolve(driver_version, "nvmlSystemGetDriverVersion");
+    resolve(handle_by_pci_bus_id, "nvmlDeviceGetHandleByPciBusId_v2");
+    resolve(name, "nvmlDeviceGetName");
+    resolve(uuid, "nvmlDeviceGetUUID");
+    resolve(serial, "nvmlDeviceGetSerial");
+    resolve(vbios, "nvmlDeviceGetVbiosVersion");
+    resolve(clock, "nvmlDeviceGetClockInfo");
+    resolve(max_clock, "nvmlDeviceGetMaxClockInfo");
+    resolve(default_applications_clock, "nvmlDeviceGetDefaultApplicationsClock");
+    resolve(clock_event_reasons, "nvmlDeviceGetCurrentClocksEventReasons");      // newer drivers
+    resolve(clock_throttle_reasons, "nvmlDeviceGetCurrentClocksThrottleReasons");  // its older name
+    resolve(temperature_v, "nvmlDeviceGetTemperatureV");                          // newer drivers
+    resolve(temperature, "nvmlDeviceGetTemperature");
+    resolve(power, "nvmlDeviceGetPowerUsage");
+    resolve(energy, "nvmlDeviceGetTotalEnergyConsumption");
+    resolve(ecc, "nvmlDeviceGetTotalEccErrors");
+    resolve(remapped_rows, "nvmlDeviceGetRemappedRows");
+    resolve(pcie_gen, "nvmlDeviceGetCurrPcieLinkGeneration");
+    resolve(pcie_max_gen, "nvmlDeviceGetMaxPcieLinkGeneration");
+    resolve(pcie_width, "nvmlDeviceGetCurrPcieLinkWidth");
+    resolve(pcie_max_width, "nvmlDeviceGetMaxPcieLinkWidth");
+    resolve(nvlink_state, "nvmlDeviceGetNvLinkState");
+    resolve(violation, "nvmlDeviceGetViolationStatus");
+  }
+
+  std::string error_text(nvmlReturn_t rc) const {
+    const char* s = error_string ? error_string(rc) : nullptr;
+    return s ? std::string(s) : "NVML error " + std::to_string(rc);
+  }
+
+  json clock_reasons(nvmlDevice_t device) const {
+    auto mask = query<unsigned long long>(clock_event_reasons, device);
+    if (!mask) mask = query<unsigned long long>(clock_throttle_reasons, device);
+    if (!mask) return nullptr;
+    json names = json::array();
+    for (const auto& [bit, reason] : kReasonNames)
+      if (*mask & bit) names.push_back(reason);
+    return {{"mask", *mask}, {"names", names}};
+  }
+
+  json temperature_c(nvmlDevice_t device) const {
+    if (temperature_v) {
+      nvmlTemperature_v1_t t{nvmlTemperature_v1, NVML_TEMPERATURE_GPU, 0};
+      if (temperature_v(device, &t) == NVML_SUCCESS) return t.temperature;
+    }
+    return or_null(query<unsigned>(temperature, device, NVML_TEMPERATURE_GPU));
+  }
+
+  json ecc_totals(nvmlDevice_t device, unsigned counter) const {
+    auto total = [&](unsigned type) { return or_null(query<unsigned long long>(ecc, device, type, counter)); };
+    return {{"corrected", total(NVML_MEMORY_ERROR_TYPE_CORRECTED)},
+            {"uncorrected", total(NVML_MEMORY_ERROR_TYPE_UNCORRECTED)}};
+  }
+
+  json remapped(nvmlDevice_t device) const {
+    unsigned correctable = 0, uncorrectable = 0, pending = 0, failure = 0;
+    if (!remapped_rows || remapped_rows(device, &correctable, &uncorrectable, &pending, &failure) != NVML_SUCCESS)
+      return nullptr;
+    return {{"correctable", correctable},
+            {"uncorrectable", uncorrectable},
+            {"pending", pending != 0},
+            {"failure", failure != 0}};
+  }
+
+  // The links NVML answers for; null when it answers for none (no NVLink, or not supported).
+  json nvlinks(nvmlDevice_t device) const {
+    json links = json::array();
+    for (unsigned link = 0; link < NVML_NVLINK_MAX_LINKS; ++link)
+      if (const auto state = query<unsigned>(nvlink_state, device, link))
+        links.push_back({{"link", link}, {"active", *state == NVML_FEATURE_ENABLED}});
+    return links.empty() ? json(nullptr) : links;
+  }
+
+  json violation_ns(nvmlDevice_t device, unsigned policy) const {
+    nvmlViolationTime_t t{};
+    if (!violation || violation(device, policy, &t) != NVML_SUCCESS) return nullptr;
+    return t.violationTime;
+  }
+};
+
+Nvml::Nvml(const std::string& library) : api_(std::make_unique<Api>()) {
+  dlerror();
+  api_->library = dlopen(library.c_str(), RTLD_NOW | RTLD_LOCAL);
+  if (!api_->library) {
+    const char* error = dlerror();
+    why_ = one_line(error ? error : "dlopen " + library + " failed");
+    api_.reset();
+    return;
+  }
+  api_->resolve_all();
+  if (!api_->init || !api_->handle_by_pci_bus_id) {
+    why_ = library + " lacks nvmlInit_v2 or nvmlDeviceGetHandleByPciBusId_v2";
+  } else if (const nvmlReturn_t rc = api_->init(); rc != NVML_SUCCESS) {
+    why_ = one_line("nvmlInit_v2: " + api_->error_text(rc));
+  } else {
+    return;
+  }
+  dlclose(api_->library);
+  api_.reset();
+}
+
+Nvml::~Nvml() {
+  if (!api_) return;
+  if (api_->shutdown) api_->shutdown();
+  dlclose(api_->library);
+}
+
+bool Nvml::available() const { return api_ != nullptr; }
+
+const std::string& Nvml::why() const { return why_; }
+
+std::string Nvml::driver_version() const {
+  if (!api_ || !api_->driver_version) return "";
+  char buffer[96] = {};
+  return api_->driver_version(buffer, sizeof buffer - 1) == NVML_SUCCESS ? buffer : "";
+}
+
+nlohmann::json Nvml::snapshot(const std::string& pci_bus_id) const {
+  if (!api_) return {{"available", false}, {"why", why_}};
+  const Api& a = *api_;
+  nvmlDevice_t d = nullptr;
+  if (const nvmlReturn_t rc = a.handle_by_pci_bus_id(pci_bus_id.c_str(), &d); rc != NVML_SUCCESS)
+    return {{"available", false}, {"why", one_line("no NVML device at " + pci_bus_id + ": " + a.error_text(rc))}};
+
+  const std::string driver = driver_version();
+  const auto milliwatts = query<unsigned>(a.power, d);
+  return {
+      {"available", true},
+      {"pci_bus_id", pci_bus_id},
+      {"name", text(a.name, d)},
+      {"uuid", text(a.uuid, d)},
+      {"serial", text(a.serial, d)},
+      {"vbios", text(a.vbios, d)},
+      {"driver", driver.empty() ? json(nullptr) : json(driver)},
+      {"clocks",
+       {{"sm_mhz", or_null(query<unsigned>(a.clock, d, NVML_CLOCK_SM))},
+        {"mem_mhz", or_null(query<unsigned>(a.clock, d, NVML_CLOCK_MEM))},
+        {"sm_max_mhz", or_null(query<unsigned>(a.max_clock, d, NVML_CLOCK_SM))},
+        {"sm_default_mhz", or_null(query<unsigned>(a.default_applications_clock, d, NVML_CLOCK_SM))}}},
+      {"clock_event_reasons", a.clock_reasons(d)},
+      {"temperature_c", a.temperature_c(d)},
+      {"power_w", milliwatts ? json(*milliwatts / 1000.0) : json(nullptr)},
+      {"energy_mj", or_null(query<unsigned long long>(a.energy, d))},
+      {"ecc", {{"volatile", a.ecc_totals(d, NVML_VOLATILE_ECC)}, {"aggregate", a.ecc_totals(d, NVML_AGGREGATE_ECC)}}},
+      {"remapped_rows", a.remapped(d)},
+      {"pcie",
+       {{"gen", or_null(query<unsigned>(a.pcie_gen, d))},
+        {"max_gen", or_null(query<unsigned>(a.pcie_max_gen, d))},
+        {"width", or_null(query<unsigned>(a.pcie_width, d))},
+        {"max_width", or_null(query<unsigned>(a.pcie_max_width, d))}}},
+      {"nvlink", a.nvlinks(d)},
+      {"violation_ns",
+       {{"power", a.violation_ns(d, NVML_PERF_POLICY_POWER)},
+        {"thermal", a.violation_ns(d, NVML_PERF_POLICY_THERMAL)}}},
+  };
+}
+
+namespace {
+
+const json* find_path(const json& j, std::initializer_list<const char*> keys) {
+  const json* at = &j;
+  for (const char* key : keys) {
+    if (!at->is_object()) return nullptr;
+    const auto it = at->find(key);
+    if (it == at->end()) return nullptr;
+    at = &*it;
+  }
+  return at;
+}
+
+std::optional<double> number(const json& j, std::initializer_list<const char*> keys) {
+  const json* v = find_path(j, keys);
+  if (!v || !v->is_number()) return std::nullopt;
+  return v->get<double>();
+}
+
+// Counters (energy, violation time) as exact integers.
+std::optional<unsigned long long> counter(const json& j, std::initializer_list<const char*> keys) {
+  const json* v = find_path(j, keys);
+  if (!v || !v->is_number_integer()) return std::nullopt;
+  if (v->is_number_unsigned()) return v->get<unsigned long long>();
+  const long long signed_value = v->get<long long>();
+  if (signed_value < 0) return std::nullopt;
+  return static_cast<unsigned long long>(signed_value);
+}
+
+// How much a counter grew between two snapshots; nothing when either lacks it or it went back (driver reload).
+std::optional<unsigned long long> growth(const json& before, const json& after,
+                                         std::initializer_list<const char*> keys) {
+  const auto b = counter(before, keys), a = counter(after, keys);
+  if (!b || !a || *a < *b) return std::nullopt;
+  return *a - *b;
+}
+
+bool usable(const json& snapshot) { return snapshot.is_object() && snapshot.value("available", true) == true; }
+
+std::string unusable_why(const json& snapshot) {
+  if (snapshot.is_object() && snapshot.contains("why") && snapshot["why"].is_string()) return snapshot["why"];
+  return "no telemetry snapshot";
+}
+
+std::string milliseconds(unsigned long long ns) {
+  char text[32];
+  const double ms = static_cast<double>(ns) / 1e6;
+  std::snprintf(text, sizeof text, ms >= 10 ? "%.0f ms" : "%.2g ms", ms);
+  return text;
+}
+
+}  // namespace
+
+nlohmann::json summarize_window(const nlohmann::json& before, const nlohmann::json& after, double seconds) {
+  if (!usable(before) || !usable(after))
+    return {{"available", false}, {"why", unusable_why(usable(before) ? after : before)}, {"throttled", false}};
+
+  json w = {{"before", before}, {"after", after}, {"seconds", seconds}};
+
+  const auto millijoules = growth(before, after, {"energy_mj"});
+  w["energy_j"] = millijoules ? json(static_cast<double>(*millijoules) / 1000.0) : json(nullptr);
+  if (millijoules && *millijoules > 0 && seconds > 0) {
+    w["avg_power_w"] = static_cast<double>(*millijoules) / 1000.0 / seconds;
+  } else {  // no energy counter, or one that did not tick within a short window: the power readings
+    const auto p0 = number(before, {"power_w"}), p1 = number(after, {"power_w"});
+    if (p0 && p1)
+      w["avg_power_w"] = (*p0 + *p1) / 2;
+    else if (p0 || p1)
+      w["avg_power_w"] = p0 ? *p0 : *p1;
+    else
+      w["avg_power_w"] = nullptr;
+  }
+
+  std::string why;
+  auto add = [&why](const std::string& part) { why += (why.empty() ? "" : "; ") + part; };
+
+  const auto mask = counter(after, {"clock_event_reasons", "mask"});
+  if (mask)
+    for (const auto& [bit, name] : kReasonNames)
+      if (*mask & bit & kThrottleReasons) add(name);
+  for (const char* policy : {"power", "thermal"})
+    if (const auto ns = growth(before, after, {"violation_ns", policy}); ns && *ns > 0)
+      add(std::string(policy) + " violation " + milliseconds(*ns));
+
+  // A low SM clock counts only while the GPU is busy (NVML does not say it is idle).
+  const bool idle = mask && (*mask & kGpuIdle);
+  auto reference = number(after, {"clocks", "sm_default_mhz"});
+  if (!reference || *reference <= 0) reference = number(after, {"clocks", "sm_max_mhz"});
+  const auto sm = number(after, {"clocks", "sm_mhz"});
+  if (!idle && sm && reference && *reference > 0 && *sm < 0.75 * *reference) {
+    char text[96];
+    std::snprintf(text, sizeof text, "sm clock %.0f MHz < 75%% of %.0f MHz", *sm, *reference);
+    add(text);
+  }
+
+  w["throttled"] = !why.empty();
+  w["throttle_reasons"] = why;
+  return w;
+}
+
 }  // namespace rackqual::cuda

@@ -34,7 +34,8 @@ class Nvml {
 };
 
 // What two snapshots taken `seconds` apart say about the window between them:
-// {"before", "after", "energy_j", "avg_power_w", "throttled", "throttle_reasons"}.
+// {"before", "after", "seconds", "energy_j", "avg_power_w", "throttled", "throttle_reasons"};
+// {"available": false, "why", "throttled": false} when either snapshot is unavailable.
 nlohmann::json summarize_window(const nlohmann::json& before, const nlohmann::json& after, double seconds);
 
 }  // namespace rackqual::cuda

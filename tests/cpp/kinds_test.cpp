@@ -26,7 +26,7 @@ Params params(const Kind& k, const std::map<std::string, std::string>& overrides
 TEST(KindRegistry, FindsTheBuiltInKindsSortedByName) {
   std::vector<std::string> names;
   for (const Kind* k : KindRegistry::instance().all()) names.push_back(k->name());
-  EXPECT_EQ(names, (std::vector<std::string>{"allreduce", "gemm", "hbm"}));
+  EXPECT_EQ(names, (std::vector<std::string>{"allreduce", "gemm", "hbm", "transformer_step"}));
   EXPECT_EQ(KindRegistry::instance().find("nccl"), nullptr);
 }
 
@@ -190,6 +190,35 @@ TEST(Allreduce, SizesMustHoldWholeElements) {
     EXPECT_EQ(e.message(), "12 bytes is not a whole number of fp64 elements");
   }
   EXPECT_THROW(allreduce.validate(params(allreduce, {{"sizes", "10"}, {"dtype", "fp32"}})), FieldError);
+}
+
+TEST(TransformerStep, MetricsFromStepTimeAndPhases) {
+  const Kind& step = kind("transformer_step");
+  const Params p = params(step, {{"hidden", "64"}, {"heads", "4"}, {"seq", "32"}, {"micro_batch", "2"}, {"layers", "3"},
+                                 {"vocab", "100"}});
+  // 6 * (3 * 12 * 64^2 + 64 * 100) + 12 * 3 * 64 * 32 FLOPs per token, 64 tokens.
+  const double flops = (6.0 * (3 * 12 * 64 * 64 + 64 * 100) + 12.0 * 3 * 64 * 32) * 64;
+  const auto m = step.derive(p, Sample(0.5, {{"forward", 0.1}, {"backward", 0.3}, {"allreduce", 0.05}, {"optimizer", 0.05}}), 4);
+  EXPECT_DOUBLE_EQ(m.at("step_time_s"), 0.5);
+  EXPECT_DOUBLE_EQ(m.at("tokens_per_s"), 64.0 * 4 / 0.5);
+  EXPECT_DOUBLE_EQ(m.at("model_tflops"), flops / 0.5 / 1e12);
+  EXPECT_DOUBLE_EQ(m.at("backward_s"), 0.3);
+  EXPECT_EQ(m.count("mfu"), 0u);   // the harness divides by the platform peak
+  EXPECT_EQ(step.metric("mfu")->fraction_of_peak_of, "model_tflops");
+  EXPECT_EQ(step.peak_key("model_tflops", p), "tflops_fp32");
+  EXPECT_EQ(step.derive(p, 0.5, 1).count("forward_s"), 0u);   // no phases reported, no phase metrics
+}
+
+TEST(TransformerStep, HeadsMustDivideHidden) {
+  const Kind& step = kind("transformer_step");
+  EXPECT_NO_THROW(step.validate(params(step, {{"hidden", "96"}, {"heads", "12"}})));
+  try {
+    step.validate(params(step, {{"hidden", "100"}, {"heads", "16"}}));
+    FAIL() << "no FieldError";
+  } catch (const FieldError& e) {
+    EXPECT_EQ(e.field(), "heads");
+    EXPECT_EQ(e.message(), "16 heads do not divide hidden 100");
+  }
 }
 
 }  // namespace

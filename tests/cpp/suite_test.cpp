@@ -230,7 +230,7 @@ TEST_F(SuiteTest, DuplicateIds) {
 
 TEST_F(SuiteTest, UnknownKind) {
   EXPECT_EQ(error("name: s\nchecks:\n  - id: g\n    kind: tensor\n", 4, "checks[g].kind"),
-            "unknown kind 'tensor' (kinds: allreduce, gemm, hbm)");
+            "unknown kind 'tensor' (kinds: allreduce, gemm, hbm, transformer_step)");
 }
 
 TEST_F(SuiteTest, ScopeNotAllowedForKind) {

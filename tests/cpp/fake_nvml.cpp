@@ -1,0 +1,235 @@
+// A stand-in for libnvidia-ml: one device at PCI bus 0000:18:00.0 with fixed readings, an energy
+// counter that grows by 2500 mJ per read, and setters (fake_nvml_*) the tests reach with dlsym.
+// Built twice: fake_nvml exports every entry point rackqual uses; with FAKE_NVML_OLD_DRIVER it
+// lacks the newer ones (clock event reasons, TemperatureV, energy, remapped rows), as an old driver does.
+#include <cctype>
+#include <cstring>
+#include <set>
+#include <string>
+
+#define FAKE_EXPORT extern "C" __attribute__((visibility("default")))
+
+namespace {
+
+using nvmlReturn_t = int;
+struct Device {};
+using nvmlDevice_t = Device*;
+constexpr nvmlReturn_t kSuccess = 0, kInvalidArgument = 2, kNotSupported = 3, kNotFound = 6, kInsufficientSize = 7;
+
+struct ViolationTime {
+  unsigned long long referenceTime;
+  unsigned long long violationTime;
+};
+struct TemperatureV1 {
+  unsigned version;
+  unsigned sensorType;
+  int temperature;
+};
+
+Device the_device;
+bool initialized = false;
+nvmlReturn_t init_result = kSuccess;
+unsigned long long clock_events = 0;
+unsigned long long energy_mj = 1'000'000;
+unsigned long long violation_ns[2] = {5'000'000, 0};  // power, thermal
+unsigned sm_mhz = 1980;
+std::set<std::string> failing;
+
+// Every device call starts here: NVML must be initialised, the handle ours, the function not made to fail.
+nvmlReturn_t check(const char* function, nvmlDevice_t device) {
+  if (!initialized) return 1;  // NVML_ERROR_UNINITIALIZED
+  if (device != &the_device) return kInvalidArgument;
+  return failing.count(function) ? kNotSupported : kSuccess;
+}
+
+nvmlReturn_t copy(const char* value, char* out, unsigned length) {
+  if (std::strlen(value) + 1 > length) return kInsufficientSize;
+  std::strcpy(out, value);
+  return kSuccess;
+}
+
+std::string lower(const char* s) {
+  std::string out(s);
+  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+}  // namespace
+
+#define CHECK_DEVICE(device)                                        \
+  if (const nvmlReturn_t rc = check(__func__, device); rc != kSuccess) \
+  return rc
+
+// ---- setters for the tests ----
+FAKE_EXPORT void fake_nvml_reset() {
+  init_result = kSuccess;
+  clock_events = 0;
+  energy_mj = 1'000'000;
+  violation_ns[0] = 5'000'000;
+  violation_ns[1] = 0;
+  sm_mhz = 1980;
+  failing.clear();
+}
+FAKE_EXPORT void fake_nvml_set_init_result(int rc) { init_result = rc; }
+FAKE_EXPORT void fake_nvml_set_clock_events(unsigned long long mask) { clock_events = mask; }
+FAKE_EXPORT void fake_nvml_set_sm_clock(unsigned mhz) { sm_mhz = mhz; }
+FAKE_EXPORT void fake_nvml_add_violation_ns(int policy, unsigned long long ns) { violation_ns[policy] += ns; }
+FAKE_EXPORT void fake_nvml_fail(const char* function) { failing.insert(function); }
+
+// ---- NVML ----
+FAKE_EXPORT nvmlReturn_t nvmlInit_v2() {
+  initialized = init_result == kSuccess;
+  return init_result;
+}
+FAKE_EXPORT nvmlReturn_t nvmlShutdown() {
+  initialized = false;
+  return kSuccess;
+}
+FAKE_EXPORT const char* nvmlErrorString(nvmlReturn_t rc) {
+  switch (rc) {
+    case kSuccess: return "Success";
+    case kNotSupported: return "Not Supported";
+    case kNotFound: return "Not Found";
+    case 9: return "Driver Not Loaded";
+    default: return "Unknown Error";
+  }
+}
+FAKE_EXPORT nvmlReturn_t nvmlSystemGetDriverVersion(char* version, unsigned length) {
+  return copy("580.65.06", version, length);
+}
+FAKE_EXPORT nvmlReturn_t nvmlDeviceGetHandleByPciBusId_v2(const char* bus, nvmlDevice_t* device) {
+  if (!initialized) return 1;
+  const std::string id = lower(bus);
+  if (id != "0000:18:00.0" && id != "00000000:18:00.0") return kNotFound;
+  *device = &the_device;
+  return kSuccess;
+}
+FAKE_EXPORT nvmlReturn_t nvmlDeviceGetName(nvmlDevice_t d, char* out, unsigned length) {
+  CHECK_DEVICE(d);
+  return copy("NVIDIA H100 80GB HBM3", out, length);
+}
+FAKE_EXPORT nvmlReturn_t nvmlDeviceGetUUID(nvmlDevice_t d, char* out, unsigned length) {
+  CHECK_DEVICE(d);
+  return copy("GPU-0c6b1f0e-7d2a-4e55-9a11-3f2e8d9c0b42", out, length);
+}
+FAKE_EXPORT nvmlReturn_t nvmlDeviceGetSerial(nvmlDevice_t d, char* out, unsigned length) {
+  CHECK_DEVICE(d);
+  return copy("1654922001234", out, length);
+}
+FAKE_EXPORT nvmlReturn_t nvmlDeviceGetVbiosVersion(nvmlDevice_t d, char* out, unsigned length) {
+  CHECK_DEVICE(d);
+  return copy("96.00.74.00.01", out, length);
+}
+FAKE_EXPORT nvmlReturn_t nvmlDeviceGetClockInfo(nvmlDevice_t d, unsigned type, unsigned* mhz) {
+  CHECK_DEVICE(d);
+  if (type == 1) *mhz = sm_mhz;  // NVML_CLOCK_SM
+  else if (type == 2) *mhz = 2619;  // NVML_CLOCK_MEM
+  else return kInvalidArgument;
+  return kSuccess;
+}
+FAKE_EXPORT nvmlReturn_t nvmlDeviceGetMaxClockInfo(nvmlDevice_t d, unsigned type, unsigned* mhz) {
+  CHECK_DEVICE(d);
+  if (type != 1) return kInvalidArgument;
+  *mhz = 1980;
+  return kSuccess;
+}
+FAKE_EXPORT nvmlReturn_t nvmlDeviceGetDefaultApplicationsClock(nvmlDevice_t d, unsigned type, unsigned* mhz) {
+  CHECK_DEVICE(d);
+  if (type != 1) return kInvalidArgument;
+  *mhz = 1755;
+  return kSuccess;
+}
+#ifndef FAKE_NVML_OLD_DRIVER
+FAKE_EXPORT nvmlReturn_t nvmlDeviceGetCurrentClocksEventReasons(nvmlDevice_t d, unsigned long long* mask) {
+  CHECK_DEVICE(d);
+  *mask = clock_events;
+  return kSuccess;
+}
+#endif
+FAKE_EXPORT nvmlReturn_t nvmlDeviceGetCurrentClocksThrottleReasons(nvmlDevice_t d, unsigned long long* mask) {
+  CHECK_DEVICE(d);
+  *mask = clock_events;
+  return kSuccess;
+}
+#ifndef FAKE_NVML_OLD_DRIVER
+FAKE_EXPORT nvmlReturn_t nvmlDeviceGetTemperatureV(nvmlDevice_t d, TemperatureV1* t) {
+  CHECK_DEVICE(d);
+  if (t->version != (sizeof(TemperatureV1) | (1u << 24))) return 25;  // NVML_ERROR_ARGUMENT_VERSION_MISMATCH
+  if (t->sensorType != 0) return kInvalidArgument;
+  t->temperature = 45;
+  return kSuccess;
+}
+#endif
+FAKE_EXPORT nvmlReturn_t nvmlDeviceGetTemperature(nvmlDevice_t d, unsigned sensor, unsigned* celsius) {
+  CHECK_DEVICE(d);
+  if (sensor != 0) return kInvalidArgument;
+  *celsius = 44;  // differs from TemperatureV's, so the tests see which one answered
+  return kSuccess;
+}
+FAKE_EXPORT nvmlReturn_t nvmlDeviceGetPowerUsage(nvmlDevice_t d, unsigned* milliwatts) {
+  CHECK_DEVICE(d);
+  *milliwatts = 312'500;
+  return kSuccess;
+}
+#ifndef FAKE_NVML_OLD_DRIVER
+FAKE_EXPORT nvmlReturn_t nvmlDeviceGetTotalEnergyConsumption(nvmlDevice_t d, unsigned long long* millijoules) {
+  CHECK_DEVICE(d);
+  energy_mj += 2500;
+  *millijoules = energy_mj;
+  return kSuccess;
+}
+#endif
+FAKE_EXPORT nvmlReturn_t nvmlDeviceGetTotalEccErrors(nvmlDevice_t d, unsigned type, unsigned counter,
+                                                     unsigned long long* count) {
+  CHECK_DEVICE(d);
+  if (type > 1 || counter > 1) return kInvalidArgument;
+  // corrected volatile 1, uncorrected volatile 0, corrected aggregate 7, uncorrected aggregate 2
+  const unsigned long long counts[2][2] = {{1, 0}, {7, 2}};
+  *count = counts[counter][type];
+  return kSuccess;
+}
+#ifndef FAKE_NVML_OLD_DRIVER
+FAKE_EXPORT nvmlReturn_t nvmlDeviceGetRemappedRows(nvmlDevice_t d, unsigned* correctable, unsigned* uncorrectable,
+                                                   unsigned* pending, unsigned* failure) {
+  CHECK_DEVICE(d);
+  *correctable = 3;
+  *uncorrectable = 1;
+  *pending = 1;
+  *failure = 0;
+  return kSuccess;
+}
+#endif
+FAKE_EXPORT nvmlReturn_t nvmlDeviceGetCurrPcieLinkGeneration(nvmlDevice_t d, unsigned* v) {
+  CHECK_DEVICE(d);
+  *v = 4;
+  return kSuccess;
+}
+FAKE_EXPORT nvmlReturn_t nvmlDeviceGetMaxPcieLinkGeneration(nvmlDevice_t d, unsigned* v) {
+  CHECK_DEVICE(d);
+  *v = 5;
+  return kSuccess;
+}
+FAKE_EXPORT nvmlReturn_t nvmlDeviceGetCurrPcieLinkWidth(nvmlDevice_t d, unsigned* v) {
+  CHECK_DEVICE(d);
+  *v = 8;
+  return kSuccess;
+}
+FAKE_EXPORT nvmlReturn_t nvmlDeviceGetMaxPcieLinkWidth(nvmlDevice_t d, unsigned* v) {
+  CHECK_DEVICE(d);
+  *v = 16;
+  return kSuccess;
+}
+// Four links; link 2 is down.
+FAKE_EXPORT nvmlReturn_t nvmlDeviceGetNvLinkState(nvmlDevice_t d, unsigned link, unsigned* active) {
+  CHECK_DEVICE(d);
+  if (link >= 4) return kInvalidArgument;
+  *active = link == 2 ? 0 : 1;
+  return kSuccess;
+}
+FAKE_EXPORT nvmlReturn_t nvmlDeviceGetViolationStatus(nvmlDevice_t d, unsigned policy, ViolationTime* t) {
+  CHECK_DEVICE(d);
+  if (policy > 1) return kNotSupported;
+  t->referenceTime = 1'700'000'000'000'000ull;
+  t->violationTime = violation_ns[policy];
+  return kSuccess;
+}

@@ -1,0 +1,316 @@
+#include "kernels/cuda/nvml.hpp"
+
+#include <dlfcn.h>
+#include <gtest/gtest.h>
+
+namespace rackqual::cuda {
+namespace {
+
+using json = nlohmann::json;
+
+// ---- no NVML ----
+
+TEST(NvmlAbsent, MissingLibraryIsUnavailableWithWhy) {
+  Nvml nvml("libdoes-not-exist.so");
+  EXPECT_FALSE(nvml.available());
+  EXPECT_NE(nvml.why().find("libdoes-not-exist.so"), std::string::npos) << nvml.why();
+  EXPECT_EQ(nvml.why().find('\n'), std::string::npos);
+  EXPECT_EQ(nvml.driver_version(), "");
+  const json s = nvml.snapshot("0000:18:00.0");
+  EXPECT_EQ(s["available"], false);
+  EXPECT_EQ(s["why"], nvml.why());
+}
+
+TEST(NvmlAbsent, LibraryWithoutNvmlIsUnavailable) {
+  Nvml nvml("libm.so.6");
+  EXPECT_FALSE(nvml.available());
+  EXPECT_NE(nvml.why().find("nvmlInit_v2"), std::string::npos) << nvml.why();
+}
+
+TEST(NvmlAbsent, WindowOfUnavailableSnapshotsIsUnavailable) {
+  Nvml nvml("libdoes-not-exist.so");
+  const json w = summarize_window(nvml.snapshot("0000:18:00.0"), nvml.snapshot("0000:18:00.0"), 1.0);
+  EXPECT_EQ(w["available"], false);
+  EXPECT_EQ(w["throttled"], false);
+  EXPECT_EQ(w["why"], nvml.why());
+
+  const json ok = {{"available", true}, {"energy_mj", 0}};
+  EXPECT_EQ(summarize_window(ok, {{"available", false}, {"why", "gone"}}, 1.0)["why"], "gone");
+  EXPECT_EQ(summarize_window(nullptr, ok, 1.0)["available"], false);
+}
+
+// ---- summarize_window on synthetic snapshots ----
+
+json busy(unsigned long long mask = 0) {
+  return {{"available", true},
+          {"clocks", {{"sm_mhz", 1800}, {"sm_max_mhz", 1980}, {"sm_default_mhz", 1755}}},
+          {"clock_event_reasons", {{"mask", mask}, {"names", json::array()}}},
+          {"violation_ns", {{"power", 1'000'000}, {"thermal", 0}}}};
+}
+
+TEST(NvmlWindow, EnergyAndAveragePower) {
+  json before = busy(), after = busy();
+  before["energy_mj"] = 1000;
+  after["energy_mj"] = 6000;
+  before["power_w"] = 100.0;
+  after["power_w"] = 900.0;
+  const json w = summarize_window(before, after, 2.0);
+  EXPECT_DOUBLE_EQ(w["energy_j"].get<double>(), 5.0);
+  EXPECT_DOUBLE_EQ(w["avg_power_w"].get<double>(), 2.5);  // from energy, not the power readings
+  EXPECT_DOUBLE_EQ(w["seconds"].get<double>(), 2.0);
+  EXPECT_EQ(w["before"], before);
+  EXPECT_EQ(w["after"], after);
+  EXPECT_EQ(w["throttled"], false);
+  EXPECT_EQ(w["throttle_reasons"], "");
+}
+
+TEST(NvmlWindow, PowerReadingsWhenNoEnergyCounter) {
+  json before = busy(), after = busy();
+  before["power_w"] = 100.0;
+  after["power_w"] = 300.0;
+  const json w = summarize_window(before, after, 2.0);
+  EXPECT_TRUE(w["energy_j"].is_null());
+  EXPECT_DOUBLE_EQ(w["avg_power_w"].get<double>(), 200.0);
+}
+
+TEST(NvmlWindow, PowerReadingsWhenEnergyCounterDidNotTick) {
+  json before = busy(), after = busy();
+  before["energy_mj"] = after["energy_mj"] = 6000;
+  before["power_w"] = 300.0;
+  after["power_w"] = 310.0;
+  const json w = summarize_window(before, after, 0.01);
+  EXPECT_DOUBLE_EQ(w["energy_j"].get<double>(), 0.0);
+  EXPECT_DOUBLE_EQ(w["avg_power_w"].get<double>(), 305.0);
+}
+
+TEST(NvmlWindow, CounterThatWentBackIsNull) {
+  json before = busy(), after = busy();
+  before["energy_mj"] = 6000;
+  after["energy_mj"] = 1000;
+  after["power_w"] = 250.0;
+  const json w = summarize_window(before, after, 1.0);
+  EXPECT_TRUE(w["energy_j"].is_null());
+  EXPECT_DOUBLE_EQ(w["avg_power_w"].get<double>(), 250.0);
+}
+
+TEST(NvmlWindow, MissingFieldsAreNull) {
+  const json bare = {{"available", true}};
+  const json w = summarize_window(bare, bare, 1.0);
+  EXPECT_TRUE(w["energy_j"].is_null());
+  EXPECT_TRUE(w["avg_power_w"].is_null());
+  EXPECT_EQ(w["throttled"], false);
+  EXPECT_EQ(w["throttle_reasons"], "");
+
+  json nulls = busy();
+  nulls["energy_mj"] = nullptr;
+  nulls["power_w"] = nullptr;
+  nulls["clocks"]["sm_mhz"] = nullptr;
+  nulls["clock_event_reasons"] = nullptr;
+  nulls["violation_ns"]["power"] = nullptr;
+  const json n = summarize_window(busy(), nulls, 1.0);
+  EXPECT_TRUE(n["energy_j"].is_null());
+  EXPECT_TRUE(n["avg_power_w"].is_null());
+  EXPECT_EQ(n["throttled"], false);
+}
+
+TEST(NvmlWindow, EachThrottleReasonBit) {
+  const std::pair<unsigned long long, const char*> throttles[] = {{0x4, "sw_power_cap"},
+                                                                  {0x8, "hw_slowdown"},
+                                                                  {0x20, "sw_thermal_slowdown"},
+                                                                  {0x40, "hw_thermal_slowdown"},
+                                                                  {0x80, "hw_power_brake_slowdown"}};
+  for (const auto& [bit, name] : throttles) {
+    const json w = summarize_window(busy(), busy(bit), 1.0);
+    EXPECT_EQ(w["throttled"], true) << name;
+    EXPECT_EQ(w["throttle_reasons"], name);
+  }
+  // Idle, applications clocks, sync boost and display clocks are not throttling.
+  for (unsigned long long bit : {0x1ull, 0x2ull, 0x10ull, 0x100ull})
+    EXPECT_EQ(summarize_window(busy(), busy(bit), 1.0)["throttled"], false) << bit;
+  // A reason set before the window but gone after it does not count.
+  EXPECT_EQ(summarize_window(busy(0x4), busy(), 1.0)["throttled"], false);
+}
+
+TEST(NvmlWindow, ViolationTimeGrowth) {
+  json after = busy();
+  after["violation_ns"]["power"] = 121'000'000;  // 120 ms more than before
+  json w = summarize_window(busy(0), after, 1.0);
+  EXPECT_EQ(w["throttled"], true);
+  EXPECT_EQ(w["throttle_reasons"], "power violation 120 ms");
+
+  after = busy(0x4);
+  after["violation_ns"]["thermal"] = 2'500'000;
+  w = summarize_window(busy(), after, 1.0);
+  EXPECT_EQ(w["throttled"], true);
+  EXPECT_EQ(w["throttle_reasons"], "sw_power_cap; thermal violation 2.5 ms");
+
+  EXPECT_EQ(summarize_window(busy(), busy(), 1.0)["throttled"], false);  // unchanged counters
+}
+
+TEST(NvmlWindow, LowSmClockWhileBusy) {
+  json after = busy();
+  after["clocks"]["sm_mhz"] = 1200;  // < 0.75 * 1755
+  json w = summarize_window(busy(), after, 1.0);
+  EXPECT_EQ(w["throttled"], true);
+  EXPECT_EQ(w["throttle_reasons"], "sm clock 1200 MHz < 75% of 1755 MHz");
+
+  after["clocks"]["sm_mhz"] = 1400;  // 80% of the default clock
+  EXPECT_EQ(summarize_window(busy(), after, 1.0)["throttled"], false);
+
+  after["clocks"]["sm_default_mhz"] = nullptr;  // then the max clock is the reference
+  w = summarize_window(busy(), after, 1.0);
+  EXPECT_EQ(w["throttled"], true);
+  EXPECT_EQ(w["throttle_reasons"], "sm clock 1400 MHz < 75% of 1980 MHz");
+
+  after["clock_event_reasons"]["mask"] = 0x1;  // idle: a low clock is expected
+  EXPECT_EQ(summarize_window(busy(), after, 1.0)["throttled"], false);
+}
+
+// ---- a fake NVML library ----
+
+class FakeNvml : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    // The test's own handle keeps the library (and its state) loaded between Nvml instances.
+    handle_ = dlopen(FAKE_NVML_PATH, RTLD_NOW | RTLD_LOCAL);
+    ASSERT_NE(handle_, nullptr) << dlerror();
+    call<void (*)()>("fake_nvml_reset");
+  }
+  void TearDown() override {
+    if (handle_) dlclose(handle_);
+  }
+  template <typename Fn, typename... Args>
+  void call(const char* name, Args... args) {
+    auto fn = reinterpret_cast<Fn>(dlsym(handle_, name));
+    ASSERT_NE(fn, nullptr) << name;
+    fn(args...);
+  }
+  void fail(const char* function) { call<void (*)(const char*)>("fake_nvml_fail", function); }
+
+  void* handle_ = nullptr;
+};
+
+TEST_F(FakeNvml, Snapshot) {
+  Nvml nvml(FAKE_NVML_PATH);
+  ASSERT_TRUE(nvml.available()) << nvml.why();
+  EXPECT_EQ(nvml.driver_version(), "580.65.06");
+  const json s = nvml.snapshot("0000:18:00.0");
+  EXPECT_EQ(s["available"], true);
+  EXPECT_EQ(s["pci_bus_id"], "0000:18:00.0");
+  EXPECT_EQ(s["name"], "NVIDIA H100 80GB HBM3");
+  EXPECT_EQ(s["uuid"], "GPU-0c6b1f0e-7d2a-4e55-9a11-3f2e8d9c0b42");
+  EXPECT_EQ(s["serial"], "1654922001234");
+  EXPECT_EQ(s["vbios"], "96.00.74.00.01");
+  EXPECT_EQ(s["driver"], "580.65.06");
+  EXPECT_EQ(s["clocks"], json({{"sm_mhz", 1980}, {"mem_mhz", 2619}, {"sm_max_mhz", 1980}, {"sm_default_mhz", 1755}}));
+  EXPECT_EQ(s["clock_event_reasons"], json({{"mask", 0}, {"names", json::array()}}));
+  EXPECT_EQ(s["temperature_c"], 45);
+  EXPECT_DOUBLE_EQ(s["power_w"].get<double>(), 312.5);
+  EXPECT_EQ(s["energy_mj"], 1'002'500);
+  EXPECT_EQ(s["ecc"], json({{"volatile", {{"corrected", 1}, {"uncorrected", 0}}},
+                            {"aggregate", {{"corrected", 7}, {"uncorrected", 2}}}}));
+  EXPECT_EQ(s["remapped_rows"],
+            json({{"correctable", 3}, {"uncorrectable", 1}, {"pending", true}, {"failure", false}}));
+  EXPECT_EQ(s["pcie"], json({{"gen", 4}, {"max_gen", 5}, {"width", 8}, {"max_width", 16}}));
+  EXPECT_EQ(s["nvlink"], json::parse(R"([{"link":0,"active":true},{"link":1,"active":true},
+                                         {"link":2,"active":false},{"link":3,"active":true}])"));
+  EXPECT_EQ(s["violation_ns"], json({{"power", 5'000'000}, {"thermal", 0}}));
+}
+
+TEST_F(FakeNvml, UnknownBusIsUnavailable) {
+  Nvml nvml(FAKE_NVML_PATH);
+  const json s = nvml.snapshot("0000:99:00.0");
+  EXPECT_EQ(s["available"], false);
+  EXPECT_EQ(s["why"], "no NVML device at 0000:99:00.0: Not Found");
+}
+
+TEST_F(FakeNvml, FailingCallsLeaveTheirFieldNull) {
+  for (const char* f : {"nvmlDeviceGetSerial", "nvmlDeviceGetMaxClockInfo", "nvmlDeviceGetPowerUsage",
+                        "nvmlDeviceGetTotalEnergyConsumption", "nvmlDeviceGetRemappedRows", "nvmlDeviceGetNvLinkState",
+                        "nvmlDeviceGetViolationStatus", "nvmlDeviceGetTotalEccErrors", "nvmlDeviceGetCurrPcieLinkWidth",
+                        "nvmlDeviceGetCurrentClocksEventReasons", "nvmlDeviceGetCurrentClocksThrottleReasons"})
+    fail(f);
+  Nvml nvml(FAKE_NVML_PATH);
+  const json s = nvml.snapshot("0000:18:00.0");
+  EXPECT_EQ(s["available"], true);
+  EXPECT_EQ(s["name"], "NVIDIA H100 80GB HBM3");
+  EXPECT_TRUE(s["serial"].is_null());
+  EXPECT_TRUE(s["clocks"]["sm_max_mhz"].is_null());
+  EXPECT_EQ(s["clocks"]["sm_mhz"], 1980);
+  EXPECT_TRUE(s["power_w"].is_null());
+  EXPECT_TRUE(s["energy_mj"].is_null());
+  EXPECT_TRUE(s["remapped_rows"].is_null());
+  EXPECT_TRUE(s["nvlink"].is_null());
+  EXPECT_TRUE(s["violation_ns"]["power"].is_null());
+  EXPECT_TRUE(s["ecc"]["aggregate"]["uncorrected"].is_null());
+  EXPECT_TRUE(s["pcie"]["width"].is_null());
+  EXPECT_EQ(s["pcie"]["gen"], 4);
+  EXPECT_TRUE(s["clock_event_reasons"].is_null());
+
+  const json w = summarize_window(s, nvml.snapshot("0000:18:00.0"), 1.0);
+  EXPECT_TRUE(w["energy_j"].is_null());
+  EXPECT_TRUE(w["avg_power_w"].is_null());
+  EXPECT_EQ(w["throttled"], false);
+}
+
+TEST_F(FakeNvml, ClockEventReasonsFallBackToThrottleReasons) {
+  fail("nvmlDeviceGetCurrentClocksEventReasons");
+  call<void (*)(unsigned long long)>("fake_nvml_set_clock_events", 0x4ull | 0x100ull);
+  Nvml nvml(FAKE_NVML_PATH);
+  EXPECT_EQ(nvml.snapshot("0000:18:00.0")["clock_event_reasons"],
+            json({{"mask", 0x104}, {"names", {"sw_power_cap", "display_clock_setting"}}}));
+}
+
+TEST_F(FakeNvml, WindowSeesEnergyAndThrottling) {
+  Nvml nvml(FAKE_NVML_PATH);
+  const json before = nvml.snapshot("0000:18:00.0");
+  call<void (*)(unsigned long long)>("fake_nvml_set_clock_events", 0x4ull | 0x8ull);
+  call<void (*)(int, unsigned long long)>("fake_nvml_add_violation_ns", 0, 120'000'000ull);
+  call<void (*)(unsigned)>("fake_nvml_set_sm_clock", 1200u);
+  const json after = nvml.snapshot("0000:18:00.0");
+  const json w = summarize_window(before, after, 0.5);
+  EXPECT_DOUBLE_EQ(w["energy_j"].get<double>(), 2.5);
+  EXPECT_DOUBLE_EQ(w["avg_power_w"].get<double>(), 5.0);
+  EXPECT_EQ(w["throttled"], true);
+  EXPECT_EQ(w["throttle_reasons"],
+            "sw_power_cap; hw_slowdown; power violation 120 ms; sm clock 1200 MHz < 75% of 1755 MHz");
+  EXPECT_EQ(after["clock_event_reasons"]["names"], json({"sw_power_cap", "hw_slowdown"}));
+}
+
+TEST_F(FakeNvml, QuietWindowIsNotThrottled) {
+  Nvml nvml(FAKE_NVML_PATH);
+  const json before = nvml.snapshot("0000:18:00.0");
+  const json w = summarize_window(before, nvml.snapshot("0000:18:00.0"), 1.0);
+  EXPECT_EQ(w["throttled"], false);
+  EXPECT_EQ(w["throttle_reasons"], "");
+}
+
+TEST_F(FakeNvml, InitFailureIsUnavailableWithWhy) {
+  call<void (*)(int)>("fake_nvml_set_init_result", 9);  // NVML_ERROR_DRIVER_NOT_LOADED
+  Nvml nvml(FAKE_NVML_PATH);
+  EXPECT_FALSE(nvml.available());
+  EXPECT_EQ(nvml.why(), "nvmlInit_v2: Driver Not Loaded");
+  EXPECT_EQ(nvml.snapshot("0000:18:00.0")["available"], false);
+}
+
+// An older driver: no clock event reasons (the throttle-reasons name answers), no TemperatureV,
+// no energy counter, no remapped rows.
+TEST(FakeNvmlOldDriver, MissingSymbolsLeaveFieldsNull) {
+  Nvml nvml(FAKE_NVML_OLD_PATH);
+  ASSERT_TRUE(nvml.available()) << nvml.why();
+  const json before = nvml.snapshot("00000000:18:00.0");
+  EXPECT_EQ(before["available"], true);
+  EXPECT_EQ(before["clock_event_reasons"], json({{"mask", 0}, {"names", json::array()}}));
+  EXPECT_EQ(before["temperature_c"], 44);
+  EXPECT_TRUE(before["energy_mj"].is_null());
+  EXPECT_TRUE(before["remapped_rows"].is_null());
+  EXPECT_EQ(before["serial"], "1654922001234");
+
+  const json w = summarize_window(before, nvml.snapshot("00000000:18:00.0"), 1.0);
+  EXPECT_TRUE(w["energy_j"].is_null());
+  EXPECT_DOUBLE_EQ(w["avg_power_w"].get<double>(), 312.5);  // the mean of the two readings
+  EXPECT_EQ(w["throttled"], false);
+}
+
+}  // namespace
+}  // namespace rackqual::cuda
