@@ -1,6 +1,7 @@
 #pragma once
 // Collective arithmetic shared by the backends: bus-bandwidth factors and the values an
 // all-reduce must produce.
+#include <cmath>
 #include <cstdint>
 
 #include "kernels/common/hd.hpp"
@@ -21,6 +22,23 @@ RACKQUAL_HD inline double input(int rank, std::uint64_t i) { return random::unif
 RACKQUAL_HD inline double expected_sum(int ranks, std::uint64_t i) {
   double sum = 0;
   for (int r = 0; r < ranks; ++r) sum += input(r, i);
+  return sum;
+}
+
+// x rounded to the nearest value with `digits` significant bits, ties to even: what converting
+// it to fp64 (53), fp32 (24), fp16 (11) or bf16 (8) stores, within that type's normal range.
+RACKQUAL_HD inline double round_to_digits(double x, int digits) {
+  int exponent = 0;
+  frexp(x, &exponent);                                // |x| in [2^(exponent-1), 2^exponent)
+  const double ulp = ldexp(1.0, exponent - digits);   // spacing of `digits`-bit values there
+  return rint(x / ulp) * ulp;                         // / and * are exact: ulp is a power of two
+}
+
+// The sum of element i over `ranks` ranks of inputs stored in a type of `digits` significant
+// bits (each input rounded first, as the ranks hold them), in double: exact below fp64.
+RACKQUAL_HD inline double expected_sum(int ranks, std::uint64_t i, int digits) {
+  double sum = 0;
+  for (int r = 0; r < ranks; ++r) sum += round_to_digits(input(r, i), digits);
   return sum;
 }
 

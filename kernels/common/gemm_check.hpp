@@ -9,7 +9,7 @@
 
 namespace rackqual::gemm {
 
-// Unit roundoff of each dtype's accumulation as the libraries do it.
+// Unit roundoff of each dtype's accumulation as the host libraries do it.
 inline double unit_roundoff(const std::string& dtype) {
   if (dtype == "fp64") return 0x1.0p-53;
   if (dtype == "fp32") return 0x1.0p-24;
@@ -23,6 +23,30 @@ inline double unit_roundoff(const std::string& dtype) {
 // Error bound of a length-k dot product: |c - ref| <= tol * sum_l |a_il * b_lj|, with
 // tol = 2*sqrt(k)*u + small, the probabilistic bound of Higham & Mary (2019) with margin.
 inline double tolerance(std::int64_t k, double u) { return 2.0 * std::sqrt(static_cast<double>(k)) * u + 4.0 * u; }
+
+// On a GPU (cuBLASLt) the products are accumulated in the compute type, not the input type:
+// unit roundoff of that accumulation, relative to sum_l |a_il * b_lj|.
+inline double accumulation_roundoff(const std::string& dtype) {
+  if (dtype == "fp64") return 0x1.0p-53;
+  if (dtype == "tf32") return 0x1.0p-11;   // fp32 inputs rounded to 10 mantissa bits
+  if (dtype == "fp8") return 0x1.0p-12;    // Hopper fp8 tensor cores keep fewer bits than fp32 (conservative)
+  return 0x1.0p-24;                        // fp32, and bf16/fp16 accumulated in fp32
+}
+
+// Unit roundoff of storing the fp32 result in a narrower output type, relative to |C|;
+// zero where the output is the accumulation type (fp8 writes bf16).
+inline double output_roundoff(const std::string& dtype) {
+  if (dtype == "bf16" || dtype == "fp8") return 0x1.0p-8;
+  if (dtype == "fp16") return 0x1.0p-11;
+  return 0;
+}
+
+// Error bound of one GPU output: |c - ref| <= e + v (|ref| + e). e = tolerance(k, u) sum |a*b|
+// bounds the accumulation; v is the rounding of that result, at most |ref| + e, to the output type.
+inline double gpu_bound(const std::string& dtype, std::int64_t k, double ref, double magnitude) {
+  const double accumulated = tolerance(k, accumulation_roundoff(dtype)) * magnitude;
+  return accumulated + output_roundoff(dtype) * (std::fabs(ref) + accumulated);
+}
 
 // Output elements to check: both corners, then random ones.
 inline std::vector<std::pair<std::int64_t, std::int64_t>> samples(std::int64_t m, std::int64_t n, int count) {
@@ -41,6 +65,17 @@ std::pair<double, double> reference(const T* a, const T* b, std::int64_t n, std:
   double sum = 0, magnitude = 0;
   for (std::int64_t l = 0; l < k; ++l) {
     const double p = static_cast<double>(a[i * k + l]) * static_cast<double>(b[l * n + j]);
+    sum += p;
+    magnitude += std::fabs(p);
+  }
+  return {sum, magnitude};
+}
+
+// Reference C(i,j) and sum |A(i,l) B(l,j)| from row i of A and column j of B (k values each), in double.
+inline std::pair<double, double> dot_reference(const double* row, const double* column, std::int64_t k) {
+  double sum = 0, magnitude = 0;
+  for (std::int64_t l = 0; l < k; ++l) {
+    const double p = row[l] * column[l];
     sum += p;
     magnitude += std::fabs(p);
   }

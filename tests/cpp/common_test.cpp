@@ -4,6 +4,7 @@
 #include <stdexcept>
 
 #include "kernels/common/collective.hpp"
+#include "kernels/common/dtype.hpp"
 #include "kernels/common/gemm_check.hpp"
 #include "kernels/common/random.hpp"
 #include "kernels/common/stream.hpp"
@@ -149,6 +150,66 @@ TEST(Stream, InitialValuesNonZeroAndPerArray) {
     }
   EXPECT_NE(stream::initial(0, 7), stream::initial(1, 7));
   EXPECT_EQ(stream::initial(2, 7), stream::initial(2, 7));
+}
+
+
+TEST(Collective, RoundToDigitsTiesToEven) {
+  using collective::round_to_digits;
+  // bf16 (8 bits): spacing 2^-7 in [1, 2); halfway cases go to the even neighbour.
+  EXPECT_EQ(round_to_digits(1.0 + 0x1.0p-8, 8), 1.0);
+  EXPECT_EQ(round_to_digits(1.0 + 3 * 0x1.0p-8, 8), 1.0 + 0x1.0p-6);
+  EXPECT_EQ(round_to_digits(1.0 + 0.6 * 0x1.0p-7, 8), 1.0 + 0x1.0p-7);
+  EXPECT_EQ(round_to_digits(1.0 + 0.4 * 0x1.0p-7, 8), 1.0);
+  // fp16 (11 bits) and fp32 (24 bits).
+  EXPECT_EQ(round_to_digits(1.0 + 0x1.0p-11, 11), 1.0);
+  EXPECT_EQ(round_to_digits(1.0 + 3 * 0x1.0p-11, 11), 1.0 + 0x1.0p-9);
+  EXPECT_EQ(round_to_digits(1.0 + 3 * 0x1.0p-24, 24), 1.0 + 0x1.0p-22);
+  // Other binades, signs and zero.
+  EXPECT_EQ(round_to_digits(3.0 + 0.6 * 0x1.0p-6, 8), 3.0 + 0x1.0p-6);
+  EXPECT_EQ(round_to_digits(0.75 + 0x1.0p-10, 8), 0.75);
+  EXPECT_EQ(round_to_digits(-(1.0 + 3 * 0x1.0p-8), 8), -(1.0 + 0x1.0p-6));
+  EXPECT_EQ(round_to_digits(0.0, 8), 0.0);
+  EXPECT_EQ(round_to_digits(1.0 + 0x1.0p-52, 53), 1.0 + 0x1.0p-52);
+}
+
+TEST(Collective, RoundToDigitsMatchesFloatAndBf16Conversions) {
+  for (std::uint64_t i = 0; i < 100000; ++i) {
+    const double x = random::uniform(3, i, -100.0, 100.0);
+    ASSERT_EQ(collective::round_to_digits(x, 24), static_cast<double>(static_cast<float>(x))) << x;
+    const float f = static_cast<float>(x);
+    ASSERT_EQ(collective::round_to_digits(f, 8), dtype::bf16_to_float(dtype::float_to_bf16(f))) << f;
+  }
+}
+
+TEST(Collective, ExpectedSumOfRoundedInputs) {
+  for (std::uint64_t i : {0ull, 3ull, 999ull}) {
+    EXPECT_EQ(collective::expected_sum(8, i, 53), collective::expected_sum(8, i));
+    const double f = static_cast<double>(static_cast<float>(collective::input(0, i))) +
+                     static_cast<double>(static_cast<float>(collective::input(1, i))) +
+                     static_cast<double>(static_cast<float>(collective::input(2, i)));
+    EXPECT_EQ(collective::expected_sum(3, i, 24), f);
+    // Each bf16 input in [1, 2) is within half its spacing 2^-7 of the exact one.
+    EXPECT_NEAR(collective::expected_sum(8, i, 8), collective::expected_sum(8, i), 8 * 0x1.0p-8);
+  }
+}
+
+// A sum accumulated in the element type itself, rounding after every addition (as a ring does),
+// passes the check; one doubled element does not.
+TEST(Collective, SumToleranceCoversAccumulationInTheElementType) {
+  for (int digits : {8, 11, 24}) {
+    const double u = std::ldexp(1.0, -digits);
+    for (int ranks : {2, 3, 8, 64}) {
+      const double tolerance = collective::sum_tolerance(ranks, u);
+      for (std::uint64_t i = 0; i < 2000; ++i) {
+        double sum = collective::round_to_digits(collective::input(ranks - 1, i), digits);
+        for (int r = ranks - 2; r >= 0; --r)
+          sum = collective::round_to_digits(sum + collective::round_to_digits(collective::input(r, i), digits), digits);
+        const double want = collective::expected_sum(ranks, i, digits);
+        ASSERT_LE(std::fabs(sum - want), tolerance * want) << digits << " digits, " << ranks << " ranks, element " << i;
+        ASSERT_GT(std::fabs(2 * sum - want), tolerance * want);
+      }
+    }
+  }
 }
 
 }  // namespace

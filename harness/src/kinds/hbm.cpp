@@ -14,7 +14,7 @@ class Hbm : public Kind {
   std::vector<ParamSpec> params() const override {
     return {{"op", ParamType::choice, "triad", "kernel: read, write, copy (c=a), scale (b=q*c), add (c=a+b), triad (a=b+q*c)",
              {"read", "write", "copy", "scale", "add", "triad"}, 1},
-            {"bytes", ParamType::bytes, "256MiB", "size of each array", {}, 4096}};
+            {"bytes", ParamType::bytes, "1GiB", "size of each array (the arrays together: at least 8x the L2 cache on GPUs)", {}, 4096}};
   }
   std::vector<MetricSpec> metrics() const override {
     return {{"gbps", "GB/s", Better::higher, "(bytes read + bytes written) / time per pass"}};

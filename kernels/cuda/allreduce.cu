@@ -1,0 +1,195 @@
+// allreduce on GPUs: NCCL sum across the ranks of the check's group, one rank per GPU, timed with
+// CUDA events. A rank that sees NCCL fail, or waits past the deadline, aborts the communicator
+// rather than hang; every output element is checked on the device.
+#include <cuda_bf16.h>
+#include <cuda_fp16.h>
+
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <stdexcept>
+#include <string>
+#include <type_traits>
+#include <utility>
+
+#include "kernels/common/collective.hpp"
+#include "kernels/cuda/check.hpp"
+#include "kernels/cuda/cuda_backend.hpp"
+#include "kernels/cuda/device.hpp"
+#include "rackqual/error.hpp"
+
+namespace rackqual::cuda {
+namespace {
+
+// Each element type's NCCL type and precision in significant bits (unit roundoff 2^-digits).
+template <typename T>
+struct Type;
+template <>
+struct Type<double> {
+  static constexpr ncclDataType_t nccl = ncclFloat64;
+  static constexpr int digits = 53;
+};
+template <>
+struct Type<float> {
+  static constexpr ncclDataType_t nccl = ncclFloat32;
+  static constexpr int digits = 24;
+};
+template <>
+struct Type<__nv_bfloat16> {
+  static constexpr ncclDataType_t nccl = ncclBfloat16;
+  static constexpr int digits = 8;
+};
+template <>
+struct Type<__half> {
+  static constexpr ncclDataType_t nccl = ncclFloat16;
+  static constexpr int digits = 11;
+};
+
+// Exact for every type: fp16 and bf16 values are floats.
+template <typename T>
+__host__ __device__ double to_double(T x) {
+  if constexpr (std::is_floating_point_v<T>) return x;
+  else return static_cast<float>(x);
+}
+
+namespace kernel {
+
+// This rank's inputs, converted to T (to the nearest, ties to even).
+template <typename T>
+__global__ void fill(T* x, std::int64_t n, int rank) {
+  for (std::int64_t i = first_index(); i < n; i += grid_size()) x[i] = static_cast<T>(collective::input(rank, i));
+}
+
+// counters[0] += elements off the sum of every rank's rounded inputs by more than `tolerance`
+// (relative); counters[1] = max(bad index).
+template <typename T>
+__global__ void check(const T* out, std::int64_t n, int ranks, double tolerance, unsigned long long* counters) {
+  unsigned long long wrong = 0;
+  for (std::int64_t i = first_index(); i < n; i += grid_size()) {
+    const double want = collective::expected_sum(ranks, i, Type<T>::digits);
+    if (!(fabs(to_double(out[i]) - want) <= tolerance * want)) {
+      ++wrong;
+      atomicMax(&counters[1], static_cast<unsigned long long>(i));
+    }
+  }
+  if (wrong) atomicAdd(&counters[0], wrong);
+}
+
+}  // namespace kernel
+
+template <typename T>
+class Allreduce : public Op {
+ public:
+  Allreduce(const OpContext& ctx, std::int64_t bytes, bool in_place)
+      : gpu_(dynamic_cast<CudaBackend&>(ctx.backend)), group_(ctx.group), comm_(gpu_.nccl(group_)), stream_(gpu_.stream()),
+        ranks_(group_.size()), count_(bytes / static_cast<std::int64_t>(sizeof(T))), in_place_(in_place), deadline_(ctx.deadline),
+        blocks_(grid_blocks(gpu_.properties())), send_(device_array<T>(count_)),
+        recv_(in_place ? nullptr : device_array<T>(count_)), counters_(device_array<unsigned long long>(2)) {
+    kernel::fill<<<blocks_, threads_per_block, 0, stream_>>>(send_.get(), count_, group_.rank());
+    RACKQUAL_CHECK(cudaGetLastError());
+    // NaN (all bits set) until the all-reduce writes it.
+    if (!in_place_) RACKQUAL_CHECK(cudaMemsetAsync(recv_.get(), 0xff, count_ * sizeof(T), stream_));
+    RACKQUAL_CHECK(cudaStreamSynchronize(stream_));
+  }
+
+  double run() override {
+    RACKQUAL_CHECK(cudaEventRecord(start_, stream_));
+    RACKQUAL_CHECK(ncclAllReduce(send_.get(), result(), count_, Type<T>::nccl, ncclSum, comm_, stream_));
+    RACKQUAL_CHECK(cudaEventRecord(stop_, stream_));
+    wait();
+    return seconds_between(start_, stop_);
+  }
+
+  // Every element against the sum of every rank's inputs as stored in T (valid after the first
+  // run), within the rounding of ranks-1 additions in T.
+  Correctness verify() override {
+    const double tolerance = collective::sum_tolerance(ranks_, std::ldexp(1.0, -Type<T>::digits));
+    RACKQUAL_CHECK(cudaMemsetAsync(counters_.get(), 0, 2 * sizeof(unsigned long long), stream_));
+    kernel::check<<<blocks_, threads_per_block, 0, stream_>>>(result(), count_, ranks_, tolerance, counters_.get());
+    RACKQUAL_CHECK(cudaGetLastError());
+    unsigned long long counters[2];
+    to_host(counters, counters_.get(), 2, stream_);
+    char detail[200];
+    if (counters[0]) {
+      const auto i = static_cast<std::int64_t>(counters[1]);
+      T got;
+      to_host(&got, result() + i, 1, stream_);
+      std::snprintf(detail, sizeof detail, "%llu of %lld elements wrong (element %lld = %.9g, expected %.9g)", counters[0],
+                    static_cast<long long>(count_), static_cast<long long>(i), to_double(got),
+                    collective::expected_sum(ranks_, i, Type<T>::digits));
+      return {false, detail};
+    }
+    std::snprintf(detail, sizeof detail, "all %lld elements equal the sum over %d ranks", static_cast<long long>(count_), ranks_);
+    return {true, detail};
+  }
+
+  void inject_error() override {
+    T* target = result() + count_ / 2;
+    T x;
+    to_host(&x, target, 1, stream_);
+    x = static_cast<T>(2 * to_double(x));
+    to_device(target, &x, 1, stream_);
+  }
+
+ private:
+  T* result() const { return in_place_ ? send_.get() : recv_.get(); }
+
+  // Waits for the all-reduce without blocking forever: an asynchronous NCCL error, or the
+  // deadline passing (a peer that never arrives, ncclInProgress that never ends), aborts.
+  void wait() {
+    const auto begin = std::chrono::steady_clock::now();
+    for (;;) {
+      const cudaError_t done = cudaEventQuery(stop_);
+      if (done == cudaSuccess) return;
+      if (done != cudaErrorNotReady) RACKQUAL_CHECK(done);
+      ncclResult_t state = ncclSuccess;
+      RACKQUAL_CHECK(ncclCommGetAsyncError(comm_, &state));
+      if (state != ncclSuccess && state != ncclInProgress) {
+        const std::string last = ncclGetLastError(comm_);
+        abandon(std::string("NCCL all-reduce failed: ") + ncclGetErrorString(state) + (last.empty() ? "" : " (" + last + ")"));
+      }
+      if (std::chrono::duration<double>(std::chrono::steady_clock::now() - begin).count() > deadline_) {
+        char what[96];
+        std::snprintf(what, sizeof what, "NCCL all-reduce did not complete within %g s", deadline_);
+        abandon(what);
+      }
+    }
+  }
+
+  // Aborts the communicator (which stops its kernels) and has the backend build a new one next time.
+  [[noreturn]] void abandon(const std::string& what) {
+    gpu_.forget(group_);
+    const ncclComm_t comm = std::exchange(comm_, nullptr);
+    RACKQUAL_CHECK(ncclCommAbort(comm));
+    throw std::runtime_error(what + "; communicator aborted");
+  }
+
+  CudaBackend& gpu_;
+  const Group& group_;
+  ncclComm_t comm_;
+  cudaStream_t stream_;
+  int ranks_;
+  std::int64_t count_;
+  bool in_place_;
+  double deadline_;
+  int blocks_;
+  DeviceArray<T> send_, recv_;
+  DeviceArray<unsigned long long> counters_;
+  Event start_, stop_;
+};
+
+std::unique_ptr<Op> make(const OpContext& ctx) {
+  const std::int64_t bytes = ctx.params.list("sizes").front();
+  const bool in_place = ctx.params.text("in_place") == "true";
+  const std::string& dtype = ctx.params.text("dtype");
+  if (dtype == "fp64") return std::make_unique<Allreduce<double>>(ctx, bytes, in_place);
+  if (dtype == "fp32") return std::make_unique<Allreduce<float>>(ctx, bytes, in_place);
+  if (dtype == "bf16") return std::make_unique<Allreduce<__nv_bfloat16>>(ctx, bytes, in_place);
+  if (dtype == "fp16") return std::make_unique<Allreduce<__half>>(ctx, bytes, in_place);
+  throw SetupError("cuda backend: allreduce dtype " + dtype + " is not supported (fp64, fp32, bf16, fp16)");
+}
+
+const OpRegistration registration("cuda", "allreduce", make);
+
+}  // namespace
+}  // namespace rackqual::cuda
