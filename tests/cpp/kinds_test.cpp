@@ -121,7 +121,7 @@ TEST(Hbm, Declaration) {
   const Kind& hbm = kind("hbm");
   const Params p = params(hbm);
   EXPECT_EQ(p.text("op"), "triad");
-  EXPECT_EQ(p.integer("bytes"), 256LL << 20);
+  EXPECT_EQ(p.integer("bytes"), 1LL << 30);
   EXPECT_EQ(hbm.param("bytes")->min, 4096);
   EXPECT_EQ(hbm.peak_key("gbps", p), "memory_gbps");
   EXPECT_EQ(hbm.scopes(), std::vector<Scope>{Scope::gpu});

@@ -103,7 +103,7 @@ checks:
   const Check& mem = s.checks[2];
   EXPECT_EQ(mem.scope, Scope::gpu);
   EXPECT_EQ(mem.params.text("op"), "triad");
-  EXPECT_EQ(mem.params.integer("bytes"), 256LL << 20);
+  EXPECT_EQ(mem.params.integer("bytes"), 1LL << 30);
   EXPECT_TRUE(mem.criteria.empty());
   EXPECT_EQ(mem.repetitions, 3);
   EXPECT_DOUBLE_EQ(mem.min_time, 1.0);
