@@ -3,6 +3,7 @@
 #include <stdexcept>
 
 #include "rackqual/error.hpp"
+#include "rackqual/text.hpp"
 
 namespace rackqual {
 
@@ -41,9 +42,7 @@ std::unique_ptr<Backend> BackendRegistry::create(const std::string& name) const 
   }
   auto it = backends_.find(name);
   if (it == backends_.end()) {
-    std::string known;
-    for (const auto& [n, make] : backends_) known += (known.empty() ? "" : ", ") + n;
-    throw SetupError("backend " + name + ": not available in this build (built: " + known + ")");
+    throw SetupError("backend " + name + ": not available in this build (built: " + join(backends(), [](auto& n) { return n; }) + ")");
   }
   return it->second();
 }

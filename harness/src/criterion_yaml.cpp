@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "rackqual/units.hpp"
+#include "rackqual/text.hpp"
 
 namespace rackqual {
 
@@ -12,8 +13,7 @@ Criterion read_criterion(const YamlFile& f, const YAML::Node& key, const std::st
   c.metric = metric;
   c.line = YamlFile::line(key);
   if (!kind.metric(c.metric)) {
-    std::string known;
-    for (const auto& m : kind.metrics()) known += (known.empty() ? "" : ", ") + m.name;
+    const std::string known = join(kind.metrics(), [](const MetricSpec& m) { return m.name; });
     f.fail(key, field, "unknown metric '" + c.metric + "' for kind " + kind.name() + " (metrics: " + known + ")");
   }
   // An empty value sits where the next token starts: name the metric's own line instead.

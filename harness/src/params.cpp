@@ -5,6 +5,7 @@
 
 #include "rackqual/error.hpp"
 #include "rackqual/units.hpp"
+#include "rackqual/text.hpp"
 
 namespace rackqual {
 
@@ -75,9 +76,7 @@ ParamValue parse_param(const ParamSpec& spec, const std::string& text) {
     }
     case ParamType::choice:
       if (std::find(spec.choices.begin(), spec.choices.end(), text) == spec.choices.end()) {
-        std::string allowed;
-        for (const auto& c : spec.choices) allowed += (allowed.empty() ? "" : ", ") + c;
-        throw FieldError(spec.name, "expected one of " + allowed + ", got '" + text + "'");
+        throw FieldError(spec.name, "expected one of " + join(spec.choices, [](auto& c) { return c; }) + ", got '" + text + "'");
       }
       return text;
   }

@@ -8,6 +8,7 @@
 #include "rackqual/units.hpp"
 #include "criterion_yaml.hpp"
 #include "yaml_file.hpp"
+#include "rackqual/text.hpp"
 
 namespace rackqual {
 namespace {
@@ -94,8 +95,7 @@ Check read_check(const YamlFile& f, const YAML::Node& node, std::size_t index, c
   const std::string kind_name = f.scalar(kind_node, field + ".kind");
   check.kind = KindRegistry::instance().find(kind_name);
   if (!check.kind) {
-    std::string known;
-    for (const Kind* k : KindRegistry::instance().all()) known += (known.empty() ? "" : ", ") + k->name();
+    const std::string known = join(KindRegistry::instance().all(), [](const Kind* k) { return k->name(); });
     f.fail(kind_node, field + ".kind", "unknown kind '" + kind_name + "' (kinds: " + known + ")");
   }
   const Kind& kind = *check.kind;
@@ -105,9 +105,7 @@ Check read_check(const YamlFile& f, const YAML::Node& node, std::size_t index, c
     auto scope = parse_scope(f.scalar(scope_node, field + ".scope"));
     if (!scope) f.fail(scope_node, field + ".scope", "unknown scope '" + scope_node.Scalar() + "' (gpu, node, nvlink_domain, rack, cluster)");
     if (std::find(allowed.begin(), allowed.end(), *scope) == allowed.end()) {
-      std::string ok;
-      for (Scope s : allowed) ok += (ok.empty() ? "" : ", ") + std::string(to_string(s));
-      f.fail(scope_node, field + ".scope", "kind " + kind.name() + " runs at scope " + ok);
+      f.fail(scope_node, field + ".scope", "kind " + kind.name() + " runs at scope " + join(allowed, [](Scope s) { return to_string(s); }));
     }
     check.scope = *scope;
   } else {

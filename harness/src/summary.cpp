@@ -4,16 +4,11 @@
 #include <map>
 #include <string>
 
+#include "rackqual/text.hpp"
 #include "rackqual/units.hpp"
 
 namespace rackqual {
 namespace {
-
-std::string number(double v) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.4g", v);
-  return buf;
-}
 
 std::string where(const Record& r) {
   if (r.device) return r.host + " dev" + std::to_string(r.device->index) + " (rank " + std::to_string(r.rank) + ")";
@@ -64,7 +59,7 @@ std::string summary_table(const std::vector<Record>& records) {
   std::string out = row({"check", "verdict", "metric", "worst value", "where", "reason"});
   for (const auto& key : order) {
     const Record& r = *rows.at(key).worst;
-    const std::string value = r.value ? number(*r.value) + " " + r.unit + point_of(r) : "-";
+    const std::string value = r.value ? format_number(*r.value) + " " + r.unit + point_of(r) : "-";
     out += row({r.check, std::string(to_string(r.verdict)), r.metric.empty() ? "-" : r.metric, value, where(r), r.reason});
   }
   char line[160];

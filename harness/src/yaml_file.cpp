@@ -7,6 +7,8 @@
 #include <fstream>
 #include <sstream>
 
+#include "rackqual/text.hpp"
+
 namespace rackqual {
 
 YamlFile::YamlFile(std::string path) : path_(std::move(path)) {
@@ -29,9 +31,7 @@ void YamlFile::expect_map(const YAML::Node& node, const std::string& field, cons
   for (const auto& item : node) {
     const std::string key = item.first.Scalar();
     if (!allowed.count(key)) {
-      std::string known;
-      for (const auto& k : allowed) known += (known.empty() ? "" : ", ") + k;
-      fail(item.first, field.empty() ? key : field + "." + key, "unknown field (known: " + known + ")");
+      fail(item.first, field.empty() ? key : field + "." + key, "unknown field (known: " + join(allowed, [](auto& k) { return k; }) + ")");
     }
   }
 }
