@@ -70,6 +70,17 @@ class Faults(RackqualTest):
         manifest = run.manifest()
         self.assertEqual((manifest["status"], manifest["exit_status"]), ("aborted", 3))
 
+    def test_a_rank_with_corrupt_weights_fails_the_training_step(self):
+        suite = self.write("step.yaml", "name: step\nplatform: host\ndefaults: {repetitions: 3, min_time: 0.02s}\nchecks:\n"
+                                        "  - id: step\n    kind: transformer_step\n    scope: node\n"
+                                        "    params: {hidden: 32, heads: 2, seq: 16, micro_batch: 2, layers: 1, vocab: 64}\n")
+        run = self.run_suite(suite, "--fault", f"step:{RANKS - 1}:wrong")
+        self.assertEqual(run.code, 1, run.stdout + run.stderr)
+        records = run.records()
+        self.assertTrue(records and all(r["verdict"] == "fail" and not r["correct"]["ok"] for r in records))
+        self.assertIn(f"rank {RANKS - 1} ", records[0]["reason"])
+        self.assertIn("weights differ across ranks", records[0]["reason"])
+
     def test_killed_run_keeps_every_record_written_before(self):
         suite = self.write("long.yaml", "name: long\nplatform: host\ndefaults: {repetitions: 3, min_time: 0.02s}\nchecks:\n"
                                         "  - {id: first, kind: gemm, params: {m: 64, n: 64, k: 64}}\n"

@@ -4,6 +4,10 @@ import unittest
 from harness import RANKS, ROOT, RackqualTest
 
 
+def manifest_peak(run, key):
+    return run.manifest()["platform_peaks"][key]
+
+
 class SmokeSuite(RackqualTest):
     def test_smoke_suite_passes_and_records_every_figure(self):
         run = self.run_suite(ROOT / "suites" / "smoke.yaml", "--backend", "host")
@@ -20,7 +24,8 @@ class SmokeSuite(RackqualTest):
             self.assertLessEqual(r["stats"]["min"], r["stats"]["p10"])
             self.assertLessEqual(r["stats"]["p90"], r["stats"]["max"])
             by_check.setdefault(r["check"], []).append(r)
-        self.assertEqual(set(by_check), {"gemm-fp32", "gemm-fp64", "hbm-copy", "hbm-triad", "allreduce-node"})
+        self.assertEqual(set(by_check),
+                         {"gemm-fp32", "gemm-fp64", "hbm-copy", "hbm-triad", "allreduce-node", "transformer-step"})
 
         # Per-GPU checks: one record from every rank, each naming its device.
         for check in ("gemm-fp32", "gemm-fp64", "hbm-copy", "hbm-triad"):
@@ -39,12 +44,24 @@ class SmokeSuite(RackqualTest):
         criterion = [r for r in allreduce if r["criterion"]]
         self.assertEqual([(r["metric"], r["params"]["sizes"]) for r in criterion], [("busbw_gbps", [4194304])])
 
+        # The training step: one group figure per metric; data-parallel ranks end with identical weights.
+        step = {r["metric"]: r for r in by_check["transformer-step"]}
+        self.assertEqual(set(step), {"step_time_s", "tokens_per_s", "model_tflops", "mfu", "forward_s", "backward_s",
+                                     "allreduce_s", "optimizer_s"})
+        self.assertIn(f"weights identical on {RANKS} ranks", step["step_time_s"]["correct"]["detail"])
+        self.assertAlmostEqual(step["tokens_per_s"]["value"], 2 * 64 * RANKS / step["step_time_s"]["value"],
+                               delta=1e-6 * step["tokens_per_s"]["value"])
+        self.assertAlmostEqual(step["mfu"]["value"], step["model_tflops"]["value"] / manifest_peak(run, "tflops_fp32"),
+                               delta=1e-9)
+        phases = sum(step[f"{p}_s"]["value"] for p in ("forward", "backward", "allreduce", "optimizer"))
+        self.assertTrue(0.5 < phases / step["step_time_s"]["value"] < 1.3, (phases, step["step_time_s"]["value"]))
+
         manifest = run.manifest()
         self.assertEqual((manifest["status"], manifest["exit_status"], manifest["ranks"]), ("finished", 0, RANKS))
         self.assertEqual(manifest["run_id"], records[0]["run_id"])
         self.assertIn("mpi", manifest["versions"])
         self.assertIn("verdict", run.stdout)   # the console table
-        self.assertIn("[5/5] allreduce-node pass", run.stderr)   # one progress line per check off a terminal
+        self.assertIn("[6/6] transformer-step pass", run.stderr)   # one progress line per check off a terminal
 
 
 if __name__ == "__main__":
