@@ -266,24 +266,32 @@ std::vector<Record> Runner::measure_point(const Check& check, const Params& poin
   watchdog_->arrive(check_index_, phase_measured);
   const bool measured = ran && group.all(problem.empty());
 
+  // The leader hears every rank's problem or wrong result, then turns the figures into records.
   std::string status;
   if (!problem.empty()) status = who + ": " + problem;
   else if (ran && !correct.ok) status = who + ": " + correct.detail;
   const auto statuses = group.gather(status);
   if (!group.leader()) return {};
-
-  std::string complaints;
+  Measurement m{measured, std::move(samples), std::move(telemetry), correct.detail, ""};
   for (const auto& s : statuses)
-    if (!s.empty()) complaints += (complaints.empty() ? "" : "; ") + s;
+    if (!s.empty()) m.complaints += (m.complaints.empty() ? "" : "; ") + s;
+  return records(check, point, group, m);
+}
 
+// The leader's records of one point: an error record when it could not be measured, else one
+// record per metric, judged by its criterion, failed when any rank computed a wrong result.
+std::vector<Record> Runner::records(const Check& check, const Params& point, const Group& group,
+                                    const Measurement& m) const {
+  const Kind& kind = *check.kind;
   Record base = base_record(check, point, group);
-
-  if (!measured) {
+  if (!m.measured) {
     base.verdict = Verdict::error;
-    base.reason = complaints.empty() ? "measurement failed" : complaints;
+    base.reason = m.complaints.empty() ? "measurement failed" : m.complaints;
     return {base};
   }
-  const bool all_correct = complaints.empty();
+  const bool all_correct = m.complaints.empty();
+  const auto& samples = m.samples;
+  const auto& telemetry = m.telemetry;
 
   std::map<std::string, std::vector<double>> values;
   for (const Sample& s : samples) {
@@ -305,7 +313,7 @@ std::vector<Record> Runner::measure_point(const Check& check, const Params& poin
     r.stats = summarize(values.at(spec.name));
     r.value = r.stats->median;
     r.correct = all_correct;
-    r.correct_detail = all_correct ? correct.detail : complaints;
+    r.correct_detail = all_correct ? m.correct_detail : m.complaints;
     r.verdict = Verdict::pass;
     r.reason = "measured; no criterion";
     r.telemetry = with_per_watt(telemetry, spec, *r.value);
@@ -317,7 +325,7 @@ std::vector<Record> Runner::measure_point(const Check& check, const Params& poin
     }
     if (!all_correct) {
       r.verdict = Verdict::fail;
-      r.reason = "incorrect result: " + complaints;
+      r.reason = "incorrect result: " + m.complaints;
     }
     if (telemetry.is_object() && telemetry.value("throttled", false))
       r.reason += " [throttled: " + telemetry.value("throttle_reasons", std::string("clocks reduced")) + "]";

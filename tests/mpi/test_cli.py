@@ -1,4 +1,5 @@
 """The command line: list, check, --only, --help."""
+import re
 import unittest
 
 from harness import ROOT, RackqualTest
@@ -8,8 +9,12 @@ class Cli(RackqualTest):
     def test_list_shows_kinds_with_parameters_and_metrics(self):
         run = self.rackqual("list", ranks=None)
         self.assertEqual(run.code, 0, run.stderr)
-        for words in ("gemm:", "hbm:", "allreduce:", "busbw_gbps", "tflops", "gbps", "sizes", "dtype", "backends: host"):
+        for words in ("gemm:", "hbm:", "allreduce:", "transformer_step:", "busbw_gbps", "tflops", "gbps", "mfu", "sizes",
+                      "dtype"):
             self.assertIn(words, run.stdout)
+        backends = re.findall(r"^  backends: (.*)$", run.stdout, re.M)
+        self.assertEqual(len(backends), 4)
+        self.assertTrue(all("host" in b.split() for b in backends), backends)
 
     def test_check_validates_every_shipped_suite_on_every_platform(self):
         devices = {"NVIDIA H100 80GB HBM3": "h100-sxm", "NVIDIA H200": "h200-sxm", "NVIDIA B200": "b200",

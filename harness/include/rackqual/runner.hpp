@@ -5,6 +5,7 @@
 
 #include "rackqual/backend.hpp"
 #include "rackqual/fault.hpp"
+#include "rackqual/kind.hpp"
 #include "rackqual/platform.hpp"
 #include "rackqual/record.hpp"
 #include "rackqual/suite.hpp"
@@ -32,7 +33,16 @@ class Runner {
   std::pair<const Criterion*, std::string> criterion_for(const Check& check, const std::string& metric,
                                                         const Params& point) const;
   Record base_record(const Check& check, const Params& point, const Group& group) const;
+  // What a group measured at one point, as its leader knows it.
+  struct Measurement {
+    bool measured;                 // every rank prepared, ran and timed the operation
+    std::vector<Sample> samples;   // the slowest rank's, per repetition
+    nlohmann::json telemetry;      // the leader's device
+    std::string correct_detail;    // the leader's check, when every rank was right
+    std::string complaints;        // every rank's problem or wrong result, joined
+  };
   std::vector<Record> measure_point(const Check& check, const Params& point, const Group& group);
+  std::vector<Record> records(const Check& check, const Params& point, const Group& group, const Measurement& m) const;
 
   World& world_;
   Backend& backend_;
