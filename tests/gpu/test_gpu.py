@@ -37,6 +37,8 @@ checks:
   - {id: hbm-triad, kind: hbm, params: {op: triad, bytes: 1GiB}}
   - {id: allreduce, kind: allreduce, scope: node, params: {sizes: [1MiB, 64MiB], dtype: bf16}}
   - {id: allreduce-in-place, kind: allreduce, scope: node, params: {sizes: [4MiB], dtype: fp32, in_place: "true"}}
+  - {id: transformer-bf16, kind: transformer_step, scope: node,
+     params: {hidden: 256, heads: 4, seq: 128, micro_batch: 2, layers: 2, vocab: 1024, dtype: bf16}}
 """
 
 
