@@ -4,18 +4,17 @@
 #include <cuda_bf16.h>
 #include <cuda_fp16.h>
 
-#include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <stdexcept>
 #include <string>
 #include <type_traits>
-#include <utility>
 
 #include "kernels/common/collective.hpp"
 #include "kernels/cuda/check.hpp"
 #include "kernels/cuda/cuda_backend.hpp"
 #include "kernels/cuda/device.hpp"
+#include "kernels/cuda/nccl_wait.hpp"
 #include "rackqual/error.hpp"
 
 namespace rackqual::cuda {
@@ -134,35 +133,9 @@ class Allreduce : public Op {
  private:
   T* result() const { return in_place_ ? send_.get() : recv_.get(); }
 
-  // Waits for the all-reduce without blocking forever: an asynchronous NCCL error, or the
-  // deadline passing (a peer that never arrives, ncclInProgress that never ends), aborts.
-  void wait() {
-    const auto begin = std::chrono::steady_clock::now();
-    for (;;) {
-      const cudaError_t done = cudaEventQuery(stop_);
-      if (done == cudaSuccess) return;
-      if (done != cudaErrorNotReady) RACKQUAL_CHECK(done);
-      ncclResult_t state = ncclSuccess;
-      RACKQUAL_CHECK(ncclCommGetAsyncError(comm_, &state));
-      if (state != ncclSuccess && state != ncclInProgress) {
-        const std::string last = ncclGetLastError(comm_);
-        abandon(std::string("NCCL all-reduce failed: ") + ncclGetErrorString(state) + (last.empty() ? "" : " (" + last + ")"));
-      }
-      if (std::chrono::duration<double>(std::chrono::steady_clock::now() - begin).count() > deadline_) {
-        char what[96];
-        std::snprintf(what, sizeof what, "NCCL all-reduce did not complete within %g s", deadline_);
-        abandon(what);
-      }
-    }
-  }
+  // Waits for the all-reduce without blocking forever (nccl_wait.hpp).
+  void wait() { wait_or_abort(stop_, comm_, gpu_, group_, deadline_, "NCCL all-reduce"); }
 
-  // Aborts the communicator (which stops its kernels) and has the backend build a new one next time.
-  [[noreturn]] void abandon(const std::string& what) {
-    gpu_.forget(group_);
-    const ncclComm_t comm = std::exchange(comm_, nullptr);
-    RACKQUAL_CHECK(ncclCommAbort(comm));
-    throw std::runtime_error(what + "; communicator aborted");
-  }
 
   CudaBackend& gpu_;
   const Group& group_;

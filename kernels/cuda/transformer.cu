@@ -10,7 +10,6 @@
 #include <mpi.h>
 
 #include <algorithm>
-#include <chrono>
 #include <cinttypes>
 #include <cmath>
 #include <cstdio>
@@ -20,14 +19,15 @@
 #include <memory>
 #include <stdexcept>
 #include <string>
-#include <utility>
 #include <vector>
 
 #include "kernels/common/transformer.hpp"
+#include "kernels/common/training_check.hpp"
 #include "kernels/common/transformer_math.hpp"
 #include "kernels/cuda/check.hpp"
 #include "kernels/cuda/cuda_backend.hpp"
 #include "kernels/cuda/device.hpp"
+#include "kernels/cuda/nccl_wait.hpp"
 #include "kernels/cuda/transformer_model.hpp"
 #include "kernels/host/transformer_model.hpp"
 #include "rackqual/backend.hpp"
@@ -105,32 +105,7 @@ class TransformerStep : public Op {
     float last = first;
     for (int i = 0; i < verify_steps; ++i) last = step();
     const auto after = weight_hashes();
-
-    std::string problems;
-    char text[200];
-    auto problem = [&] { problems += (problems.empty() ? "" : "; ") + std::string(text); };
-    if (!std::isfinite(first)) {
-      std::snprintf(text, sizeof text, "loss of the first step is %g", static_cast<double>(first));
-      problem();
-    } else if (!(last < first)) {
-      std::snprintf(text, sizeof text, "loss did not decrease: %.6g -> %.6g over %d steps on one batch",
-                    static_cast<double>(first), static_cast<double>(last), verify_steps + 1);
-      problem();
-    }
-    for (const auto* hashes : {&before, &after})
-      for (int r = 1; r < ranks_; ++r)
-        if ((*hashes)[r] != (*hashes)[0]) {
-          std::snprintf(text, sizeof text,
-                        "weights differ across ranks %s the extra steps: rank %d hash 0x%016" PRIx64 ", rank 0 0x%016" PRIx64,
-                        hashes == &before ? "before" : "after", r, (*hashes)[r], (*hashes)[0]);
-          problem();
-          break;
-        }
-    if (!problems.empty()) return {false, problems};
-    std::snprintf(text, sizeof text, "loss %.4f -> %.4f over %d steps; weights identical on %d rank%s (hash 0x%016" PRIx64 ")",
-                  static_cast<double>(first), static_cast<double>(last), verify_steps + 1, ranks_, ranks_ == 1 ? "" : "s",
-                  after[0]);
-    return {true, text};
+    return transformer::judge_training(first, last, verify_steps + 1, before, after);
   }
 
   // One master weight of this rank (the first of layer 0's QKV matrix, which every output
@@ -181,40 +156,15 @@ class TransformerStep : public Op {
     RACKQUAL_CHECK(ncclAllReduce(g, g, static_cast<std::size_t>(count), ncclFloat32, ncclSum, comm_, *comm_stream_));
   }
 
-  // Waits for the step without blocking forever: an asynchronous NCCL error, or the deadline
-  // passing (a peer that never arrives), aborts the communicator.
+  // Waits for the step; with a communicator, without blocking forever (nccl_wait.hpp).
   void wait() {
     if (!comm_) {
       RACKQUAL_CHECK(cudaEventSynchronize(stop_));
       return;
     }
-    const auto begin = std::chrono::steady_clock::now();
-    for (;;) {
-      const cudaError_t done = cudaEventQuery(stop_);
-      if (done == cudaSuccess) return;
-      if (done != cudaErrorNotReady) RACKQUAL_CHECK(done);
-      ncclResult_t state = ncclSuccess;
-      RACKQUAL_CHECK(ncclCommGetAsyncError(comm_, &state));
-      if (state != ncclSuccess && state != ncclInProgress) {
-        const std::string last = ncclGetLastError(comm_);
-        abandon(std::string("NCCL gradient all-reduce failed: ") + ncclGetErrorString(state) +
-                (last.empty() ? "" : " (" + last + ")"));
-      }
-      if (std::chrono::duration<double>(std::chrono::steady_clock::now() - begin).count() > deadline_) {
-        char what[112];
-        std::snprintf(what, sizeof what, "training step with its gradient all-reduce did not complete within %g s", deadline_);
-        abandon(what);
-      }
-    }
+    wait_or_abort(stop_, comm_, gpu_, group_, deadline_, "training step with its gradient all-reduce");
   }
 
-  // Aborts the communicator (which stops its kernels) and has the backend build a new one next time.
-  [[noreturn]] void abandon(const std::string& what) {
-    gpu_.forget(group_);
-    const ncclComm_t comm = std::exchange(comm_, nullptr);
-    RACKQUAL_CHECK(ncclCommAbort(comm));
-    throw std::runtime_error(what + "; communicator aborted");
-  }
 
   // Every rank's hash of its fp32 master weights, on every rank.
   std::vector<std::uint64_t> weight_hashes() const {

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "kernels/common/transformer.hpp"
+#include "kernels/common/training_check.hpp"
 #include "kernels/common/transformer_math.hpp"
 #include "kernels/host/buffer.hpp"
 #include "kernels/host/timer.hpp"
@@ -76,32 +77,7 @@ class TransformerStep : public Op {
     float last = first;
     for (int i = 0; i < verify_steps; ++i) last = step();
     const auto after = weight_hashes();
-
-    std::string problems;
-    char text[200];
-    auto problem = [&] { problems += (problems.empty() ? "" : "; ") + std::string(text); };
-    if (!std::isfinite(first)) {
-      std::snprintf(text, sizeof text, "loss of the first step is %g", static_cast<double>(first));
-      problem();
-    } else if (!(last < first)) {
-      std::snprintf(text, sizeof text, "loss did not decrease: %.6g -> %.6g over %d steps on one batch",
-                    static_cast<double>(first), static_cast<double>(last), verify_steps + 1);
-      problem();
-    }
-    for (const auto* hashes : {&before, &after})
-      for (int r = 1; r < ranks_; ++r)
-        if ((*hashes)[r] != (*hashes)[0]) {
-          std::snprintf(text, sizeof text,
-                        "weights differ across ranks %s the extra steps: rank %d hash 0x%016" PRIx64 ", rank 0 0x%016" PRIx64,
-                        hashes == &before ? "before" : "after", r, (*hashes)[r], (*hashes)[0]);
-          problem();
-          break;
-        }
-    if (!problems.empty()) return {false, problems};
-    std::snprintf(text, sizeof text,
-                  "loss %.4f -> %.4f over %d steps; weights identical on %d rank%s (hash 0x%016" PRIx64 ")", static_cast<double>(first), static_cast<double>(last), verify_steps + 1, ranks_, ranks_ == 1 ? "" : "s",
-                  after[0]);
-    return {true, text};
+    return transformer::judge_training(first, last, verify_steps + 1, before, after);
   }
 
   // One weight of this rank (the first of layer 0's QKV matrix, which every output depends on) becomes NaN.

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "kernels/common/random.hpp"
+#include "kernels/common/training_check.hpp"
 #include "kernels/common/transformer.hpp"
 #include "kernels/common/transformer_math.hpp"
 #include "kernels/host/transformer_model.hpp"
@@ -286,6 +287,20 @@ TEST(TransformerModel, AdamWStepsLowerTheLossInFloat) {
   }
   EXPECT_NEAR(first, std::log(32.0f), 0.05f);
   EXPECT_LT(last, first - 0.05f) << first << " -> " << last;
+}
+
+TEST(TrainingCheck, PassesOnlyAFiniteFallingLossWithIdenticalWeights) {
+  using transformer::judge_training;
+  const std::vector<std::uint64_t> same = {7, 7, 7}, split = {7, 9, 7};
+  const Correctness ok = judge_training(5.0f, 4.0f, 5, same, same);
+  EXPECT_TRUE(ok.ok);
+  EXPECT_EQ(ok.detail, "loss 5.0000 -> 4.0000 over 5 steps; weights identical on 3 ranks (hash 0x0000000000000007)");
+  EXPECT_EQ(judge_training(NAN, NAN, 5, same, same).detail, "loss of the first step is nan");
+  EXPECT_EQ(judge_training(5.0f, 5.0f, 5, same, same).detail, "loss did not decrease: 5 -> 5 over 5 steps on one batch");
+  const Correctness differ = judge_training(5.0f, 4.0f, 5, same, split);
+  EXPECT_FALSE(differ.ok);
+  EXPECT_EQ(differ.detail,
+            "weights differ across ranks after the extra steps: rank 1 hash 0x0000000000000009, rank 0 0x0000000000000007");
 }
 
 }  // namespace
