@@ -149,6 +149,7 @@ TEST(Allreduce, Declaration) {
   EXPECT_EQ(p.text("dtype"), "fp32");
   EXPECT_EQ(p.text("in_place"), "false");
   EXPECT_EQ(allreduce.peak_key("busbw_gbps", p), "busbw_gbps");
+  EXPECT_EQ(allreduce.peak_key("time_us", p), "");
   EXPECT_EQ(allreduce.min_ranks(), 2);
 }
 
@@ -206,6 +207,7 @@ TEST(TransformerStep, MetricsFromStepTimeAndPhases) {
   EXPECT_EQ(m.count("mfu"), 0u);   // the harness divides by the platform peak
   EXPECT_EQ(step.metric("mfu")->fraction_of_peak_of, "model_tflops");
   EXPECT_EQ(step.peak_key("model_tflops", p), "tflops_fp32");
+  EXPECT_EQ(step.peak_key("step_time_s", p), "");
   EXPECT_EQ(step.derive(p, 0.5, 1).count("forward_s"), 0u);   // no phases reported, no phase metrics
 }
 

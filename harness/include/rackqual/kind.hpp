@@ -53,7 +53,7 @@ class Kind {
   virtual std::string sweep_param() const { return ""; }
   // Metric values of one point from one iteration's sample on `ranks` ranks.
   virtual std::map<std::string, double> derive(const Params& point, const Sample& sample, int ranks) const = 0;
-  // The platform peak figure a metric is compared with (empty: none).
+  // The platform peak figure a metric is compared with (empty: none, e.g. for times).
   virtual std::string peak_key(const std::string& metric, const Params& point) const = 0;
 
   std::optional<MetricSpec> metric(const std::string& name) const;

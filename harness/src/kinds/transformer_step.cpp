@@ -58,7 +58,9 @@ class TransformerStep : public Kind {
     }
     return m;
   }
-  std::string peak_key(const std::string&, const Params& p) const override { return "tflops_" + p.text("dtype"); }
+  std::string peak_key(const std::string& metric, const Params& p) const override {
+    return metric == "model_tflops" ? "tflops_" + p.text("dtype") : "";
+  }
 };
 
 }  // namespace
