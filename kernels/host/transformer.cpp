@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "kernels/common/transformer.hpp"
+#include "kernels/common/hash.hpp"
 #include "kernels/common/training_check.hpp"
 #include "kernels/common/transformer_math.hpp"
 #include "kernels/host/buffer.hpp"
@@ -26,23 +27,9 @@
 namespace rackqual::host {
 namespace {
 
-constexpr std::uint64_t weight_seed = 0x5eed0f7a11ull;   // the same on every rank
-constexpr std::uint64_t token_seed = 0x70c30000ull;       // plus the rank: each rank its own data
-constexpr int verify_steps = 4;                             // extra steps verify() trains for
-
-// FNV-1a over 64-bit words (then the tail bytes): equal weights give equal hashes.
-std::uint64_t fnv1a(const void* data, std::size_t bytes) {
-  const auto* p = static_cast<const unsigned char*>(data);
-  std::uint64_t hash = 0xcbf29ce484222325ull;
-  std::size_t i = 0;
-  for (; i + 8 <= bytes; i += 8) {
-    std::uint64_t word;
-    std::memcpy(&word, p + i, 8);
-    hash = (hash ^ word) * 0x100000001b3ull;
-  }
-  for (; i < bytes; ++i) hash = (hash ^ p[i]) * 0x100000001b3ull;
-  return hash;
-}
+using transformer::token_seed;
+using transformer::verify_steps;
+using transformer::weight_seed;
 
 class TransformerStep : public Op {
  public:
@@ -109,7 +96,7 @@ class TransformerStep : public Op {
 
   // Every rank's weight hash, on every rank.
   std::vector<std::uint64_t> weight_hashes() const {
-    const std::uint64_t mine = fnv1a(weights_.get(), static_cast<std::size_t>(total_) * sizeof(float));
+    const std::uint64_t mine = fnv1a_words(weights_.get(), static_cast<std::size_t>(total_) * sizeof(float));
     std::vector<std::uint64_t> all(static_cast<std::size_t>(ranks_));
     const int rc = MPI_Allgather(&mine, 1, MPI_UINT64_T, all.data(), 1, MPI_UINT64_T, comm_);
     if (rc != MPI_SUCCESS)
