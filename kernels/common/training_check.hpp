@@ -13,12 +13,6 @@
 
 namespace rackqual::transformer {
 
-// Both backends train the same model on the same data: the weights from one seed on every
-// rank, each rank's tokens from its own seed (token_seed + world rank).
-inline constexpr std::uint64_t weight_seed = 0x5eed0f7a11ull;
-inline constexpr std::uint64_t token_seed = 0x70c30000ull;
-inline constexpr int verify_steps = 4;   // steps verify() trains after the first
-
 // `first` and `last`: the loss of the first step and after `steps` steps in all;
 // `before`/`after`: every rank's weight hash (index = rank in the group).
 inline Correctness judge_training(float first, float last, int steps, const std::vector<std::uint64_t>& before,

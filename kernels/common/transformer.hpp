@@ -4,6 +4,12 @@
 
 namespace rackqual::transformer {
 
+// Both backends train the same model on the same data: the weights from one seed on every
+// rank, each rank's tokens from its own seed (token_seed + world rank).
+inline constexpr std::uint64_t weight_seed = 0x5eed0f7a11ull;
+inline constexpr std::uint64_t token_seed = 0x70c30000ull;
+inline constexpr int verify_steps = 4;   // steps verify() trains after the first
+
 struct Shape {
   std::int64_t hidden = 1024;
   std::int64_t heads = 16;

@@ -25,8 +25,8 @@ using transformer::Layout;
 using transformer::Shape;
 
 constexpr int skip = 77;
-constexpr std::uint64_t weight_seed = 0x5eed0f7a11ull;
-constexpr std::uint64_t token_seed = 0x70c30000ull;
+using transformer::token_seed;
+using transformer::weight_seed;
 
 // Tensor names in transformer::Tensor order.
 constexpr const char* tensor_names[] = {"token_embedding", "position_embedding", "ln1_gamma", "ln1_beta", "qkv_weight",
