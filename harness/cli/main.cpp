@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <iostream>
+#include <optional>
 
 #include "rackqual/backend.hpp"
 #include "rackqual/error.hpp"
@@ -68,25 +69,63 @@ void list_kinds() {
   }
 }
 
+// The backend every rank uses. "auto" means cuda when every rank can bind a GPU of its own,
+// else host on every rank: one run never mixes backends. Throws SetupError.
+std::unique_ptr<Backend> choose_backend(World& world, const std::string& name) {
+  const Placement& here = world.placement();
+  auto& registry = BackendRegistry::instance();
+  if (name == "auto") {
+    std::unique_ptr<Backend> gpu;
+    if (registry.has("cuda")) {
+      try {
+        gpu = registry.create("cuda");
+        gpu->set_up(here.local_rank, here.local_size);
+      } catch (const std::exception&) {   // no GPU, no driver, a device that will not bind
+        gpu.reset();
+      }
+    }
+    if (world.max(gpu ? 0 : 1) == 0) return gpu;
+    gpu.reset();
+    return choose_backend(world, "host");
+  }
+  auto backend = registry.create(name);
+  backend->set_up(here.local_rank, here.local_size);
+  return backend;
+}
+
 int run(int argc, char** argv, const std::string& suite_path, const std::string& backend_name, RunOptions options) {
   World world(&argc, &argv);
+  // Set-up and input: every rank must succeed before any starts, or the others would wait
+  // for it in the first collective. Rank 0 reports the first problem; all exit 2.
+  std::unique_ptr<Backend> backend;
+  std::optional<std::pair<Suite, Platform>> loaded;
+  std::string problem;
   try {
-    auto backend = BackendRegistry::instance().create(backend_name);
-    backend->set_up(world.placement().local_rank, world.placement().local_size);
-    const DeviceInfo device = backend->device(world.placement().local_rank);
-    auto [suite, platform] = load(suite_path, backend->name(), device.name);
-    select_checks(suite, options.only);
+    backend = choose_backend(world, backend_name);
+    loaded = load(suite_path, backend->name(), backend->device(world.placement().local_rank).name);
+    select_checks(loaded->first, options.only);
+  } catch (const InputError& e) {
+    problem = e.what();
+  } catch (const std::exception& e) {
+    problem = std::string("rackqual: ") + e.what();
+  }
+  const auto problems = world.gather(problem);
+  if (world.max(problem.empty() ? 0 : 1)) {
+    for (std::size_t r = 0; r < problems.size(); ++r) {
+      if (problems[r].empty()) continue;
+      std::fprintf(stderr, "%s%s\n", r == 0 ? "" : ("rank " + std::to_string(r) + ": ").c_str(), problems[r].c_str());
+      break;
+    }
+    return exit_bad_input;
+  }
+
+  const auto& [suite, platform] = *loaded;
+  try {
     if (world.rank() == 0)
       std::fprintf(stderr, "rackqual %s: suite %s, backend %s, platform %s, %d ranks on %zu hosts\n", version,
                    suite.name.c_str(), backend->name().c_str(), platform.name.c_str(), world.size(), world.hosts().size());
     Runner runner(world, *backend, suite, platform, std::move(options));
     return runner.run();
-  } catch (const InputError& e) {
-    if (world.rank() == 0) std::fprintf(stderr, "%s\n", e.what());
-    return exit_bad_input;
-  } catch (const SetupError& e) {
-    if (world.rank() == 0) std::fprintf(stderr, "rackqual: %s\n", e.what());
-    return exit_bad_input;
   } catch (const std::exception& e) {
     // Other ranks may wait in a collective for this one: end them all, records stay on disk.
     std::fprintf(stderr, "rackqual: rank %d: error: %s\n", world.rank(), e.what());

@@ -30,22 +30,13 @@ void BackendRegistry::add_op(const std::string& backend, const std::string& kind
 }
 
 std::unique_ptr<Backend> BackendRegistry::create(const std::string& name) const {
-  if (name == "auto") {
-    // The cuda backend throws SetupError when no GPU or driver is present; then host runs.
-    if (backends_.count("cuda")) {
-      try {
-        return backends_.at("cuda")();
-      } catch (const SetupError&) {
-      }
-    }
-    return create("host");
-  }
   auto it = backends_.find(name);
-  if (it == backends_.end()) {
+  if (it == backends_.end())
     throw SetupError("backend " + name + ": not available in this build (built: " + join(backends(), [](auto& n) { return n; }) + ")");
-  }
   return it->second();
 }
+
+bool BackendRegistry::has(const std::string& name) const { return backends_.count(name) != 0; }
 
 const OpFactory* BackendRegistry::op(const std::string& backend, const std::string& kind) const {
   auto it = ops_.find({backend, kind});

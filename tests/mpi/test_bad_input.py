@@ -1,8 +1,9 @@
 """Bad input: one line `file:line: field: message` on stderr and exit 2, never a crash."""
 import re
+import subprocess
 import unittest
 
-from harness import RackqualTest
+from harness import BIN, MPIEXEC, RackqualTest
 
 LINE = re.compile(r"^(?P<file>[^:\n]+):(?P<line>\d+): (?P<field>[^:\n]+): (?P<message>[^\n]+)$")
 
@@ -85,6 +86,16 @@ class BadInput(RackqualTest):
                 self.assertEqual(run.code, 2, run.stderr)
                 self.assertIn(words, run.stderr)
                 self.assertNotIn("terminate", run.stderr)
+
+    def test_a_problem_on_one_rank_stops_every_rank(self):
+        good = self.write("ok.yaml", HEAD + "  - {id: a, kind: gemm, params: {m: 64, n: 64, k: 64}}\n")
+        missing = self.tmp / "only-on-rank-0.yaml"
+        command = [MPIEXEC, "-n", "1", BIN, "run", str(good), "--out", str(self.out), ":",
+                   "-n", "1", BIN, "run", str(missing), "--out", str(self.out)]
+        proc = subprocess.run(command, capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL)
+        self.assertEqual(proc.returncode, 2, proc.stderr)
+        self.assertEqual(proc.stderr.strip().splitlines(), [f"rank 1: {missing}:0: file: cannot read: No such file or directory"])
+        self.assertFalse(self.out.exists())
 
     def test_cuda_backend_without_gpu_says_so_in_one_line(self):
         path = self.write("ok.yaml", HEAD + "  - {id: a, kind: gemm}\n")

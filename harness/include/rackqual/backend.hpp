@@ -86,8 +86,9 @@ class BackendRegistry {
   static BackendRegistry& instance();
   void add_backend(const std::string& name, std::function<std::unique_ptr<Backend>()> make);
   void add_op(const std::string& backend, const std::string& kind, OpFactory make);
-  // Builds a backend; "auto" picks the first available of cuda, host. Throws SetupError.
+  // Builds the named backend; throws SetupError when it is not built in or cannot start here.
   std::unique_ptr<Backend> create(const std::string& name) const;
+  bool has(const std::string& name) const;
   const OpFactory* op(const std::string& backend, const std::string& kind) const;
   std::vector<std::string> backends() const;
 
