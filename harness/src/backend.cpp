@@ -7,8 +7,6 @@
 
 namespace rackqual {
 
-bool Backend::supports(const std::string& kind) const { return BackendRegistry::instance().op(name(), kind) != nullptr; }
-
 std::unique_ptr<Op> Backend::make_op(const std::string& kind, const OpContext& context) const {
   const OpFactory* make = BackendRegistry::instance().op(name(), kind);
   if (!make) throw SetupError("backend " + name() + " has no operation for kind " + kind);

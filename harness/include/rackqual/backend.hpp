@@ -75,7 +75,6 @@ class Backend {
   // Starts watching this rank's device (none where the backend has no telemetry).
   virtual std::unique_ptr<TelemetryWindow> open_telemetry(int) { return nullptr; }
 
-  bool supports(const std::string& kind) const;
   // Builds the operation of a kind; throws SetupError when this backend lacks it.
   std::unique_ptr<Op> make_op(const std::string& kind, const OpContext& context) const;
 };
