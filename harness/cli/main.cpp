@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <iostream>
 #include <optional>
+#include <tuple>
 
 #include "rackqual/backend.hpp"
 #include "rackqual/error.hpp"
@@ -15,7 +16,8 @@
 #include "rackqual/runner.hpp"
 #include "rackqual/suite.hpp"
 #include "rackqual/version.hpp"
-#include "rackqual/world.hpp"
+#include "rackqual/mpi_world.hpp"
+#include "rackqual/plan.hpp"
 
 namespace {
 
@@ -69,41 +71,69 @@ void list_kinds() {
   }
 }
 
-// The backend every rank uses. "auto" means cuda when every rank can bind a GPU of its own,
-// else host on every rank: one run never mixes backends. Throws SetupError.
-std::unique_ptr<Backend> choose_backend(World& world, const std::string& name) {
+// The backend every rank uses, and how `auto` chose it (empty when named). "auto" means cuda
+// when every rank binds a GPU of its own; host when no rank sees a GPU, said on stderr and in
+// the manifest; and where some rank sees a GPU but another cannot bind one, a set-up error
+// naming each such rank and why: a GPU suite never runs on CPUs unannounced. One run never
+// mixes backends. Throws SetupError.
+std::pair<std::unique_ptr<Backend>, std::string> choose_backend(World& world, const std::string& name) {
   const Placement& here = world.placement();
   auto& registry = BackendRegistry::instance();
-  if (name == "auto") {
-    std::unique_ptr<Backend> gpu;
-    if (registry.has("cuda")) {
-      try {
-        gpu = registry.create("cuda");
-        gpu->set_up(here.local_rank, here.local_size);
-      } catch (const std::exception&) {   // no GPU, no driver, a device that will not bind
-        gpu.reset();
-      }
-    }
-    if (world.max(gpu ? 0 : 1) == 0) return gpu;
-    gpu.reset();
-    return choose_backend(world, "host");
+  if (name != "auto") {
+    auto backend = registry.create(name);
+    backend->set_up(here.local_rank, here.local_size);
+    return {std::move(backend), ""};
   }
-  auto backend = registry.create(name);
-  backend->set_up(here.local_rank, here.local_size);
-  return backend;
+  // Each rank: 'b' bound a GPU, 's' sees one but cannot bind it, 'n' sees none; and why.
+  std::unique_ptr<Backend> gpu;
+  std::string state = "n", why = "the cuda backend is not built in";
+  if (registry.has("cuda")) {
+    try {
+      gpu = registry.create("cuda");
+      state = "s";
+      gpu->set_up(here.local_rank, here.local_size);
+      state = "b";
+    } catch (const std::exception& e) {
+      why = e.what();
+      gpu.reset();
+    }
+  }
+  const auto states = world.gather(state + why);
+  std::string decision;   // rank 0's: "cuda", "host\n<note>" or "error\n<message>"
+  if (world.rank() == 0) {
+    std::string unbound, none;
+    bool any_gpu = false, all_bound = true;
+    for (std::size_t r = 0; r < states.size(); ++r) {
+      const std::string where = "rank " + std::to_string(r) + " (" + world.placements()[r].host + ")";
+      any_gpu = any_gpu || states[r][0] != 'n';
+      all_bound = all_bound && states[r][0] == 'b';
+      if (states[r][0] != 'b') (states[r][0] == 's' ? unbound : none) += (unbound.empty() && none.empty() ? "" : "; ") + where + ": " + states[r].substr(1);
+    }
+    if (all_bound) decision = "cuda";
+    else if (!any_gpu) decision = "host\nbackend auto: no rank sees a GPU (rank 0: " + states[0].substr(1) + "); running on the host backend";
+    else decision = "error\nbackend auto: some ranks see a GPU but " + unbound + none + " (launch one rank per GPU, or name --backend host)";
+  }
+  decision = world.broadcast(decision);
+  if (decision == "cuda") return {std::move(gpu), "auto: every rank bound a GPU"};
+  gpu.reset();
+  const auto newline = decision.find('\n');
+  if (decision.substr(0, newline) == "error") throw SetupError(decision.substr(newline + 1));
+  auto host = registry.create("host");
+  host->set_up(here.local_rank, here.local_size);
+  return {std::move(host), decision.substr(newline + 1)};
 }
 
 int run(int argc, char** argv, const std::string& suite_path, const std::string& backend_name, RunOptions options) {
-  World world(&argc, &argv);
+  MpiWorld world(&argc, &argv);
   // Set-up and input: every rank must succeed before any starts, or the others would wait
   // for it in the first collective. Rank 0 reports the first problem; all exit 2.
   std::unique_ptr<Backend> backend;
   std::optional<std::pair<Suite, Platform>> loaded;
   std::string problem;
   try {
-    backend = choose_backend(world, backend_name);
+    std::tie(backend, options.backend_choice) = choose_backend(world, backend_name);
     loaded = load(suite_path, backend->name(), backend->device(world.placement().local_rank).name);
-    select_checks(loaded->first, options.only);
+    plan_suite(loaded->first, loaded->second, options.only);
   } catch (const InputError& e) {
     problem = e.what();
   } catch (const std::exception& e) {
@@ -121,6 +151,8 @@ int run(int argc, char** argv, const std::string& suite_path, const std::string&
 
   const auto& [suite, platform] = *loaded;
   try {
+    if (world.rank() == 0 && options.backend_choice.rfind("backend auto: no rank", 0) == 0)
+      std::fprintf(stderr, "rackqual: %s\n", options.backend_choice.c_str());
     if (world.rank() == 0)
       std::fprintf(stderr, "rackqual %s: suite %s, backend %s, platform %s, %d ranks on %zu hosts\n", version,
                    suite.name.c_str(), backend->name().c_str(), platform.name.c_str(), world.size(), world.hosts().size());

@@ -35,24 +35,38 @@ bool is_criterion_key(const std::string& key) {
   return false;
 }
 
-Judgement judge(const Criterion& c, double value, std::optional<double> peak, Better) {
-  const auto lo = bound(c.min, c.min_fraction_of_peak, peak);
-  const auto hi = bound(c.max, c.max_fraction_of_peak, peak);
-  const auto warn_lo = bound(c.warn_below, c.warn_below_fraction_of_peak, peak);
-  const auto warn_hi = bound(c.warn_above, c.warn_above_fraction_of_peak, peak);
+Bounds resolve(const Criterion& c, std::optional<double> peak) {
+  Bounds b;
+  b.min = bound(c.min, c.min_fraction_of_peak, peak);
+  b.max = bound(c.max, c.max_fraction_of_peak, peak);
+  b.warn_below = bound(c.warn_below, c.warn_below_fraction_of_peak, peak);
+  b.warn_above = bound(c.warn_above, c.warn_above_fraction_of_peak, peak);
+  if (c.uses_peak()) b.peak = peak;
+  b.text = c.text;
+  return b;
+}
+
+Judgement judge(const Bounds& b, double value) {
   const std::string v = format_number(value);
-  const std::string of_peak = peak ? " (" + format_number(100.0 * value / *peak) + "% of peak " + format_number(*peak) + ")" : "";
+  const std::string of_peak =
+      b.peak ? " (" + format_number(100.0 * value / *b.peak) + "% of peak " + format_number(*b.peak) + ")" : "";
 
   if (!std::isfinite(value)) return {Verdict::error, "value is not finite: " + v};
-  if (lo && value < *lo) return {Verdict::fail, v + " < min " + format_number(*lo) + of_peak};
-  if (hi && value > *hi) return {Verdict::fail, v + " > max " + format_number(*hi) + of_peak};
-  if (warn_lo && value < *warn_lo) return {Verdict::warn, v + " < warn_below " + format_number(*warn_lo) + of_peak};
-  if (warn_hi && value > *warn_hi) return {Verdict::warn, v + " > warn_above " + format_number(*warn_hi) + of_peak};
+  if (b.min && value < *b.min) return {Verdict::fail, v + " < min " + format_number(*b.min) + of_peak};
+  if (b.max && value > *b.max) return {Verdict::fail, v + " > max " + format_number(*b.max) + of_peak};
+  if (b.warn_below && value < *b.warn_below) return {Verdict::warn, v + " < warn_below " + format_number(*b.warn_below) + of_peak};
+  if (b.warn_above && value > *b.warn_above) return {Verdict::warn, v + " > warn_above " + format_number(*b.warn_above) + of_peak};
 
   std::string reason = v;
-  if (lo) reason += " >= min " + format_number(*lo);
-  if (hi) reason += std::string(lo ? "," : "") + " <= max " + format_number(*hi);
+  if (b.min) reason += " >= min " + format_number(*b.min);
+  if (b.max) reason += std::string(b.min ? "," : "") + " <= max " + format_number(*b.max);
   return {Verdict::pass, reason + of_peak};
+}
+
+Judgement judge(const Criterion& c, double value, std::optional<double> peak, Better) {
+  Bounds b = resolve(c, peak);
+  b.peak = peak;   // a given peak is always quoted, as a reader compares with it
+  return judge(b, value);
 }
 
 }  // namespace rackqual

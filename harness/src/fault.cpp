@@ -1,6 +1,7 @@
 #include "rackqual/fault.hpp"
 
 #include "rackqual/error.hpp"
+#include "rackqual/units.hpp"
 
 namespace rackqual {
 
@@ -24,14 +25,28 @@ Fault parse_fault(const std::string& text) {
   if (mode == "wrong") f.mode = FaultMode::wrong;
   else if (mode == "error") f.mode = FaultMode::error;
   else if (mode == "hang") f.mode = FaultMode::hang;
-  else throw FieldError("--fault", "mode must be wrong, error or hang, got '" + mode + "'");
+  else if (mode == "late" || mode.rfind("late=", 0) == 0) {
+    f.mode = FaultMode::late;
+    if (mode != "late") {
+      const auto seconds = parse_seconds(mode.substr(5));
+      if (!seconds || *seconds <= 0 || *seconds > 60)
+        throw FieldError("--fault", "late=DURATION takes a duration from 1us to 60s such as 2ms, got '" + mode.substr(5) + "'");
+      f.late_s = *seconds;
+    }
+  } else throw FieldError("--fault", "mode must be wrong, error, hang or late[=DURATION], got '" + mode + "'");
   return f;
 }
 
 std::optional<FaultMode> fault_for(const std::vector<Fault>& faults, const std::string& check, int rank) {
-  for (const auto& f : faults)
-    if (f.check == check && f.rank == rank) return f.mode;
+  const Fault* f = find_fault(faults, check, rank);
+  if (f) return f->mode;
   return std::nullopt;
+}
+
+const Fault* find_fault(const std::vector<Fault>& faults, const std::string& check, int rank) {
+  for (const auto& f : faults)
+    if (f.check == check && f.rank == rank) return &f;
+  return nullptr;
 }
 
 }  // namespace rackqual

@@ -13,6 +13,7 @@ nlohmann::json to_json(const Manifest& m) {
           {"hosts", m.hosts},
           {"ranks", m.ranks},
           {"backend", m.backend},
+          {"backend_choice", m.backend_choice.empty() ? nlohmann::json() : nlohmann::json(m.backend_choice)},
           {"platform", m.platform},
           {"platform_peaks", m.platform_peaks},
           {"suite", {{"path", m.suite_path}, {"hash", m.suite_hash}}},

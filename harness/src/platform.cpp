@@ -4,6 +4,7 @@
 #include <filesystem>
 
 #include "criterion_yaml.hpp"
+#include "rackqual/plan.hpp"
 #include "rackqual/suite.hpp"
 #include "yaml_file.hpp"
 
@@ -66,20 +67,7 @@ Platform load_platform(const std::string& path) {
   return p;
 }
 
-void check_peaks(const Suite& suite, const Platform& platform) {
-  for (const auto& check : suite.checks) {
-    for (const auto& c : check.criteria) {
-      if (!c.uses_peak()) continue;
-      for (const auto& point : check.kind->points(check.params)) {
-        const std::string key = check.kind->peak_key(c.metric, point);
-        if (!platform.peak(key))
-          throw InputError(suite.path, c.line, "checks[" + check.id + "].criteria." + c.metric,
-                           "relative to peak, but platform " + platform.name + " (" + platform.path + ") gives no figure '" +
-                               key + "'");
-      }
-    }
-  }
-}
+void check_peaks(const Suite& suite, const Platform& platform) { plan_suite(suite, platform); }
 
 std::vector<std::string> platform_dirs(const std::string& suite_path) {
   return {(std::filesystem::path(suite_path).parent_path() / "platforms").string(),

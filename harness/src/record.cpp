@@ -50,6 +50,8 @@ nlohmann::json to_json(const Record& r) {
   j["stats"] = r.stats ? to_json(*r.stats) : nlohmann::json();
   j["correct"] = {{"ok", r.correct}, {"detail", r.correct_detail}};
   j["telemetry"] = r.telemetry;
+  j["timing"] = r.timing;
+  j["arrival"] = r.arrival;
   j["criterion"] = or_null(r.criterion);
   j["verdict"] = std::string(to_string(r.verdict));
   j["reason"] = r.reason;
@@ -86,6 +88,8 @@ Record record_from_json(const nlohmann::json& j) {
   r.correct = j.at("correct").at("ok").get<bool>();
   r.correct_detail = j.at("correct").at("detail").get<std::string>();
   r.telemetry = j.value("telemetry", nlohmann::json());
+  r.timing = j.value("timing", nlohmann::json());
+  r.arrival = j.value("arrival", nlohmann::json());
   r.criterion = text_or_empty(j.at("criterion"));
   auto verdict = parse_verdict(j.at("verdict").get<std::string>());
   if (!verdict) throw std::runtime_error("unknown verdict " + j.at("verdict").dump());

@@ -1,16 +1,20 @@
 #include "rackqual/runner.hpp"
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <filesystem>
+#include <fstream>
 #include <random>
 #include <sstream>
 #include <thread>
 
+#include "rackqual/benchmark_json.hpp"
+#include "rackqual/defaults.hpp"
 #include "rackqual/error.hpp"
 #include "rackqual/manifest.hpp"
 #include "rackqual/measure.hpp"
-#include "rackqual/progress.hpp"
+#include "rackqual/sink.hpp"
 #include "rackqual/summary.hpp"
 #include "rackqual/version.hpp"
 #include "rackqual/watchdog.hpp"
@@ -33,17 +37,26 @@ std::string new_run_id() {
   return id + "Z-" + suffix;
 }
 
-// Telemetry of a measurement plus the metric per watt of average power (TFLOP/s per W, ...).
-nlohmann::json with_per_watt(nlohmann::json telemetry, const MetricSpec& metric, double value) {
-  if (!telemetry.is_object()) return telemetry;
-  const auto power = telemetry.find("avg_power_w");
-  if (metric.better == Better::higher && power != telemetry.end() && power->is_number() && power->get<double>() > 0)
-    telemetry["per_watt"] = value / power->get<double>();
-  return telemetry;
-}
-
 [[noreturn]] void hang_forever() {
   for (;;) std::this_thread::sleep_for(std::chrono::hours(1));
+}
+
+// Each group rank's lateness at the samples' common start, with the latest rank named when it
+// is later than the margin.
+nlohmann::json arrival_of(const std::vector<double>& late_s, const Group& group) {
+  if (late_s.empty()) return nullptr;
+  nlohmann::json ranks = nlohmann::json::object();
+  int latest = 0;
+  for (int r = 0; r < static_cast<int>(late_s.size()); ++r) {
+    ranks[std::to_string(group.world_rank(r))] = late_s[r];
+    if (late_s[r] > late_s[latest]) latest = r;
+  }
+  nlohmann::json out = {{"late_s", ranks}, {"latest_rank", group.world_rank(latest)},
+                        {"latest_late_s", late_s[latest]}, {"margin_s", defaults::late_arrival_margin_s}};
+  out["late_ranks"] = nlohmann::json::array();
+  for (int r = 0; r < static_cast<int>(late_s.size()); ++r)
+    if (late_s[r] > defaults::late_arrival_margin_s) out["late_ranks"].push_back(group.world_rank(r));
+  return out;
 }
 
 }  // namespace
@@ -64,36 +77,39 @@ Runner::Runner(World& world, Backend& backend, const Suite& suite, const Platfor
     : world_(world), backend_(backend), suite_(suite), platform_(platform), options_(std::move(options)) {}
 
 int Runner::run() {
-  const auto checks = select_checks(suite_, options_.only);
+  const auto plans = plan_suite(suite_, platform_, options_.only);
   run_id_ = world_.broadcast(new_run_id());
-  const std::string dir = (std::filesystem::path(options_.out_dir) / run_id_).string();
+  dir_ = (std::filesystem::path(options_.out_dir) / run_id_).string();
   const bool root = world_.rank() == 0;
 
-  Manifest manifest;
-  std::unique_ptr<RecordWriter> writer;
+  // Rank 0 owns every output; each is a sink over the records.
+  Sinks sinks;
   if (root) {
-    std::filesystem::create_directories(dir);
+    std::filesystem::create_directories(dir_);
+    Manifest manifest;
     manifest.run_id = run_id_;
     manifest.versions = backend_.versions();
     manifest.versions["rackqual"] = version;
     manifest.hosts = world_.hosts();
     manifest.ranks = world_.size();
     manifest.backend = backend_.name();
+    manifest.backend_choice = options_.backend_choice;
     manifest.platform = platform_.name;
     for (const auto& [key, peak] : platform_.peaks) manifest.platform_peaks[key] = peak.value;
     manifest.suite_path = suite_.path;
     manifest.suite_hash = suite_.hash;
     manifest.command_line = options_.command_line;
-    manifest.start_time = utc_now();
-    write_manifest(dir + "/manifest.json", manifest);
-    writer = std::make_unique<RecordWriter>(dir + "/records.jsonl");
+    sinks.add(manifest_sink(dir_ + "/manifest.json", std::move(manifest)));
+    sinks.add(json_lines_sink(dir_ + "/records.jsonl"));
+    sinks.add(progress_sink());
+    sinks.add(console_table_sink(stdout, dir_ + "/records.jsonl"));
   }
+  BenchmarkJson benchmark_json;
+  benchmark_json_ = &benchmark_json;
 
-  std::vector<Record> all;
-  Progress progress(root);
   std::atomic<const Check*> current{nullptr};
   Watchdog watchdog(world_, phase_names, [&](const std::string& check, const std::string& reason) {
-    // Rank 0, watchdog thread: record the hang, close the manifest, then end every rank.
+    // Rank 0, watchdog thread: record the hang through the sinks, close the run, then end every rank.
     Record r;
     r.run_id = run_id_;
     r.time = utc_now();
@@ -109,83 +125,74 @@ int Runner::run() {
     r.rack = world_.placement().rack;
     r.verdict = Verdict::error;
     r.reason = reason;
-    writer->append(r);
+    sinks.write(r);
     std::fprintf(stderr, "\nrackqual: %s: error: %s\n", check.c_str(), reason.c_str());
-    manifest.end_time = utc_now();
-    manifest.status = "aborted";
-    manifest.exit_status = exit_run_error;
-    write_manifest(dir + "/manifest.json", manifest);
+    sinks.end_run("aborted", exit_run_error);
   });
+  watchdog_ = &watchdog;
 
-  for (std::size_t i = 0; i < checks.size(); ++i) {
-    const Check& check = *checks[i];
+  std::vector<Record> all;
+  for (std::size_t i = 0; i < plans.size(); ++i) {
+    const Check& check = *plans[i].check;
     current = &check;
     check_index_ = static_cast<int>(i);
-    watchdog_ = &watchdog;
     if (root) {
-      progress.start(static_cast<int>(i) + 1, static_cast<int>(checks.size()), check.id);
+      sinks.begin_check(static_cast<int>(i) + 1, static_cast<int>(plans.size()), check.id);
       // Collectives that can abort themselves (NCCL) do so at the deadline; the watchdog, the
       // last resort, ends the run a little later if a rank still has not arrived.
-      watchdog.begin_check(static_cast<int>(i), check.id, check.deadline * 1.1 + 5);
+      watchdog.begin_check(static_cast<int>(i), check.id, check.deadline * defaults::watchdog_factor + defaults::watchdog_grace_s);
     }
     std::string mine;
-    for (const auto& r : run_check(check)) mine += to_json(r).dump() + "\n";
+    for (const auto& r : run_check(plans[i])) mine += to_json(r).dump() + "\n";
     watchdog.arrive(check_index_, phase_gathered);
     const auto texts = world_.gather(mine);
     Verdict verdict = Verdict::pass;
     for (const auto& text : texts) {
       std::istringstream lines(text);
       for (std::string line; std::getline(lines, line);) {
-        writer->append_line(line);
         all.push_back(record_from_json(nlohmann::json::parse(line)));
+        sinks.write(all.back());
         verdict = worst(verdict, all.back().verdict);
       }
     }
-    if (root) progress.finish(verdict);
+    if (root) sinks.end_check(verdict);
     watchdog.drain();
   }
   watchdog.begin_check(-1, "", 0);
 
-  int code = exit_code(all);
+  // Google Benchmark's JSON of every rank's runs, beside the records.
+  const auto documents = world_.gather(benchmark_json.finish());
   if (root) {
-    std::fputs(summary_table(all).c_str(), stdout);
-    std::printf("records: %s/records.jsonl\n", dir.c_str());
-    std::fflush(stdout);
-    manifest.end_time = utc_now();
-    manifest.status = "finished";
-    manifest.exit_status = code;
-    write_manifest(dir + "/manifest.json", manifest);
+    const std::string merged = BenchmarkJson::merge(documents);
+    std::ofstream(dir_ + "/benchmark.json") << merged;
+    if (!options_.benchmark_json.empty()) std::ofstream(options_.benchmark_json) << merged;
   }
+
+  const int code = exit_code(all);
+  if (root) sinks.end_run("finished", code);
   return std::stoi(world_.broadcast(std::to_string(code)));
 }
 
-std::vector<Record> Runner::run_check(const Check& check) {
+std::vector<Record> Runner::run_check(const CheckPlan& plan) {
+  const Check& check = *plan.check;
   const Group& group = world_.group(check.scope);
   std::vector<Record> out;
-  for (const Params& point : check.kind->points(check.params)) {
-    auto records = measure_point(check, point, group);
+  for (const PointPlan& point : plan.points) {
+    if (group.size() < check.kind->min_ranks()) {
+      if (!group.leader()) continue;
+      Record r = base_record(check, point.params, group);
+      r.verdict = Verdict::skip;
+      r.reason = "scope " + r.scope + " has " + std::to_string(group.size()) + " rank(s); " + check.kind->name() +
+                 " needs " + std::to_string(check.kind->min_ranks());
+      out.push_back(std::move(r));
+      continue;
+    }
+    const Measurement m = measure(check, point, group);
+    if (!group.leader()) continue;
+    auto records = judge_point(base_record(check, point.params, group), *check.kind, point, m, group.size());
     out.insert(out.end(), records.begin(), records.end());
   }
   return out;
-}
-
-// The criterion a metric is judged by at a point: the check's own, or else the platform's
-// default for the kind and metric; with the text a record shows. A check that names a
-// criterion for a metric opts out of the default for it, even at points its `at` skips.
-std::pair<const Criterion*, std::string> Runner::criterion_for(const Check& check, const std::string& metric,
-                                                               const Params& point) const {
-  bool named = false;
-  for (const auto& c : check.criteria) {
-    if (c.metric != metric) continue;
-    named = true;
-    if (!c.at || point.list(check.kind->sweep_param()).front() == *c.at) return {&c, c.text};
-  }
-  if (named) return {nullptr, ""};
-  // A default relative to peak holds only where the profile has that peak (a GPU profile
-  // gives no fp64 figure, say): elsewhere the metric is recorded without a criterion.
-  const Criterion* d = platform_.default_for(check.kind->name(), metric);
-  if (!d || (d->uses_peak() && !platform_.peak(check.kind->peak_key(metric, point)))) return {nullptr, ""};
-  return {d, d->text + " (platform " + platform_.name + " default)"};
 }
 
 // A record with the context of one measurement on this rank, before any figure.
@@ -208,41 +215,46 @@ Record Runner::base_record(const Check& check, const Params& point, const Group&
   return r;
 }
 
-std::vector<Record> Runner::measure_point(const Check& check, const Params& point, const Group& group) {
-  const Kind& kind = *check.kind;
-  const Placement& here = world_.placement();
-  const auto fault = fault_for(options_.faults, check.id, world_.rank());
-  const std::string who = "rank " + std::to_string(world_.rank()) + " (" + here.host + ")";
+// check/param:value/.../where: one name per figure, the same from run to run.
+std::string Runner::benchmark_name(const Check& check, const Params& point, const Group& group) const {
+  std::string name = check.id;
+  const nlohmann::json params = point.to_json();
+  for (const auto& [key, value] : params.items())
+    name += "/" + key + ":" + (value.is_string() ? value.get<std::string>() : value.is_array() && value.size() == 1 ? value[0].dump() : value.dump());
+  if (check.scope == Scope::gpu) return name + "/host:" + world_.placement().host + "/rank:" + std::to_string(world_.rank());
+  return name + "/" + std::string(to_string(check.scope)) + ":" + group.name();
+}
 
-  if (group.size() < kind.min_ranks()) {
-    if (!group.leader()) return {};
-    Record r = base_record(check, point, group);
-    r.verdict = Verdict::skip;
-    r.reason = "scope " + r.scope + " has " + std::to_string(group.size()) + " rank(s); " + kind.name() + " needs " +
-               std::to_string(kind.min_ranks());
-    return {r};
-  }
+// Prepare, check once untimed, then time; every step agreed across the group before the next,
+// so that no rank enters a collective another has given up on. Returns, on the group's leader,
+// what the group measured.
+Measurement Runner::measure(const Check& check, const PointPlan& point, const Group& group) {
+  const Placement& here = world_.placement();
+  const Fault* fault = find_fault(options_.faults, check.id, world_.rank());
+  auto injected = [fault](FaultMode mode) { return fault && fault->mode == mode; };
+  const std::string who = "rank " + std::to_string(world_.rank()) + " (" + here.host + ")";
 
   // Prepare: build the operation; every rank must succeed before any enters a collective.
   watchdog_->arrive(check_index_, phase_start);
   std::unique_ptr<Op> op;
   std::string problem;
   try {
-    if (fault == FaultMode::hang) hang_forever();
-    if (fault == FaultMode::error) throw std::runtime_error("injected fault: preparation failed");
-    op = backend_.make_op(kind.name(), OpContext{point, group, here.local_rank, backend_, check.deadline});
+    if (injected(FaultMode::hang)) hang_forever();
+    if (injected(FaultMode::error)) throw std::runtime_error("injected fault: preparation failed");
+    op = backend_.make_op(check.kind->name(), OpContext{point.params, group, here.local_rank, backend_, check.deadline});
   } catch (const std::exception& e) {
     problem = e.what();
   }
   watchdog_->arrive(check_index_, phase_prepared);
   const bool prepared = group.all(problem.empty());
 
-  // Correctness, apart from timing: one untimed pass, then the kind's own check.
+  // Correctness, apart from timing: one untimed launch, then the kind's own check.
   Correctness correct{false, ""};
   if (prepared) {
     try {
-      op->run();
-      if (fault == FaultMode::wrong) op->inject_error();
+      op->launch();
+      op->wait();
+      if (injected(FaultMode::wrong)) op->inject_error();
       correct = op->verify();
     } catch (const std::exception& e) {
       problem = e.what();
@@ -251,87 +263,51 @@ std::vector<Record> Runner::measure_point(const Check& check, const Params& poin
   watchdog_->arrive(check_index_, phase_verified);
   const bool ran = prepared && group.all(problem.empty());
 
-  // Timing: every rank runs the same iteration count; the slowest rank sets each repetition.
-  std::vector<Sample> samples;
-  nlohmann::json telemetry;
+  // Timing: every rank launches the same batches; the slowest rank sets each batch's time.
+  Measurement m;
+  Timing timing;
   if (ran) {
     try {
+      TimingPlan plan;
+      plan.repetitions = check.repetitions;
+      plan.min_time = check.min_time;
+      plan.name = benchmark_name(check, point.params, group);
+      if (world_.simulated()) plan.engine = TimingPlan::Engine::plain_loop;
+      if (injected(FaultMode::late)) {
+        const double late = fault->late_s;
+        plan.before_sample = [late] { std::this_thread::sleep_for(std::chrono::duration<double>(late)); };
+      }
+      const Kind& kind = *check.kind;
+      const int ranks = group.size();
+      plan.metrics = [&kind, &point, ranks](const Sample& s) { return kind.derive(point.params, s, ranks); };
+      auto timer = backend_.timer();
       auto window = backend_.open_telemetry(here.local_rank);
-      samples = slowest(time_op(*op, group, TimingPlan{2, 3, check.repetitions, check.min_time}), group);
-      if (window) telemetry = window->close();
+      timing = time_op(*op, *timer, group, plan, group.leader() ? benchmark_json_->reporter() : nullptr);
+      if (window) m.telemetry = window->close();
     } catch (const std::exception& e) {
       problem = e.what();
     }
   }
   watchdog_->arrive(check_index_, phase_measured);
-  const bool measured = ran && group.all(problem.empty());
+  m.measured = ran && group.all(problem.empty());
 
-  // The leader hears every rank's problem or wrong result, then turns the figures into records.
+  // The leader hears every rank's problem or wrong result.
   std::string status;
   if (!problem.empty()) status = who + ": " + problem;
   else if (ran && !correct.ok) status = who + ": " + correct.detail;
   const auto statuses = group.gather(status);
-  if (!group.leader()) return {};
-  Measurement m{measured, std::move(samples), std::move(telemetry), correct.detail, ""};
+  if (!group.leader()) return m;
+  m.samples = std::move(timing.samples);
+  m.correct_detail = correct.detail;
   for (const auto& s : statuses)
     if (!s.empty()) m.complaints += (m.complaints.empty() ? "" : "; ") + s;
-  return records(check, point, group, m);
-}
-
-// The leader's records of one point: an error record when it could not be measured, else one
-// record per metric, judged by its criterion, failed when any rank computed a wrong result.
-std::vector<Record> Runner::records(const Check& check, const Params& point, const Group& group,
-                                    const Measurement& m) const {
-  const Kind& kind = *check.kind;
-  Record base = base_record(check, point, group);
-  if (!m.measured) {
-    base.verdict = Verdict::error;
-    base.reason = m.complaints.empty() ? "measurement failed" : m.complaints;
-    return {base};
+  if (m.measured) {
+    m.timing = {{"launches_per_batch", timing.batching.launches},
+                {"batches_per_repetition", timing.batching.batches},
+                {"repetitions", check.repetitions}};
+    m.arrival = arrival_of(timing.late_s, group);
   }
-  const bool all_correct = m.complaints.empty();
-  const auto& samples = m.samples;
-  const auto& telemetry = m.telemetry;
-
-  std::map<std::string, std::vector<double>> values;
-  for (const Sample& s : samples) {
-    auto derived = kind.derive(point, s, group.size());
-    for (const auto& spec : kind.metrics())
-      if (!spec.fraction_of_peak_of.empty())
-        if (auto peak = platform_.peak(kind.peak_key(spec.fraction_of_peak_of, point)))
-          derived[spec.name] = derived.at(spec.fraction_of_peak_of) / *peak;
-    for (const auto& [metric, v] : derived) values[metric].push_back(v);
-  }
-
-  std::vector<Record> out;
-  for (const auto& spec : kind.metrics()) {
-    if (!values.count(spec.name)) continue;   // a fraction of a peak the platform does not give
-    Record r = base;
-    r.metric = spec.name;
-    r.unit = spec.unit;
-    r.better = std::string(to_string(spec.better));
-    r.stats = summarize(values.at(spec.name));
-    r.value = r.stats->median;
-    r.correct = all_correct;
-    r.correct_detail = all_correct ? m.correct_detail : m.complaints;
-    r.verdict = Verdict::pass;
-    r.reason = "measured; no criterion";
-    r.telemetry = with_per_watt(telemetry, spec, *r.value);
-    if (const auto [c, text] = criterion_for(check, spec.name, point); c) {
-      r.criterion = text;
-      const auto judgement = judge(*c, *r.value, platform_.peak(kind.peak_key(spec.name, point)), spec.better);
-      r.verdict = judgement.verdict;
-      r.reason = judgement.reason;
-    }
-    if (!all_correct) {
-      r.verdict = Verdict::fail;
-      r.reason = "incorrect result: " + m.complaints;
-    }
-    if (telemetry.is_object() && telemetry.value("throttled", false))
-      r.reason += " [throttled: " + telemetry.value("throttle_reasons", std::string("clocks reduced")) + "]";
-    out.push_back(std::move(r));
-  }
-  return out;
+  return m;
 }
 
 }  // namespace rackqual

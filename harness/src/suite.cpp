@@ -25,9 +25,9 @@ std::string fnv1a64(const std::string& bytes) {
 }
 
 struct Timing {
-  int repetitions = 5;
-  double min_time = 0.2;
-  double deadline = 600;
+  int repetitions = defaults::repetitions;
+  double min_time = defaults::min_time_s;
+  double deadline = defaults::deadline_s;
 };
 
 // repetitions, min_time and deadline, from suite defaults or a check.

@@ -1,23 +1,11 @@
 #include "rackqual/watchdog.hpp"
 
-#include <mpi.h>
-
 #include <cstdio>
 
 namespace rackqual {
 
-// Arrival messages travel on a communicator of their own, so they never meet a benchmark's.
-struct Watchdog::Channel {
-  MPI_Comm comm = MPI_COMM_NULL;
-};
-
-namespace {
-constexpr int arrival_tag = 7;
-}
-
-Watchdog::Watchdog(World& world, std::vector<std::string> phases, OnExpiry on_expiry)
-    : world_(world), phases_(std::move(phases)), on_expiry_(std::move(on_expiry)), channel_(std::make_unique<Channel>()) {
-  MPI_Comm_dup(MPI_COMM_WORLD, &channel_->comm);
+Watchdog::Watchdog(const World& world, std::vector<std::string> phases, OnExpiry on_expiry)
+    : world_(world), phases_(std::move(phases)), on_expiry_(std::move(on_expiry)), channel_(world.arrival_channel()) {
   marks_.resize(static_cast<std::size_t>(world_.size()));
   if (world_.rank() == 0) thread_ = std::thread([this] { watch(); });
 }
@@ -28,12 +16,8 @@ Watchdog::~Watchdog() {
     stop_ = true;
   }
   if (thread_.joinable()) thread_.join();
-  // Receive what is still in flight, so that no message outlives the communicator.
-  long sent = sent_, total = 0;
-  MPI_Reduce(&sent, &total, 1, MPI_LONG, MPI_SUM, 0, channel_->comm);
-  if (world_.rank() == 0)
-    while (received_ < total) receive();   // the watching thread has stopped: no one else receives
-  MPI_Comm_free(&channel_->comm);
+  // The watching thread has stopped: rank 0 alone receives what is still in flight.
+  channel_->close([this](int from, int index, int phase) { take(from, index, phase); });
 }
 
 void Watchdog::begin_check(int index, const std::string& check, double deadline) {
@@ -50,34 +34,24 @@ void Watchdog::arrive(int index, int phase) {
     marks_[0] = Mark{index, phase};
     return;
   }
-  int message[2] = {index, phase};
-  MPI_Send(message, 2, MPI_INT, 0, arrival_tag, channel_->comm);
-  ++sent_;
+  channel_->send(index, phase);
+}
+
+void Watchdog::take(int from, int index, int phase) {
+  std::lock_guard lock(mutex_);
+  marks_[static_cast<std::size_t>(from)] = Mark{index, phase};
 }
 
 // Rank 0: takes the arrival messages that have come in, without waiting.
 void Watchdog::drain() {
   if (world_.rank() != 0) return;
   std::lock_guard drain_lock(drain_mutex_);
-  for (int pending = 1;;) {
-    MPI_Iprobe(MPI_ANY_SOURCE, arrival_tag, channel_->comm, &pending, MPI_STATUS_IGNORE);
-    if (!pending) return;
-    receive();
-  }
+  int from, index, phase;
+  while (channel_->try_receive(from, index, phase)) take(from, index, phase);
 }
 
-// Rank 0: takes one arrival message (blocking).
-void Watchdog::receive() {
-  int message[2];
-  MPI_Status status;
-  MPI_Recv(message, 2, MPI_INT, MPI_ANY_SOURCE, arrival_tag, channel_->comm, &status);
-  std::lock_guard lock(mutex_);
-  ++received_;
-  marks_[static_cast<std::size_t>(status.MPI_SOURCE)] = Mark{message[0], message[1]};
-}
-
-// The watching thread touches MPI only once a deadline has passed, so that it never competes
-// with a measurement for the MPI library; the main thread drains arrivals between checks.
+// The watching thread touches the channel only once a deadline has passed, so that it never
+// competes with a measurement for the MPI library; the main thread drains arrivals between checks.
 void Watchdog::watch() {
   for (;;) {
     bool expired = false;

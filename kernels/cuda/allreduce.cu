@@ -91,12 +91,14 @@ class Allreduce : public Op {
     RACKQUAL_CHECK(cudaStreamSynchronize(stream_));
   }
 
-  double run() override {
-    RACKQUAL_CHECK(cudaEventRecord(start_, stream_));
+  void launch() override {
     RACKQUAL_CHECK(ncclAllReduce(send_.get(), result(), count_, Type<T>::nccl, ncclSum, comm_, stream_));
-    RACKQUAL_CHECK(cudaEventRecord(stop_, stream_));
-    wait();
-    return seconds_between(start_, stop_);
+  }
+
+  // Waits for every all-reduce so far without blocking forever (nccl_wait.hpp).
+  void wait() override {
+    RACKQUAL_CHECK(cudaEventRecord(done_, stream_));
+    wait_or_abort(done_, comm_, gpu_, group_, deadline_, "NCCL all-reduce");
   }
 
   // Every element against the sum of every rank's inputs as stored in T (valid after the first
@@ -133,9 +135,6 @@ class Allreduce : public Op {
  private:
   T* result() const { return in_place_ ? send_.get() : recv_.get(); }
 
-  // Waits for the all-reduce without blocking forever (nccl_wait.hpp).
-  void wait() { wait_or_abort(stop_, comm_, gpu_, group_, deadline_, "NCCL all-reduce"); }
-
 
   CudaBackend& gpu_;
   const Group& group_;
@@ -148,7 +147,7 @@ class Allreduce : public Op {
   int blocks_;
   DeviceArray<T> send_, recv_;
   DeviceArray<unsigned long long> counters_;
-  Event start_, stop_;
+  Event done_;
 };
 
 std::unique_ptr<Op> make(const OpContext& ctx) {

@@ -102,18 +102,18 @@ std::unique_ptr<TelemetryWindow> CudaBackend::open_telemetry(int local_rank) {
 }
 
 ncclComm_t CudaBackend::nccl(const Group& group) {
-  auto it = comms_.find(&group.impl());
+  auto it = comms_.find(&group);
   if (it != comms_.end()) return it->second;
   ncclUniqueId id{};
   if (group.leader()) RACKQUAL_CHECK(ncclGetUniqueId(&id));
   MPI_Bcast(&id, sizeof id, MPI_BYTE, 0, native_comm(group));
   ncclComm_t comm = nullptr;
   RACKQUAL_CHECK(ncclCommInitRank(&comm, group.size(), id, group.rank()));
-  comms_[&group.impl()] = comm;
+  comms_[&group] = comm;
   return comm;
 }
 
-void CudaBackend::forget(const Group& group) { comms_.erase(&group.impl()); }
+void CudaBackend::forget(const Group& group) { comms_.erase(&group); }
 
 namespace {
 const BackendRegistration registration("cuda", [] { return std::make_unique<CudaBackend>(); });

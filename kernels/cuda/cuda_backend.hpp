@@ -26,6 +26,7 @@ class CudaBackend : public Backend {
   DeviceInfo device(int local_rank) const override;
   std::map<std::string, std::string> versions() const override;
   std::unique_ptr<TelemetryWindow> open_telemetry(int local_rank) override;
+  std::unique_ptr<Timer> timer() override;   // timer.cu
 
   int device_index() const { return device_; }
   cudaStream_t stream() const { return stream_; }
@@ -42,7 +43,7 @@ class CudaBackend : public Backend {
   cudaDeviceProp properties_{};
   cudaStream_t stream_ = nullptr;
   cublasLtHandle_t lt_ = nullptr;
-  std::map<const Group::Impl*, ncclComm_t> comms_;
+  std::map<const Group*, ncclComm_t> comms_;
   std::unique_ptr<Nvml> nvml_;
 };
 

@@ -111,13 +111,8 @@ class Stream : public Op {
     RACKQUAL_CHECK(cudaStreamSynchronize(stream_));
   }
 
-  double run() override {
-    RACKQUAL_CHECK(cudaEventRecord(start_, stream_));
-    launch();
-    RACKQUAL_CHECK(cudaEventRecord(stop_, stream_));
-    RACKQUAL_CHECK(cudaEventSynchronize(stop_));
-    return seconds_between(start_, stop_);
-  }
+  void launch() override { enqueue(); }
+  void wait() override { RACKQUAL_CHECK(cudaStreamSynchronize(stream_)); }
 
   // Every output element against its known answer; `read` against the sum of its input.
   Correctness verify() override {
@@ -158,7 +153,7 @@ class Stream : public Op {
  private:
   static double2* vec(const DeviceArray<double>& p) { return reinterpret_cast<double2*>(p.get()); }
 
-  void launch() {
+  void enqueue() {
     const std::int64_t n = n_ / 2;
     switch (op_) {
       case stream::Op::read: kernel::read<<<blocks_, threads, 0, stream_>>>(vec(a_), n, sums_.get()); break;
@@ -196,7 +191,6 @@ class Stream : public Op {
   DeviceArray<double> a_, b_, c_;
   DeviceArray<double> sums_, a_sums_;   // per block: the last read's (or check's) sum; the sum of a
   DeviceArray<unsigned long long> counters_;
-  Event start_, stop_;
 };
 
 // Bytes as a whole number of MiB, rounded up.

@@ -5,7 +5,6 @@
 #include <cstdio>
 
 #include "kernels/common/collective.hpp"
-#include "kernels/host/timer.hpp"
 #include "rackqual/backend.hpp"
 #include "rackqual/error.hpp"
 #include "rackqual/mpi_native.hpp"
@@ -37,12 +36,10 @@ class Allreduce : public Op {
     }
   }
 
-  double run() override {
-    return time_seconds([&] {
-      const int rc = in_place_ ? MPI_Allreduce(MPI_IN_PLACE, send_.get(), static_cast<int>(count_), mpi_type<T>(), MPI_SUM, comm_)
-                               : MPI_Allreduce(send_.get(), recv_.get(), static_cast<int>(count_), mpi_type<T>(), MPI_SUM, comm_);
-      if (rc != MPI_SUCCESS) throw std::runtime_error("MPI_Allreduce failed with code " + std::to_string(rc));
-    });
+  void launch() override {
+    const int rc = in_place_ ? MPI_Allreduce(MPI_IN_PLACE, send_.get(), static_cast<int>(count_), mpi_type<T>(), MPI_SUM, comm_)
+                             : MPI_Allreduce(send_.get(), recv_.get(), static_cast<int>(count_), mpi_type<T>(), MPI_SUM, comm_);
+    if (rc != MPI_SUCCESS) throw std::runtime_error("MPI_Allreduce failed with code " + std::to_string(rc));
   }
 
   // Every element against the exact sum of every rank's inputs (valid after the first pass).

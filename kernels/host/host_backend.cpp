@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <fstream>
 
+#include "kernels/host/timer.hpp"
 #include "rackqual/backend.hpp"
 
 namespace rackqual {
@@ -35,6 +36,8 @@ class HostBackend : public Backend {
     openblas_set_num_threads(threads);
     threads_ = threads;
   }
+
+  std::unique_ptr<Timer> timer() override { return std::make_unique<host::SteadyTimer>(); }
 
   DeviceInfo device(int local_rank) const override { return DeviceInfo{local_rank, cpu_model(), "", ""}; }
 

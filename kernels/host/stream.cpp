@@ -5,7 +5,6 @@
 
 #include "kernels/common/stream.hpp"
 #include "kernels/host/buffer.hpp"
-#include "kernels/host/timer.hpp"
 #include "rackqual/backend.hpp"
 
 namespace rackqual::host {
@@ -30,43 +29,41 @@ class Stream : public Op {
     expected_sum_ = sum;
   }
 
-  double run() override {
+  void launch() override {
     double* __restrict a = a_.get();
     double* __restrict b = b_.get();
     double* __restrict c = c_.get();
     const double q = stream::scalar;
     const std::int64_t n = n_;
-    return time_seconds([&] {
-      switch (op_) {
-        case stream::Op::read: {
-          double sum = 0;
+    switch (op_) {
+      case stream::Op::read: {
+        double sum = 0;
 #pragma omp parallel for schedule(static) reduction(+ : sum)
-          for (std::int64_t i = 0; i < n; ++i) sum += a[i];
-          sum_ = sum;
-          break;
-        }
-        case stream::Op::write:
-#pragma omp parallel for schedule(static)
-          for (std::int64_t i = 0; i < n; ++i) a[i] = stream::written;
-          break;
-        case stream::Op::copy:
-#pragma omp parallel for schedule(static)
-          for (std::int64_t i = 0; i < n; ++i) c[i] = a[i];
-          break;
-        case stream::Op::scale:
-#pragma omp parallel for schedule(static)
-          for (std::int64_t i = 0; i < n; ++i) b[i] = q * c[i];
-          break;
-        case stream::Op::add:
-#pragma omp parallel for schedule(static)
-          for (std::int64_t i = 0; i < n; ++i) c[i] = a[i] + b[i];
-          break;
-        case stream::Op::triad:
-#pragma omp parallel for schedule(static)
-          for (std::int64_t i = 0; i < n; ++i) a[i] = b[i] + q * c[i];
-          break;
+        for (std::int64_t i = 0; i < n; ++i) sum += a[i];
+        sum_ = sum;
+        break;
       }
-    });
+      case stream::Op::write:
+#pragma omp parallel for schedule(static)
+        for (std::int64_t i = 0; i < n; ++i) a[i] = stream::written;
+        break;
+      case stream::Op::copy:
+#pragma omp parallel for schedule(static)
+        for (std::int64_t i = 0; i < n; ++i) c[i] = a[i];
+        break;
+      case stream::Op::scale:
+#pragma omp parallel for schedule(static)
+        for (std::int64_t i = 0; i < n; ++i) b[i] = q * c[i];
+        break;
+      case stream::Op::add:
+#pragma omp parallel for schedule(static)
+        for (std::int64_t i = 0; i < n; ++i) c[i] = a[i] + b[i];
+        break;
+      case stream::Op::triad:
+#pragma omp parallel for schedule(static)
+        for (std::int64_t i = 0; i < n; ++i) a[i] = b[i] + q * c[i];
+        break;
+    }
   }
 
   // Every output element against its known answer; `read` against the sum of its input.

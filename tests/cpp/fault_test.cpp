@@ -30,6 +30,15 @@ TEST(ParseFault, Modes) {
   EXPECT_EQ(hang.mode, FaultMode::hang);
 }
 
+TEST(ParseFault, LateArrivalWithDuration) {
+  const Fault late = parse_fault("allreduce-node:1:late");
+  EXPECT_EQ(late.mode, FaultMode::late);
+  EXPECT_DOUBLE_EQ(late.late_s, 0.002);
+  EXPECT_DOUBLE_EQ(parse_fault("allreduce-node:1:late=5ms").late_s, 0.005);
+  EXPECT_EQ(fault_error("a:0:late=soon"), "--fault: late=DURATION takes a duration from 1us to 60s such as 2ms, got 'soon'");
+  EXPECT_EQ(fault_error("a:0:late=0s"), "--fault: late=DURATION takes a duration from 1us to 60s such as 2ms, got '0s'");
+}
+
 TEST(ParseFault, MissingParts) {
   EXPECT_EQ(fault_error("gemm"), "--fault: expected CHECK:RANK:MODE, got 'gemm'");
   EXPECT_EQ(fault_error("gemm:1"), "--fault: expected CHECK:RANK:MODE, got 'gemm:1'");
@@ -46,8 +55,15 @@ TEST(ParseFault, BadRank) {
 }
 
 TEST(ParseFault, BadMode) {
-  EXPECT_EQ(fault_error("gemm:0:crash"), "--fault: mode must be wrong, error or hang, got 'crash'");
-  EXPECT_EQ(fault_error("gemm:0:"), "--fault: mode must be wrong, error or hang, got ''");
+  EXPECT_EQ(fault_error("gemm:0:crash"), "--fault: mode must be wrong, error, hang or late[=DURATION], got 'crash'");
+  EXPECT_EQ(fault_error("gemm:0:"), "--fault: mode must be wrong, error, hang or late[=DURATION], got ''");
+}
+
+TEST(FindFault, GivesTheWholeFault) {
+  const std::vector<Fault> faults = {parse_fault("a:1:late=3ms")};
+  ASSERT_NE(find_fault(faults, "a", 1), nullptr);
+  EXPECT_DOUBLE_EQ(find_fault(faults, "a", 1)->late_s, 0.003);
+  EXPECT_EQ(find_fault(faults, "a", 0), nullptr);
 }
 
 TEST(FaultFor, MatchesCheckAndRank) {

@@ -72,7 +72,9 @@ TEST(Record, ToJsonFields) {
   EXPECT_EQ(j.at("correct"), nlohmann::json::parse(R"({"ok": true, "detail": "64 samples within 1e-5"})"));
   EXPECT_EQ(j.at("verdict"), "warn");
   EXPECT_TRUE(j.at("telemetry").is_null());
-  EXPECT_EQ(j.size(), 24u);
+  EXPECT_TRUE(j.at("timing").is_null());
+  EXPECT_TRUE(j.at("arrival").is_null());
+  EXPECT_EQ(j.size(), 26u);   // schema 1's 24 fields, then timing and arrival
 }
 
 TEST(Record, EmptyFieldsAreNull) {

@@ -18,18 +18,37 @@ struct Correctness {
   std::string detail;
 };
 
+// The backend's clock for a timed region: marks on the stream the operations launch on (CUDA
+// events on a GPU; steady_clock on the host). The harness decides what lies between the marks.
+class Timer {
+ public:
+  virtual ~Timer() = default;
+  // Marks the start. With `hold`, a GPU timer holds the stream until stop(), so that the
+  // launches queued in between run back to back and their enqueue time is not measured
+  // (never for an operation that waits inside launch()).
+  virtual void start(bool hold = false) = 0;
+  // Marks the end (and releases the stream); does not wait.
+  virtual void stop() = 0;
+  // Waits for the end mark; the seconds between the marks.
+  virtual double elapsed() = 0;
+};
+
 // One operation at one parameter point on one rank. The constructor prepares it
-// (allocates, fills inputs with random data); run() is one timed iteration.
+// (allocates, fills inputs with random data); launch() is one iteration.
 class Op {
  public:
   virtual ~Op() = default;
-  // One iteration; returns its duration in seconds by the backend's timer.
-  virtual double run() = 0;
-  // Checks the outputs of the last run() against their known answer (untimed).
+  // One iteration, enqueued on the backend's stream (on the host: run to completion).
+  virtual void launch() = 0;
+  // Waits for every launch so far. Collectives wait without blocking forever: past the
+  // deadline they abort and throw.
+  virtual void wait() {}
+  // Checks the outputs of the last launch against their known answer (untimed; waits first).
   virtual Correctness verify() = 0;
-  // Chaos drill: corrupts one output element of the last run(), so that verify() must fail.
+  // Chaos drill: corrupts one output element of the last launch, so that verify() must fail.
   virtual void inject_error() = 0;
-  // Seconds of each phase of the last run() (forward, backward, ...); empty for one-phase ops.
+  // Seconds of each phase of the last launch (forward, backward, ...); empty for one-phase
+  // operations. An operation with phases completes each launch before launch() returns.
   virtual std::map<std::string, double> phases() const { return {}; }
 };
 
@@ -72,6 +91,8 @@ class Backend {
   virtual DeviceInfo device(int local_rank) const = 0;
   // Library versions for the run manifest.
   virtual std::map<std::string, std::string> versions() const = 0;
+  // The clock of this rank's launch stream.
+  virtual std::unique_ptr<Timer> timer() = 0;
   // Starts watching this rank's device (none where the backend has no telemetry).
   virtual std::unique_ptr<TelemetryWindow> open_telemetry(int) { return nullptr; }
 

@@ -28,6 +28,19 @@ struct Judgement {
   std::string reason;
 };
 
+// A criterion resolved for one metric at one measurement point, when the suite loads: absolute
+// bounds, so that judging is a comparison.
+struct Bounds {
+  std::optional<double> min, max, warn_below, warn_above;
+  std::optional<double> peak;   // the platform figure the bounds were taken from, for reasons
+  std::string text;             // the criterion as written, and where it came from
+};
+
+// Bounds of a criterion against a platform peak; throws std::logic_error when it is relative
+// to a peak and none is given.
+Bounds resolve(const Criterion& c, std::optional<double> peak);
+// Judges one value against resolved bounds.
+Judgement judge(const Bounds& b, double value);
 // Judges one value; `peak` must be given when the criterion uses it.
 Judgement judge(const Criterion& c, double value, std::optional<double> peak, Better better);
 

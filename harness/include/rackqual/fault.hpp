@@ -10,17 +10,22 @@ enum class FaultMode {
   wrong,   // corrupt one output element after the untimed pass: the kind's own check must catch it
   error,   // the operation throws while it is prepared
   hang,    // the rank stops before the measurement and never arrives: the deadline must catch it
+  late,    // the rank reaches every timed sample of a collective late (late=DURATION, default 2ms):
+           // arrival skew, not a slow transfer; the harness's common start must absorb it
 };
 
 struct Fault {
   std::string check;
   int rank = 0;
   FaultMode mode = FaultMode::wrong;
+  double late_s = 0.002;   // for FaultMode::late
 };
 
-// Parses "CHECK:RANK:MODE"; throws FieldError.
+// Parses "CHECK:RANK:MODE" (MODE: wrong, error, hang, late or late=DURATION); throws FieldError.
 Fault parse_fault(const std::string& text);
 // The fault for this check on this rank, if any.
 std::optional<FaultMode> fault_for(const std::vector<Fault>& faults, const std::string& check, int rank);
+// The whole fault for this check on this rank (with its duration), or null.
+const Fault* find_fault(const std::vector<Fault>& faults, const std::string& check, int rank);
 
 }  // namespace rackqual

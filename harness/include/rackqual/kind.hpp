@@ -24,6 +24,10 @@ struct MetricSpec {
   // When set, the harness computes this metric as the named metric's value divided by the
   // platform's peak for it (MFU = model TFLOP/s / peak TFLOP/s); kinds do not derive it.
   std::string fraction_of_peak_of = "";
+  // When set, the harness computes this metric as the named metric's value divided by the
+  // device's average power over the measurement (TFLOP/s per watt); where the backend reads
+  // no power, the metric is not measured.
+  std::string per_watt_of = "";
 };
 
 // One timed iteration as the harness saw it: its duration and, where the operation reports

@@ -14,6 +14,7 @@ struct Manifest {
   std::vector<std::string> hosts;
   int ranks = 1;
   std::string backend;
+  std::string backend_choice;   // how `auto` chose it, when it did (e.g. why not cuda)
   std::string platform;
   std::map<std::string, double> platform_peaks;   // the profile's figures, for readers of the results
   std::string suite_path;

@@ -36,6 +36,8 @@ struct Record {
   bool correct = false;
   std::string correct_detail;
   nlohmann::json telemetry;  // device telemetry over the measurement (null where none)
+  nlohmann::json timing;     // how it was timed: launches per timed batch, batches, repetitions
+  nlohmann::json arrival;    // collectives: how late each rank reached the samples' common start
   std::string criterion;     // as written; empty when none applies
   Verdict verdict = Verdict::error;
   std::string reason;

@@ -1,11 +1,13 @@
 #pragma once
-// Runs a suite's checks on every rank: measures with Google Benchmark, judges, records.
+// Runs a suite's planned checks on every rank: for each point, measure (prepare, check, time)
+// then judge, and pass the records to the sinks on rank 0.
 #include <string>
 #include <vector>
 
 #include "rackqual/backend.hpp"
 #include "rackqual/fault.hpp"
-#include "rackqual/kind.hpp"
+#include "rackqual/judge.hpp"
+#include "rackqual/plan.hpp"
 #include "rackqual/platform.hpp"
 #include "rackqual/record.hpp"
 #include "rackqual/suite.hpp"
@@ -13,6 +15,7 @@
 
 namespace rackqual {
 
+class BenchmarkJson;
 class Watchdog;
 
 struct RunOptions {
@@ -20,29 +23,23 @@ struct RunOptions {
   std::vector<std::string> only;     // check ids; empty: all
   std::vector<Fault> faults;
   std::string command_line;
+  std::string backend_choice;        // how `auto` chose the backend, for the manifest
+  std::string benchmark_json;        // also write Google Benchmark's JSON here (it is always beside the records)
 };
 
 class Runner {
  public:
   Runner(World& world, Backend& backend, const Suite& suite, const Platform& platform, RunOptions options);
-  // Runs every selected check; returns the exit code (rank 0's is the one that counts).
+  // Runs every selected check; returns the exit code, the same on every rank.
   int run();
+  // The run folder (OUT/RUN_ID) once run() has started.
+  const std::string& dir() const { return dir_; }
 
  private:
-  std::vector<Record> run_check(const Check& check);
-  std::pair<const Criterion*, std::string> criterion_for(const Check& check, const std::string& metric,
-                                                        const Params& point) const;
+  std::vector<Record> run_check(const CheckPlan& plan);
+  Measurement measure(const Check& check, const PointPlan& point, const Group& group);
   Record base_record(const Check& check, const Params& point, const Group& group) const;
-  // What a group measured at one point, as its leader knows it.
-  struct Measurement {
-    bool measured;                 // every rank prepared, ran and timed the operation
-    std::vector<Sample> samples;   // the slowest rank's, per repetition
-    nlohmann::json telemetry;      // the leader's device
-    std::string correct_detail;    // the leader's check, when every rank was right
-    std::string complaints;        // every rank's problem or wrong result, joined
-  };
-  std::vector<Record> measure_point(const Check& check, const Params& point, const Group& group);
-  std::vector<Record> records(const Check& check, const Params& point, const Group& group, const Measurement& m) const;
+  std::string benchmark_name(const Check& check, const Params& point, const Group& group) const;
 
   World& world_;
   Backend& backend_;
@@ -50,8 +47,10 @@ class Runner {
   const Platform& platform_;
   RunOptions options_;
   std::string run_id_;
+  std::string dir_;
   int check_index_ = 0;
   Watchdog* watchdog_ = nullptr;
+  BenchmarkJson* benchmark_json_ = nullptr;
 };
 
 // The checks `only` selects, in suite order; throws InputError on an unknown id.

@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "rackqual/criteria.hpp"
+#include "rackqual/defaults.hpp"
 #include "rackqual/kind.hpp"
 #include "rackqual/params.hpp"
 #include "rackqual/scope.hpp"
@@ -16,9 +17,9 @@ struct Check {
   Scope scope = Scope::gpu;
   Params params;
   std::vector<Criterion> criteria;
-  int repetitions = 5;      // timed repetitions; the median is the headline
-  double min_time = 0.2;    // seconds each repetition should last; sets the agreed iteration count
-  double deadline = 600;    // seconds the whole check may take before it is an error
+  int repetitions = defaults::repetitions;   // timed repetitions; the median is the headline
+  double min_time = defaults::min_time_s;    // seconds each repetition should last
+  double deadline = defaults::deadline_s;    // seconds the whole check may take before it is an error
   int line = 0;             // where it stands in the suite file
 };
 

@@ -19,7 +19,7 @@ class Watchdog {
   using OnExpiry = std::function<void(const std::string& check, const std::string& reason)>;
 
   // `phases` names the places a rank reports, in the order it reaches them within a check.
-  Watchdog(World& world, std::vector<std::string> phases, OnExpiry on_expiry);
+  Watchdog(const World& world, std::vector<std::string> phases, OnExpiry on_expiry);
   ~Watchdog();
   Watchdog(const Watchdog&) = delete;
   Watchdog& operator=(const Watchdog&) = delete;
@@ -37,18 +37,15 @@ class Watchdog {
     int phase = 0;
     auto operator<=>(const Mark&) const = default;
   };
-  struct Channel;
   void watch();
-  void receive();
+  void take(int from, int index, int phase);
   std::string late_ranks() const;
 
-  World& world_;
+  const World& world_;
   std::vector<std::string> phases_;
   OnExpiry on_expiry_;
-  std::unique_ptr<Channel> channel_;
+  std::unique_ptr<ArrivalChannel> channel_;
   std::vector<Mark> marks_;
-  long sent_ = 0;
-  long received_ = 0;
   std::mutex mutex_;
   std::mutex drain_mutex_;
   int index_ = -1;

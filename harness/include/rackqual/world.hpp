@@ -1,54 +1,56 @@
 #pragma once
-// All ranks of the run, where each one lives, and the groups each scope forms.
-#include <map>
+// All ranks of the run, where each one lives, and the groups each scope forms. An interface:
+// MpiWorld (mpi_world.hpp) in a real run, FakeWorld (fake_world.hpp) in unit tests.
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "rackqual/group.hpp"
 #include "rackqual/scope.hpp"
+#include "rackqual/topology.hpp"
 
 namespace rackqual {
 
-struct Placement {
-  std::string host;
-  std::string rack;
-  int local_rank = 0;   // index among the ranks of the same host: the device it drives
-  int local_size = 1;
+// Small messages from every rank to rank 0 that never meet a benchmark's traffic: how the
+// deadline watchdog learns where each rank has arrived.
+class ArrivalChannel {
+ public:
+  virtual ~ArrivalChannel() = default;
+  // Any rank but 0: tells rank 0 it has arrived at (index, phase).
+  virtual void send(int index, int phase) = 0;
+  // Rank 0: takes one message that has come in, without waiting; false when none has.
+  virtual bool try_receive(int& from, int& index, int& phase) = 0;
+  // Every rank, together: rank 0 takes every message still in flight.
+  virtual void close(const std::function<void(int from, int index, int phase)>& take) = 0;
 };
 
 class World {
  public:
-  // Starts MPI (thread level: multiple, for the deadline watchdog) and learns the topology.
-  World(int* argc, char*** argv);
-  ~World();
-  World(const World&) = delete;
-  World& operator=(const World&) = delete;
+  virtual ~World() = default;
 
-  int rank() const { return rank_; }
-  int size() const { return size_; }
-  const Placement& placement() const { return placements_[rank_]; }
-  const std::vector<Placement>& placements() const { return placements_; }
-  std::vector<std::string> hosts() const;
+  virtual int rank() const = 0;
+  virtual int size() const = 0;
+  virtual const std::vector<Placement>& placements() const = 0;
+  const Placement& placement() const { return placements()[static_cast<std::size_t>(rank())]; }
+  std::vector<std::string> hosts() const { return hosts_of(placements()); }
 
-  // This rank's group for a scope (built once, then cached).
-  const Group& group(Scope scope);
-  const Group& all() { return group(Scope::cluster); }
+  // This rank's group for a scope (built once, then kept).
+  virtual const Group& group(Scope scope) const = 0;
+  const Group& all() const { return group(Scope::cluster); }
 
   // Every rank's text, on rank 0 only.
-  std::vector<std::string> gather(const std::string& text) const;
+  std::vector<std::string> gather(const std::string& text) const { return all().gather(text); }
   // Rank 0's text, on every rank.
-  std::string broadcast(const std::string& text) const;
-  int max(int value) const;
+  std::string broadcast(const std::string& text) const { return all().broadcast(text); }
+  int max(int value) const { return static_cast<int>(all().max(value)); }
 
+  virtual std::unique_ptr<ArrivalChannel> arrival_channel() const = 0;
+  // Whether the ranks are simulated threads of one process (what a process keeps once, such as
+  // Google Benchmark's registry, is then shared by every rank).
+  virtual bool simulated() const { return false; }
   // Ends every rank at once: the last resort for a hung collective.
-  [[noreturn]] void abort(int code) const;
-
- private:
-  int rank_ = 0;
-  int size_ = 1;
-  std::vector<Placement> placements_;
-  std::map<Scope, Group> groups_;
+  [[noreturn]] virtual void abort(int code) const = 0;
 };
 
 }  // namespace rackqual

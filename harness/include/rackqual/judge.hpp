@@ -1,0 +1,31 @@
+#pragma once
+// Judging one measurement point: from what the group measured to its records, each metric
+// compared with the bounds resolved when the suite loaded. Pure: no ranks, no devices.
+#include <string>
+#include <vector>
+
+#include "rackqual/kind.hpp"
+#include "rackqual/measure.hpp"
+#include "rackqual/plan.hpp"
+#include "rackqual/record.hpp"
+
+namespace rackqual {
+
+// What a group measured at one point, as its leader knows it.
+struct Measurement {
+  bool measured = false;         // every rank prepared, ran and timed the operation
+  std::vector<Sample> samples;   // per repetition, the slowest rank's
+  nlohmann::json telemetry;      // the leader's device over the measurement (null where none)
+  nlohmann::json timing;         // how it was timed
+  nlohmann::json arrival;        // collectives: each rank's lateness at the common start
+  std::string correct_detail;    // the leader's check, when every rank was right
+  std::string complaints;        // every rank's problem or wrong result, joined
+};
+
+// The records of one point: an error record when it could not be measured, else one record
+// per metric, judged by its bounds, failed when any rank computed a wrong result. `base`
+// carries the context (run, check, group, rank, device, params).
+std::vector<Record> judge_point(const Record& base, const Kind& kind, const PointPlan& point, const Measurement& m,
+                                int ranks);
+
+}  // namespace rackqual

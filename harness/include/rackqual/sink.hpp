@@ -1,0 +1,50 @@
+#pragma once
+// Where records go. Every record of a run, the watchdog's included, passes through one
+// RecordSink; each output (JSON Lines, the console table, progress, the manifest) is a sink.
+#include <cstdio>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "rackqual/manifest.hpp"
+#include "rackqual/record.hpp"
+
+namespace rackqual {
+
+class RecordSink {
+ public:
+  virtual ~RecordSink() = default;
+  // Check `index` (from 1) of `total` starts.
+  virtual void begin_check(int /*index*/, int /*total*/, const std::string& /*check*/) {}
+  virtual void write(const Record& record) = 0;
+  // The check that began last has ended; `worst` is the worst verdict of its records.
+  virtual void end_check(Verdict /*worst*/) {}
+  // The run ends: status "finished" or "aborted", with its exit code.
+  virtual void end_run(const std::string& /*status*/, int /*exit_code*/) {}
+};
+
+// Every sink of a run, called in order; safe to call from the watchdog's thread as well.
+class Sinks : public RecordSink {
+ public:
+  void add(std::unique_ptr<RecordSink> sink) { sinks_.push_back(std::move(sink)); }
+  void begin_check(int index, int total, const std::string& check) override;
+  void write(const Record& record) override;
+  void end_check(Verdict worst) override;
+  void end_run(const std::string& status, int exit_code) override;
+
+ private:
+  std::mutex mutex_;
+  std::vector<std::unique_ptr<RecordSink>> sinks_;
+};
+
+// Appends each record to a JSON Lines file, flushed line by line (RecordWriter).
+std::unique_ptr<RecordSink> json_lines_sink(const std::string& path);
+// Prints the verdict table and where the records are to `out` when the run finishes.
+std::unique_ptr<RecordSink> console_table_sink(std::FILE* out, const std::string& records_path);
+// Shows progress on stderr: a live line on a terminal, one line per finished check otherwise.
+std::unique_ptr<RecordSink> progress_sink();
+// Writes the manifest when the run starts and again, with its status, when it ends.
+std::unique_ptr<RecordSink> manifest_sink(const std::string& path, Manifest manifest);
+
+}  // namespace rackqual

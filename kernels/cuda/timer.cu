@@ -1,0 +1,77 @@
+// The cuda backend's timer: CUDA events on the launch stream. Holding the stream works as in
+// nvbench: a one-thread kernel spins on a flag in mapped host memory until stop() sets it, so
+// every launch of the batch is queued before the start event is passed and the GPU runs them
+// back to back; the launch latency of small operations is then not measured.
+#include "kernels/cuda/timer.hpp"
+
+#include <atomic>
+
+#include "kernels/cuda/check.hpp"
+#include "kernels/cuda/cuda_backend.hpp"
+
+namespace rackqual::cuda {
+namespace kernel {
+
+__device__ inline unsigned long long global_ns() {
+  unsigned long long t;
+  asm volatile("mov.u64 %0, %%globaltimer;" : "=l"(t));
+  return t;
+}
+
+// Waits until *release is set, or gives up after timeout_ns and says so in *timed_out.
+__global__ void hold(const volatile int* release, int* timed_out, unsigned long long timeout_ns) {
+  const unsigned long long begin = global_ns();
+  while (*release == 0) {
+    if (global_ns() - begin > timeout_ns) {
+      *timed_out = 1;
+      return;
+    }
+    __nanosleep(1000);
+  }
+}
+
+}  // namespace kernel
+
+EventTimer::EventTimer(cudaStream_t stream) : stream_(stream) {
+  RACKQUAL_CHECK(cudaHostAlloc(reinterpret_cast<void**>(&flags_), 2 * sizeof(int), cudaHostAllocMapped));
+  RACKQUAL_CHECK(cudaHostGetDevicePointer(reinterpret_cast<void**>(&device_flags_), flags_, 0));
+}
+
+EventTimer::~EventTimer() {
+  if (held_) release();
+  cudaFreeHost(flags_);
+}
+
+void EventTimer::start(bool hold) {
+  held_ = hold;
+  if (hold) {
+    flags_[0] = 0;
+    flags_[1] = 0;
+    std::atomic_thread_fence(std::memory_order_seq_cst);
+    kernel::hold<<<1, 1, 0, stream_>>>(device_flags_, device_flags_ + 1, hold_timeout_ns);
+    RACKQUAL_CHECK(cudaGetLastError());
+  }
+  RACKQUAL_CHECK(cudaEventRecord(start_, stream_));
+}
+
+void EventTimer::stop() {
+  RACKQUAL_CHECK(cudaEventRecord(stop_, stream_));
+  if (held_) release();
+}
+
+double EventTimer::elapsed() {
+  RACKQUAL_CHECK(cudaEventSynchronize(stop_));
+  if (flags_[1])
+    throw Error("timer: the launches of one timed batch took longer than 1 s to queue; the stream was released early");
+  return seconds_between(start_, stop_);
+}
+
+void EventTimer::release() {
+  std::atomic_thread_fence(std::memory_order_seq_cst);
+  *static_cast<volatile int*>(flags_) = 1;
+  held_ = false;
+}
+
+std::unique_ptr<Timer> CudaBackend::timer() { return std::make_unique<EventTimer>(stream_); }
+
+}  // namespace rackqual::cuda
