@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <iostream>
 #include <optional>
+#include <set>
 #include <tuple>
 
 #include "rackqual/backend.hpp"
@@ -15,6 +16,7 @@
 #include "rackqual/platform.hpp"
 #include "rackqual/runner.hpp"
 #include "rackqual/suite.hpp"
+#include "rackqual/text.hpp"
 #include "rackqual/version.hpp"
 #include "rackqual/mpi_world.hpp"
 #include "rackqual/plan.hpp"
@@ -34,17 +36,66 @@ void say(const std::string& line) {
   if (first_rank()) std::fprintf(stderr, "%s\n", line.c_str());
 }
 
-// The suite and its platform profile, both validated; throws InputError.
-std::pair<Suite, Platform> load(const std::string& suite_path, const std::string& backend, const std::string& device_name) {
-  Suite suite = load_suite(suite_path);
+// A platform profile by name, from the suite's folder or the installed ones; throws InputError.
+Platform profile(const std::string& suite_path, const std::string& name, const std::string& field) {
   const auto dirs = platform_dirs(suite_path);
-  const std::string name = resolve_platform(suite, backend, device_name, dirs);
   const std::string path = find_platform(name, dirs);
   if (path.empty())
-    throw InputError(suite_path, 0, "platform", "no profile named '" + name + "' in " + dirs.front() + " or " + dirs.back());
-  Platform platform = load_platform(path);
-  check_peaks(suite, platform);
+    throw InputError(suite_path, 0, field, "no profile named '" + name + "' in " + dirs.front() + " or " + dirs.back());
+  return load_platform(path);
+}
+
+// The suite and its platform profile, validated together for the backend: every check's
+// kind and parameters supported, every criterion's peak present with the metric's unit.
+// Throws InputError.
+std::pair<Suite, Platform> load(const std::string& suite_path, const std::string& backend, const std::string& device_name) {
+  Suite suite = load_suite(suite_path);
+  check_support(suite, backend);
+  Platform platform = profile(suite_path, resolve_platform(suite, backend, device_name, platform_dirs(suite_path)), "platform");
+  plan_suite(suite, platform);
   return {std::move(suite), std::move(platform)};
+}
+
+// The profiles of GPUs (those that name devices), by name.
+std::vector<std::string> gpu_profiles(const std::string& suite_path) {
+  std::set<std::string> names;
+  for (const auto& dir : platform_dirs(suite_path)) {
+    if (!std::filesystem::is_directory(dir)) continue;
+    for (const auto& entry : std::filesystem::directory_iterator(dir))
+      if (entry.path().extension() == ".yaml" && !load_platform(entry.path().string()).devices.empty())
+        names.insert(entry.path().stem().string());
+  }
+  return {names.begin(), names.end()};
+}
+
+// `rackqual check`: a suite validated for a backend and platform without running anything,
+// on any machine (a login node without a GPU checks a GPU suite). Backend auto: host when it
+// runs every check, else cuda. Platform: --platform, else the suite's; for auto on cuda the
+// profile of --device, or else every GPU profile in turn. Throws InputError.
+void check_suite(const std::string& suite_path, std::string backend, const std::string& platform_name,
+                 const std::string& device_name) {
+  Suite suite = load_suite(suite_path);
+  if (backend == "auto") {
+    backend = "host";
+    try {
+      check_support(suite, "host");
+    } catch (const InputError& on_host) {
+      if (!BackendRegistry::instance().has("cuda")) throw;
+      backend = "cuda";
+      check_support(suite, "cuda");
+    }
+  }
+  check_support(suite, backend);
+  std::vector<std::string> names;
+  if (!platform_name.empty()) names = {platform_name};
+  else if (suite.platform != "auto" || backend == "host" || !device_name.empty())
+    names = {resolve_platform(suite, backend, device_name, platform_dirs(suite_path))};
+  else
+    names = gpu_profiles(suite_path);
+  for (const auto& name : names) plan_suite(suite, profile(suite_path, name, platform_name.empty() ? "platform" : "--platform"));
+  std::printf("%s: suite %s is valid: %zu checks, backend %s, platform%s %s\n", suite_path.c_str(), suite.name.c_str(),
+              suite.checks.size(), backend.c_str(), names.size() == 1 ? "" : "s",
+              join(names, [](const std::string& n) { return n; }).c_str());
 }
 
 void list_kinds() {
@@ -191,8 +242,11 @@ int main(int argc, char** argv) {
   auto* check_cmd = app.add_subcommand("check", "Validate a suite and its platform profile without running it");
   check_cmd->add_option("suite", suite_path, "Suite YAML file")->required();
   std::string device_name;
-  check_cmd->add_option("--backend", backend, "Backend whose platform profile 'auto' resolves to")
+  std::string platform_name;
+  check_cmd->add_option("--backend", backend, "Backend to check against: auto (host when it runs every check, else cuda), host, cuda")
       ->check(CLI::IsMember({"auto", "host", "cuda"}));
+  check_cmd->add_option("--platform", platform_name, "Platform profile to check against (default: the suite's; for auto on cuda, "
+                                                     "the --device's profile or every GPU profile)");
   check_cmd->add_option("--device", device_name, "Device name 'auto' matches on the cuda backend (e.g. 'NVIDIA H100 80GB HBM3')");
 
   try {
@@ -210,9 +264,7 @@ int main(int argc, char** argv) {
       return exit_pass;
     }
     if (*check_cmd) {
-      auto [suite, platform] = load(suite_path, backend == "auto" ? "host" : backend, device_name);
-      std::printf("%s: suite %s is valid: %zu checks, platform %s\n", suite_path.c_str(), suite.name.c_str(),
-                  suite.checks.size(), platform.name.c_str());
+      check_suite(suite_path, backend, platform_name, device_name);
       return exit_pass;
     }
     std::string command_line;

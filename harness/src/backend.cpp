@@ -22,9 +22,15 @@ void BackendRegistry::add_backend(const std::string& name, std::function<std::un
   if (!backends_.emplace(name, std::move(make)).second) throw std::logic_error("backend registered twice: " + name);
 }
 
-void BackendRegistry::add_op(const std::string& backend, const std::string& kind, OpFactory make) {
+void BackendRegistry::add_op(const std::string& backend, const std::string& kind, OpFactory make, Support support) {
   if (!ops_.emplace(std::make_pair(backend, kind), std::move(make)).second)
     throw std::logic_error("operation registered twice: " + backend + "/" + kind);
+  supports_.emplace(std::make_pair(backend, kind), std::move(support));
+}
+
+const Support* BackendRegistry::support(const std::string& backend, const std::string& kind) const {
+  auto it = supports_.find({backend, kind});
+  return it == supports_.end() ? nullptr : &it->second;
 }
 
 std::unique_ptr<Backend> BackendRegistry::create(const std::string& name) const {

@@ -18,6 +18,14 @@ std::optional<ParamSpec> Kind::param(const std::string& name) const {
   return std::nullopt;
 }
 
+void Kind::validate(const Params& params) const { points(params); }
+
+std::vector<Params> Kind::points(const Params& params) const {
+  std::vector<Params> out = sweep(params);
+  for (auto& point : out) point.set_typed(decode(point));
+  return out;
+}
+
 KindRegistry& KindRegistry::instance() {
   static KindRegistry registry;
   return registry;

@@ -5,6 +5,8 @@
 #include <cstdio>
 #include <set>
 
+#include "rackqual/backend.hpp"
+#include "rackqual/error.hpp"
 #include "rackqual/units.hpp"
 #include "criterion_yaml.hpp"
 #include "yaml_file.hpp"
@@ -49,7 +51,7 @@ void read_timing(const YamlFile& f, const YAML::Node& node, const std::string& f
 
 // `owner` is the check, named in messages when `node` (its params) is absent.
 Params read_params(const YamlFile& f, const YAML::Node& node, const YAML::Node& owner, const std::string& field,
-                   const Kind& kind) {
+                   const Kind& kind, std::map<std::string, int>& lines) {
   const YAML::Node& here = node ? node : owner;
   std::set<std::string> known;
   for (const auto& spec : kind.params()) known.insert(spec.name);
@@ -58,6 +60,7 @@ Params read_params(const YamlFile& f, const YAML::Node& node, const YAML::Node& 
   for (const auto& spec : kind.params()) {
     const std::string name = field + "." + spec.name;
     const YAML::Node value = node ? node[spec.name] : YAML::Node(YAML::NodeType::Undefined);
+    lines[spec.name] = YamlFile::line(value.IsDefined() ? value : here);
     try {
       if (!value.IsDefined()) {
         if (spec.default_value.empty()) f.fail(here, name, "required parameter is missing");
@@ -115,7 +118,7 @@ Check read_check(const YamlFile& f, const YAML::Node& node, std::size_t index, c
   // `params:` or `criteria:` left empty (YAML null) mean none.
   const YAML::Node params = node["params"];
   check.params = read_params(f, params && !params.IsNull() ? params : YAML::Node(YAML::NodeType::Undefined), node,
-                             field + ".params", kind);
+                             field + ".params", kind, check.param_lines);
 
   if (auto criteria = node["criteria"]; criteria && !criteria.IsNull()) {
     if (!criteria.IsMap()) f.fail(criteria, field + ".criteria", "expected a mapping of metric to bounds");
@@ -133,6 +136,35 @@ Check read_check(const YamlFile& f, const YAML::Node& node, std::size_t index, c
 }
 
 }  // namespace
+
+void check_support(const Suite& suite, const std::string& backend) {
+  const auto& registry = BackendRegistry::instance();
+  for (const auto& check : suite.checks) {
+    const std::string field = "checks[" + check.id + "]";
+    const Kind& kind = *check.kind;
+    const Support* support = registry.support(backend, kind.name());
+    if (!registry.op(backend, kind.name()))
+      throw InputError(suite.path, check.line, field + ".kind", "backend " + backend + " has no operation for kind " + kind.name());
+    for (const auto& [param, accepted] : *support) {
+      if (!check.params.has(param)) continue;
+      const std::string& value = check.params.text(param);
+      if (std::find(accepted.begin(), accepted.end(), value) != accepted.end()) continue;
+      std::string elsewhere;
+      for (const auto& other : registry.backends()) {
+        const Support* s = registry.support(other, kind.name());
+        if (other == backend || !s) continue;
+        auto it = s->find(param);
+        if (it == s->end() || std::find(it->second.begin(), it->second.end(), value) != it->second.end())
+          elsewhere += (elsewhere.empty() ? "" : ", ") + other;
+      }
+      const auto line = check.param_lines.find(param);
+      throw InputError(suite.path, line == check.param_lines.end() ? check.line : line->second, field + ".params." + param,
+                       "backend " + backend + " runs " + kind.name() + " with " + param + " " +
+                           join(accepted, [](const std::string& a) { return a; }) + ", not " + value +
+                           (elsewhere.empty() ? "" : " (backend " + elsewhere + " does)"));
+    }
+  }
+}
 
 Suite load_suite(const std::string& path) {
   const YamlFile f(path);

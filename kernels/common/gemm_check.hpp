@@ -2,22 +2,20 @@
 // Checking sampled outputs of C = A·B against a reference dot product in double.
 #include <cmath>
 #include <cstdint>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
 #include "kernels/common/random.hpp"
+#include "rackqual/dtype.hpp"
 
 namespace rackqual::gemm {
 
 // Unit roundoff of each dtype's accumulation as the host libraries do it.
 inline double unit_roundoff(const std::string& dtype) {
-  if (dtype == "fp64") return 0x1.0p-53;
-  if (dtype == "fp32") return 0x1.0p-24;
-  if (dtype == "tf32") return 0x1.0p-11;   // inputs rounded to 10 mantissa bits
-  if (dtype == "bf16") return 0x1.0p-8;
-  if (dtype == "fp16") return 0x1.0p-11;
-  if (dtype == "fp8") return 0x1.0p-4;     // e4m3
-  return 0x1.0p-24;
+  const auto type = parse_dtype(dtype);
+  if (!type) throw std::invalid_argument("unknown dtype '" + dtype + "'");
+  return traits(*type).unit_roundoff;
 }
 
 // Error bound of a length-k dot product: |c - ref| <= tol * sum_l |a_il * b_lj|, with

@@ -16,6 +16,7 @@
 #include "kernels/cuda/device.hpp"
 #include "kernels/cuda/nccl_wait.hpp"
 #include "rackqual/error.hpp"
+#include "rackqual/kind_params.hpp"
 
 namespace rackqual::cuda {
 namespace {
@@ -151,17 +152,17 @@ class Allreduce : public Op {
 };
 
 std::unique_ptr<Op> make(const OpContext& ctx) {
-  const std::int64_t bytes = ctx.params.list("sizes").front();
-  const bool in_place = ctx.params.text("in_place") == "true";
-  const std::string& dtype = ctx.params.text("dtype");
-  if (dtype == "fp64") return std::make_unique<Allreduce<double>>(ctx, bytes, in_place);
-  if (dtype == "fp32") return std::make_unique<Allreduce<float>>(ctx, bytes, in_place);
-  if (dtype == "bf16") return std::make_unique<Allreduce<__nv_bfloat16>>(ctx, bytes, in_place);
-  if (dtype == "fp16") return std::make_unique<Allreduce<__half>>(ctx, bytes, in_place);
-  throw SetupError("cuda backend: allreduce dtype " + dtype + " is not supported (fp64, fp32, bf16, fp16)");
+  const auto& p = ctx.params.typed<AllreduceParams>();
+  switch (p.dtype) {
+    case DType::fp64: return std::make_unique<Allreduce<double>>(ctx, p.bytes, p.in_place);
+    case DType::fp32: return std::make_unique<Allreduce<float>>(ctx, p.bytes, p.in_place);
+    case DType::bf16: return std::make_unique<Allreduce<__nv_bfloat16>>(ctx, p.bytes, p.in_place);
+    case DType::fp16: return std::make_unique<Allreduce<__half>>(ctx, p.bytes, p.in_place);
+    default: throw SetupError("cuda backend: allreduce dtype " + std::string(to_string(p.dtype)) + " is not supported");
+  }
 }
 
-const OpRegistration registration("cuda", "allreduce", make);
+const OpRegistration registration("cuda", "allreduce", make, {{"dtype", {"fp64", "fp32", "bf16", "fp16"}}});
 
 }  // namespace
 }  // namespace rackqual::cuda

@@ -28,6 +28,7 @@
 #include "kernels/cuda/device.hpp"
 #include "rackqual/backend.hpp"
 #include "rackqual/error.hpp"
+#include "rackqual/kind_params.hpp"
 
 namespace rackqual::cuda {
 namespace {
@@ -341,11 +342,11 @@ class Gemm : public Op {
 
 std::unique_ptr<Op> make(const OpContext& ctx) {
   auto& cuda = dynamic_cast<CudaBackend&>(ctx.backend);
-  const auto m = ctx.params.integer("m"), n = ctx.params.integer("n"), k = ctx.params.integer("k");
-  return std::make_unique<Gemm>(cuda, m, n, k, ctx.params.text("dtype"));
+  const auto& p = ctx.params.typed<GemmParams>();
+  return std::make_unique<Gemm>(cuda, p.m, p.n, p.k, std::string(to_string(p.dtype)));
 }
 
-const OpRegistration registration("cuda", "gemm", make);
+const OpRegistration registration("cuda", "gemm", make, {{"dtype", {"fp64", "fp32", "tf32", "bf16", "fp16", "fp8"}}});
 
 }  // namespace
 }  // namespace rackqual::cuda

@@ -205,7 +205,7 @@ std::unique_ptr<Op> make(const OpContext& ctx) {
   }
 }
 
-const OpRegistration registration("cuda", "transformer_step", make);
+const OpRegistration registration("cuda", "transformer_step", make, {{"dtype", {"fp32", "bf16"}}, {"grad_dtype", {"fp32"}}});
 
 }  // namespace
 }  // namespace rackqual::cuda

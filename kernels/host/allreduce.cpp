@@ -7,6 +7,7 @@
 #include "kernels/common/collective.hpp"
 #include "rackqual/backend.hpp"
 #include "rackqual/error.hpp"
+#include "rackqual/kind_params.hpp"
 #include "rackqual/mpi_native.hpp"
 
 namespace rackqual::host {
@@ -81,16 +82,14 @@ class Allreduce : public Op {
 };
 
 std::unique_ptr<Op> make(const OpContext& ctx) {
-  const std::int64_t bytes = ctx.params.list("sizes").front();
-  const bool in_place = ctx.params.text("in_place") == "true";
-  const std::string& dtype = ctx.params.text("dtype");
-  if (bytes / (dtype == "fp32" ? 4 : 8) > INT32_MAX) throw SetupError("host backend: all-reduce of 2^31 elements or more");
-  if (dtype == "fp32") return std::make_unique<Allreduce<float>>(ctx.group, bytes, in_place);
-  if (dtype == "fp64") return std::make_unique<Allreduce<double>>(ctx.group, bytes, in_place);
-  throw SetupError("host backend: allreduce dtype " + dtype + " is not supported (fp32, fp64)");
+  const auto& p = ctx.params.typed<AllreduceParams>();
+  if (p.count() > INT32_MAX) throw SetupError("host backend: all-reduce of 2^31 elements or more");
+  if (p.dtype == DType::fp32) return std::make_unique<Allreduce<float>>(ctx.group, p.bytes, p.in_place);
+  if (p.dtype == DType::fp64) return std::make_unique<Allreduce<double>>(ctx.group, p.bytes, p.in_place);
+  throw SetupError("host backend: allreduce dtype " + std::string(to_string(p.dtype)) + " is not supported (fp32, fp64)");
 }
 
-const OpRegistration registration("host", "allreduce", make);
+const OpRegistration registration("host", "allreduce", make, {{"dtype", {"fp32", "fp64"}}});
 
 }  // namespace
 }  // namespace rackqual::host

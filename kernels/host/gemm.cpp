@@ -9,6 +9,7 @@
 #include "kernels/host/buffer.hpp"
 #include "rackqual/backend.hpp"
 #include "rackqual/error.hpp"
+#include "rackqual/kind_params.hpp"
 
 namespace rackqual::host {
 namespace {
@@ -62,14 +63,14 @@ class Gemm : public Op {
 };
 
 std::unique_ptr<Op> make(const OpContext& ctx) {
-  const auto m = ctx.params.integer("m"), n = ctx.params.integer("n"), k = ctx.params.integer("k");
-  const std::string& dtype = ctx.params.text("dtype");
-  if (dtype == "fp32") return std::make_unique<Gemm<float>>(m, n, k, dtype);
-  if (dtype == "fp64") return std::make_unique<Gemm<double>>(m, n, k, dtype);
+  const auto& p = ctx.params.typed<GemmParams>();
+  const std::string dtype(to_string(p.dtype));
+  if (p.dtype == DType::fp32) return std::make_unique<Gemm<float>>(p.m, p.n, p.k, dtype);
+  if (p.dtype == DType::fp64) return std::make_unique<Gemm<double>>(p.m, p.n, p.k, dtype);
   throw SetupError("host backend: gemm dtype " + dtype + " is not supported (fp32, fp64)");
 }
 
-const OpRegistration registration("host", "gemm", make);
+const OpRegistration registration("host", "gemm", make, {{"dtype", {"fp32", "fp64"}}});
 
 }  // namespace
 }  // namespace rackqual::host

@@ -128,7 +128,7 @@ std::unique_ptr<Op> make(const OpContext& ctx) {
   }
 }
 
-const OpRegistration registration("host", "transformer_step", make);
+const OpRegistration registration("host", "transformer_step", make, {{"dtype", {"fp32"}}, {"grad_dtype", {"fp32"}}});
 
 }  // namespace
 }  // namespace rackqual::host

@@ -5,6 +5,7 @@
 #include <limits>
 
 #include "kernels/common/dtype.hpp"
+#include "rackqual/dtype.hpp"
 
 namespace rackqual {
 namespace {
@@ -95,6 +96,23 @@ TEST(E4m3, FiniteCodesIncreaseAndMirror) {
     ASSERT_EQ(dtype::e4m3_to_float(static_cast<std::uint8_t>(b | 0x80)), -x) << std::hex << int{b};
     previous = x;
   }
+}
+
+}  // namespace
+}  // namespace rackqual
+
+namespace rackqual {
+namespace {
+
+TEST(DType, TraitsAndNames) {
+  for (DType t : all_dtypes()) EXPECT_EQ(parse_dtype(to_string(t)), t);
+  EXPECT_EQ(traits(DType::bf16).bytes, 2);
+  EXPECT_EQ(traits(DType::fp8).bytes, 1);
+  EXPECT_EQ(traits(DType::tf32).bytes, 4);
+  EXPECT_EQ(traits(DType::fp64).unit_roundoff, 0x1.0p-53);
+  EXPECT_EQ(traits(DType::fp16).unit_roundoff, 0x1.0p-11);
+  EXPECT_EQ(parse_dtype("fp4"), std::nullopt);
+  EXPECT_EQ(parse_dtype("FP32"), std::nullopt);
 }
 
 }  // namespace

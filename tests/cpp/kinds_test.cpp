@@ -20,6 +20,12 @@ Params params(const Kind& k, const std::map<std::string, std::string>& overrides
     auto it = overrides.find(spec.name);
     p.set(spec.name, parse_param(spec, it == overrides.end() ? spec.default_value : it->second));
   }
+  // Typed parameters as the planner decodes them for a point (left out where they do not decode,
+  // for the tests of what validate() rejects).
+  try {
+    p.set_typed(k.decode(p));
+  } catch (const FieldError&) {
+  }
   return p;
 }
 

@@ -311,7 +311,7 @@ TEST_F(SuiteTest, CriteriaMustBeAMapping) {
 TEST_F(SuiteTest, UnknownMetric) {
   EXPECT_EQ(error("name: s\nchecks:\n  - id: g\n    kind: gemm\n    criteria:\n      gflops: {min: 1}\n", 6,
                   "checks[g].criteria.gflops"),
-            "unknown metric 'gflops' for kind gemm (metrics: tflops)");
+            "unknown metric 'gflops' for kind gemm (metrics: tflops, tflops_per_watt)");
 }
 
 TEST_F(SuiteTest, UnknownCriterionKey) {

@@ -82,6 +82,11 @@ class TelemetryWindow {
 
 using OpFactory = std::function<std::unique_ptr<Op>(const OpContext&)>;
 
+// What a backend's operation accepts beyond its kind's own choices: parameter -> the values it
+// runs (e.g. {"dtype", {"fp32", "fp64"}}); a parameter it does not name takes every value.
+// Declared with the operation, so a suite is checked against a backend that cannot start here.
+using Support = std::map<std::string, std::vector<std::string>>;
+
 class Backend {
  public:
   virtual ~Backend() = default;
@@ -105,16 +110,19 @@ class BackendRegistry {
  public:
   static BackendRegistry& instance();
   void add_backend(const std::string& name, std::function<std::unique_ptr<Backend>()> make);
-  void add_op(const std::string& backend, const std::string& kind, OpFactory make);
+  void add_op(const std::string& backend, const std::string& kind, OpFactory make, Support support = {});
   // Builds the named backend; throws SetupError when it is not built in or cannot start here.
   std::unique_ptr<Backend> create(const std::string& name) const;
   bool has(const std::string& name) const;
   const OpFactory* op(const std::string& backend, const std::string& kind) const;
+  // What the backend's operation for a kind accepts; null when it has none.
+  const Support* support(const std::string& backend, const std::string& kind) const;
   std::vector<std::string> backends() const;
 
  private:
   std::map<std::string, std::function<std::unique_ptr<Backend>()>> backends_;
   std::map<std::pair<std::string, std::string>, OpFactory> ops_;
+  std::map<std::pair<std::string, std::string>, Support> supports_;
 };
 
 struct BackendRegistration {
@@ -123,8 +131,8 @@ struct BackendRegistration {
   }
 };
 struct OpRegistration {
-  OpRegistration(const std::string& backend, const std::string& kind, OpFactory make) {
-    BackendRegistry::instance().add_op(backend, kind, std::move(make));
+  OpRegistration(const std::string& backend, const std::string& kind, OpFactory make, Support support = {}) {
+    BackendRegistry::instance().add_op(backend, kind, std::move(make), std::move(support));
   }
 };
 

@@ -1,6 +1,7 @@
 #pragma once
 // A benchmark kind: its parameters, its metrics, the scopes it runs at, and the arithmetic
 // that turns a time into metrics. Kinds are backend-agnostic: no CUDA or MPI here.
+#include <any>
 #include <functional>
 #include <map>
 #include <memory>
@@ -49,10 +50,14 @@ class Kind {
 
   // The fewest ranks a measurement needs (a collective needs two); smaller groups are skipped.
   virtual int min_ranks() const { return 1; }
-  // Checks that span parameters (a dtype the sizes allow, ...); throws FieldError.
-  virtual void validate(const Params&) const {}
-  // The measurement points of a check: one per value of the swept parameter, if any.
-  virtual std::vector<Params> points(const Params& params) const { return {params}; }
+  // The typed parameters of one measurement point (kind_params.hpp); throws FieldError on a
+  // combination the kind cannot run (sizes that are not whole elements, ...).
+  virtual std::any decode(const Params&) const { return {}; }
+  // Decodes every point of a check's parameters; throws FieldError.
+  void validate(const Params& params) const;
+  // The measurement points of a check: one per value of the swept parameter, if any, each
+  // with its typed parameters decoded.
+  std::vector<Params> points(const Params& params) const;
   // The parameter a criterion's `at` selects on (empty: the kind sweeps nothing).
   virtual std::string sweep_param() const { return ""; }
   // Metric values of one point from one iteration's sample on `ranks` ranks.
@@ -61,6 +66,12 @@ class Kind {
   virtual std::string peak_key(const std::string& metric, const Params& point) const = 0;
 
   std::optional<MetricSpec> metric(const std::string& name) const;
+
+ protected:
+  // The points before decoding: one per value of the swept parameter, if any.
+  virtual std::vector<Params> sweep(const Params& params) const { return {params}; }
+
+ public:
   std::optional<ParamSpec> param(const std::string& name) const;
 };
 

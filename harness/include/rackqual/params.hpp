@@ -1,7 +1,9 @@
 #pragma once
 // Typed parameters of a benchmark kind: their declaration and their values.
+#include <any>
 #include <cstdint>
 #include <map>
+#include <stdexcept>
 #include <string>
 #include <variant>
 #include <vector>
@@ -35,11 +37,22 @@ class Params {
   const std::string& text(const std::string& name) const;
   const std::vector<std::int64_t>& list(const std::string& name) const;
   nlohmann::json to_json() const;
-  bool operator==(const Params&) const = default;
+  bool operator==(const Params& other) const { return values_ == other.values_; }
+
+  // The kind's typed parameters of one measurement point (kind_params.hpp), decoded once when
+  // the suite is planned; throws std::logic_error when absent or of another type.
+  template <typename T>
+  const T& typed() const {
+    const T* t = std::any_cast<T>(&typed_);
+    if (!t) throw std::logic_error("typed parameters not decoded for this point");
+    return *t;
+  }
+  void set_typed(std::any typed) { typed_ = std::move(typed); }
 
  private:
   const ParamValue& get(const std::string& name) const;
   std::map<std::string, ParamValue> values_;
+  std::any typed_;
 };
 
 // Parses one value written as text (a YAML scalar) for a parameter; throws FieldError.

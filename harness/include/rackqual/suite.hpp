@@ -1,5 +1,6 @@
 #pragma once
 // A suite: a YAML file naming checks. A check = a kind + parameters + scope + criteria.
+#include <map>
 #include <string>
 #include <vector>
 
@@ -21,6 +22,7 @@ struct Check {
   double min_time = defaults::min_time_s;    // seconds each repetition should last
   double deadline = defaults::deadline_s;    // seconds the whole check may take before it is an error
   int line = 0;             // where it stands in the suite file
+  std::map<std::string, int> param_lines;   // where each parameter is written (the check's line when defaulted)
 };
 
 struct Suite {
@@ -33,5 +35,8 @@ struct Suite {
 
 // Loads and validates a suite; every problem throws InputError("file:line: field: message").
 Suite load_suite(const std::string& path);
+// Checks that a backend has an operation for every check's kind that accepts its parameters
+// (dtype, op, ...), before anything runs; throws InputError naming the parameter's line.
+void check_support(const Suite& suite, const std::string& backend);
 
 }  // namespace rackqual

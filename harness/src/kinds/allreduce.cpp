@@ -3,6 +3,7 @@
 // the traffic each link carries in a ring, so figures compare across rank counts.
 #include "rackqual/error.hpp"
 #include "rackqual/kind.hpp"
+#include "rackqual/kind_params.hpp"
 #include "kernels/common/collective.hpp"
 
 namespace rackqual {
@@ -24,15 +25,9 @@ class Allreduce : public Kind {
   }
   std::vector<Scope> scopes() const override { return {Scope::node, Scope::nvlink_domain, Scope::rack, Scope::cluster}; }
   int min_ranks() const override { return 2; }
-  void validate(const Params& p) const override {
-    const std::string& dtype = p.text("dtype");
-    const std::int64_t element = dtype == "fp64" ? 8 : dtype == "fp32" ? 4 : 2;
-    for (std::int64_t size : p.list("sizes"))
-      if (size % element != 0)
-        throw FieldError("sizes", std::to_string(size) + " bytes is not a whole number of " + dtype + " elements");
-  }
+  std::any decode(const Params& p) const override { return AllreduceParams::from(p); }
   std::string sweep_param() const override { return "sizes"; }
-  std::vector<Params> points(const Params& p) const override {
+  std::vector<Params> sweep(const Params& p) const override {
     std::vector<Params> out;
     for (std::int64_t size : p.list("sizes")) {
       Params point = p;
@@ -42,7 +37,7 @@ class Allreduce : public Kind {
     return out;
   }
   std::map<std::string, double> derive(const Params& p, const Sample& s, int ranks) const override {
-    const double algbw = static_cast<double>(p.list("sizes").front()) / s.seconds / 1e9;
+    const double algbw = static_cast<double>(p.typed<AllreduceParams>().bytes) / s.seconds / 1e9;
     return {{"time_us", s.seconds * 1e6}, {"algbw_gbps", algbw}, {"busbw_gbps", algbw * collective::allreduce_bus_factor(ranks)}};
   }
   std::string peak_key(const std::string& metric, const Params&) const override {

@@ -1,5 +1,6 @@
 // gemm: dense matrix multiply C = A·B at m, n, k; TFLOP/s = 2mnk / time.
 #include "rackqual/kind.hpp"
+#include "rackqual/kind_params.hpp"
 
 namespace rackqual {
 namespace {
@@ -16,15 +17,20 @@ class Gemm : public Kind {
              {"fp64", "fp32", "tf32", "bf16", "fp16", "fp8"}, 1}};
   }
   std::vector<MetricSpec> metrics() const override {
-    return {{"tflops", "TFLOP/s", Better::higher, "2mnk / time per multiply"}};
+    return {{"tflops", "TFLOP/s", Better::higher, "2mnk / time per multiply"},
+            {"tflops_per_watt", "TFLOP/s/W", Better::higher, "TFLOP/s / average device power (where the backend reads it)", "",
+             "tflops"}};
   }
   std::vector<Scope> scopes() const override { return {Scope::gpu}; }
+  std::any decode(const Params& p) const override { return GemmParams::from(p); }
   std::map<std::string, double> derive(const Params& p, const Sample& s, int) const override {
-    const double flops = 2.0 * static_cast<double>(p.integer("m")) * static_cast<double>(p.integer("n")) *
-                         static_cast<double>(p.integer("k"));
+    const auto& g = p.typed<GemmParams>();
+    const double flops = 2.0 * static_cast<double>(g.m) * static_cast<double>(g.n) * static_cast<double>(g.k);
     return {{"tflops", flops / s.seconds / 1e12}};
   }
-  std::string peak_key(const std::string&, const Params& p) const override { return "tflops_" + p.text("dtype"); }
+  std::string peak_key(const std::string& metric, const Params& p) const override {
+    return metric == "tflops" ? "tflops_" + std::string(to_string(p.typed<GemmParams>().dtype)) : "";
+  }
 };
 
 }  // namespace

@@ -2,6 +2,7 @@
 // GB/s counts bytes read plus bytes written per pass (SI: 1 GB/s = 1e9 B/s).
 #include "rackqual/error.hpp"
 #include "rackqual/kind.hpp"
+#include "rackqual/kind_params.hpp"
 #include "kernels/common/stream.hpp"
 
 namespace rackqual {
@@ -17,17 +18,19 @@ class Hbm : public Kind {
             {"bytes", ParamType::bytes, "1GiB", "size of each array (the arrays together: at least 8x the L2 cache on GPUs)", {}, 4096}};
   }
   std::vector<MetricSpec> metrics() const override {
-    return {{"gbps", "GB/s", Better::higher, "(bytes read + bytes written) / time per pass"}};
+    return {{"gbps", "GB/s", Better::higher, "(bytes read + bytes written) / time per pass"},
+            {"gbps_per_watt", "GB/s/W", Better::higher, "GB/s / average device power (where the backend reads it)", "", "gbps"}};
   }
   std::vector<Scope> scopes() const override { return {Scope::gpu}; }
-  void validate(const Params& p) const override {
-    if (p.integer("bytes") % 16 != 0) throw FieldError("bytes", "must be a multiple of 16 (kernels move 16-byte vectors)");
-  }
+  std::any decode(const Params& p) const override { return HbmParams::from(p); }
   std::map<std::string, double> derive(const Params& p, const Sample& s, int) const override {
-    const double moved = stream::arrays_moved(stream::parse_op(p.text("op"))) * static_cast<double>(p.integer("bytes"));
+    const auto& h = p.typed<HbmParams>();
+    const double moved = stream::arrays_moved(stream::parse_op(h.op)) * static_cast<double>(h.bytes);
     return {{"gbps", moved / s.seconds / 1e9}};
   }
-  std::string peak_key(const std::string&, const Params&) const override { return "memory_gbps"; }
+  std::string peak_key(const std::string& metric, const Params&) const override {
+    return metric == "gbps" ? "memory_gbps" : "";
+  }
 };
 
 }  // namespace

@@ -3,13 +3,14 @@
 #include "kernels/common/transformer.hpp"
 #include "rackqual/error.hpp"
 #include "rackqual/kind.hpp"
+#include "rackqual/kind_params.hpp"
 
 namespace rackqual {
 namespace {
 
-transformer::Shape shape_of(const Params& p) {
-  return {p.integer("hidden"), p.integer("heads"), p.integer("seq"), p.integer("micro_batch"), p.integer("layers"),
-          p.integer("vocab")};
+transformer::Shape shape_of(const Params& point) {
+  const auto& p = point.typed<TransformerParams>();
+  return {p.hidden, p.heads, p.seq, p.micro_batch, p.layers, p.vocab};
 }
 
 class TransformerStep : public Kind {
@@ -26,6 +27,8 @@ class TransformerStep : public Kind {
             {"layers", ParamType::integer, "2", "decoder layers", {}, 1},
             {"vocab", ParamType::integer, "8192", "vocabulary size (synthetic tokens)", {}, 2},
             {"dtype", ParamType::choice, "fp32", "compute type (host: fp32; cuda: bf16 with fp32 master weights)",
+             {"fp32", "bf16"}, 1},
+            {"grad_dtype", ParamType::choice, "fp32", "type of the gradient all-reduce (host: fp32; cuda: fp32, bf16)",
              {"fp32", "bf16"}, 1}};
   }
   std::vector<MetricSpec> metrics() const override {
@@ -41,11 +44,7 @@ class TransformerStep : public Kind {
   std::vector<Scope> scopes() const override {
     return {Scope::node, Scope::gpu, Scope::nvlink_domain, Scope::rack, Scope::cluster};
   }
-  void validate(const Params& p) const override {
-    if (p.integer("hidden") % p.integer("heads") != 0)
-      throw FieldError("heads", std::to_string(p.integer("heads")) + " heads do not divide hidden " +
-                                    std::to_string(p.integer("hidden")));
-  }
+  std::any decode(const Params& p) const override { return TransformerParams::from(p); }
   std::map<std::string, double> derive(const Params& p, const Sample& s, int ranks) const override {
     const auto shape = shape_of(p);
     std::map<std::string, double> m = {
@@ -59,7 +58,7 @@ class TransformerStep : public Kind {
     return m;
   }
   std::string peak_key(const std::string& metric, const Params& p) const override {
-    return metric == "model_tflops" ? "tflops_" + p.text("dtype") : "";
+    return metric == "model_tflops" ? "tflops_" + std::string(to_string(p.typed<TransformerParams>().dtype)) : "";
   }
 };
 

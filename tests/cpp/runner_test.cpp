@@ -1,0 +1,192 @@
+// The runner's plan, measure and judge steps on simulated ranks in one process (FakeWorld),
+// with a backend of this test's own: no mpiexec, no MPI.
+#include "rackqual/runner.hpp"
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <fstream>
+#include <thread>
+
+#include "rackqual/fake_world.hpp"
+#include "rackqual/kind_params.hpp"
+#include "temp_dir.hpp"
+
+namespace rackqual {
+namespace {
+
+class Clock : public Timer {
+ public:
+  void start(bool) override { start_ = std::chrono::steady_clock::now(); }
+  void stop() override { stop_ = std::chrono::steady_clock::now(); }
+  double elapsed() override { return std::chrono::duration<double>(stop_ - start_).count(); }
+
+ private:
+  std::chrono::steady_clock::time_point start_, stop_;
+};
+
+// gemm as a busy wait of a known time per launch, its output a number the check knows.
+class Spin : public Op {
+ public:
+  explicit Spin(double seconds) : seconds_(seconds) {}
+  void launch() override {
+    const auto until = std::chrono::steady_clock::now() + std::chrono::duration<double>(seconds_);
+    while (std::chrono::steady_clock::now() < until) {
+    }
+    output_ = 42;
+  }
+  Correctness verify() override { return {output_ == 42, "output " + std::to_string(output_)}; }
+  void inject_error() override { output_ = 41; }
+
+ private:
+  double seconds_;
+  int output_ = 0;
+};
+
+// allreduce as a maximum across the group: every rank must end with the largest rank + 1.
+class GroupMax : public Op {
+ public:
+  explicit GroupMax(const Group& group) : group_(group) {}
+  void launch() override { result_ = group_.max(group_.rank() + 1.0); }
+  Correctness verify() override {
+    return {result_ == group_.size(), "result " + std::to_string(result_) + " on " + std::to_string(group_.size()) + " ranks"};
+  }
+  void inject_error() override { result_ = -1; }
+
+ private:
+  const Group& group_;
+  double result_ = 0;
+};
+
+class SimBackend : public Backend {
+ public:
+  std::string name() const override { return "sim"; }
+  void set_up(int, int) override {}
+  DeviceInfo device(int local_rank) const override { return {local_rank, "simulated device", "", ""}; }
+  std::map<std::string, std::string> versions() const override { return {{"sim", "1"}}; }
+  std::unique_ptr<Timer> timer() override { return std::make_unique<Clock>(); }
+};
+
+const BackendRegistration sim_backend("sim", [] { return std::make_unique<SimBackend>(); });
+const OpRegistration sim_gemm("sim", "gemm", [](const OpContext& ctx) -> std::unique_ptr<Op> {
+  const auto& p = ctx.params.typed<GemmParams>();
+  return std::make_unique<Spin>(static_cast<double>(p.m) * 1e-6);   // m microseconds per multiply
+}, {{"dtype", {"fp32"}}});
+const OpRegistration sim_allreduce("sim", "allreduce",
+                                   [](const OpContext& ctx) -> std::unique_ptr<Op> { return std::make_unique<GroupMax>(ctx.group); });
+
+const char* suite_text = R"(name: sim
+platform: host
+defaults: {repetitions: 3, min_time: 0.01s, deadline: 60s}
+checks:
+  - id: gemm
+    kind: gemm
+    scope: gpu
+    params: {m: 200, n: 8, k: 8}
+    criteria:
+      tflops: {min: 1e-12}
+  - id: reduce
+    kind: allreduce
+    scope: node
+    params: {sizes: [64KiB, 1MiB]}
+)";
+
+std::vector<nlohmann::json> read_records(const std::string& dir) {
+  std::vector<nlohmann::json> out;
+  std::ifstream in(dir + "/records.jsonl");
+  for (std::string line; std::getline(in, line);) out.push_back(nlohmann::json::parse(line));
+  return out;
+}
+
+class RunnerTest : public ::testing::Test {
+ protected:
+  unit::TempDir tmp;
+
+  // Runs the suite on 4 simulated ranks, 2 per host; returns each rank's exit code and the run folder.
+  std::pair<std::vector<int>, std::string> run(const std::vector<Fault>& faults = {}) {
+    const std::string path = tmp.write("sim.yaml", suite_text);
+    const Suite suite = load_suite(path);
+    const Platform platform = load_platform(RACKQUAL_SOURCE_DIR "/suites/platforms/host.yaml");
+    FakeCluster cluster({{"a", "r1"}, {"a", "r1"}, {"b", "r1"}, {"b", "r1"}});
+    std::vector<int> codes(4, -1);
+    std::string dir;
+    std::vector<std::thread> ranks;
+    for (int r = 0; r < 4; ++r)
+      ranks.emplace_back([&, r] {
+        FakeWorld world(cluster, r);
+        SimBackend backend;
+        RunOptions options;
+        options.out_dir = (tmp.path() / "results").string();
+        options.faults = faults;
+        Runner runner(world, backend, suite, platform, options);
+        codes[static_cast<std::size_t>(r)] = runner.run();
+        if (r == 0) dir = runner.dir();
+      });
+    for (auto& t : ranks) t.join();
+    return {codes, dir};
+  }
+};
+
+TEST_F(RunnerTest, MeasuresEveryRankAndEveryGroupAndJudgesThem) {
+  const auto [codes, dir] = run();
+  EXPECT_EQ(codes, (std::vector<int>{0, 0, 0, 0}));
+  const auto records = read_records(dir);
+  int gemm = 0, reduce = 0;
+  for (const auto& r : records) {
+    EXPECT_EQ(r["verdict"], "pass") << r.dump();
+    EXPECT_TRUE(r["correct"]["ok"].get<bool>()) << r.dump();
+    if (r["check"] == "gemm") {
+      ++gemm;
+      // At least 200 us per multiply of 2*200*8*8 FLOPs (more when the machine is loaded).
+      EXPECT_GT(r["value"].get<double>(), 0);
+      EXPECT_LE(r["value"].get<double>(), 1.001 * 2.0 * 200 * 8 * 8 / 200e-6 / 1e12);
+      EXPECT_EQ(r["criterion"], "tflops: {min: 1e-12}");
+      EXPECT_EQ(r["timing"]["repetitions"], 3);
+      EXPECT_TRUE(r["arrival"].is_null());   // one rank per gpu-scope group: no alignment
+    } else {
+      ++reduce;
+      EXPECT_TRUE(r["group"] == "a" || r["group"] == "b");
+      EXPECT_EQ(r["correct"]["detail"], "result 2.000000 on 2 ranks");
+      EXPECT_EQ(r["arrival"]["late_s"].size(), 2u);
+    }
+  }
+  EXPECT_EQ(gemm, 4);                 // one tflops record per rank (no power: no per-watt figure)
+  EXPECT_EQ(reduce, 2 * 2 * 3);       // 2 nodes x 2 sizes x 3 metrics
+  std::ifstream manifest(dir + "/manifest.json");
+  const auto m = nlohmann::json::parse(manifest);
+  EXPECT_EQ(m["status"], "finished");
+  EXPECT_EQ(m["exit_status"], 0);
+  EXPECT_EQ(m["hosts"], (nlohmann::json{"a", "b"}));
+}
+
+TEST_F(RunnerTest, AWrongResultFailsOnlyItsRankAndAFailedPreparationIsAnError) {
+  const auto [codes, dir] = run({parse_fault("gemm:2:wrong"), parse_fault("reduce:3:error")});
+  EXPECT_EQ(codes, (std::vector<int>{3, 3, 3, 3}));   // an error outranks a failure
+  for (const auto& r : read_records(dir)) {
+    if (r["check"] == "gemm") {
+      EXPECT_EQ(r["verdict"], r["rank"] == 2 ? "fail" : "pass") << r.dump();
+    } else if (r["group"] == "b") {
+      EXPECT_EQ(r["verdict"], "error") << r.dump();
+      EXPECT_NE(r["reason"].get<std::string>().find("rank 3 (b): injected fault"), std::string::npos) << r.dump();
+    } else {
+      EXPECT_EQ(r["verdict"], "pass") << r.dump();
+    }
+  }
+}
+
+TEST_F(RunnerTest, ALateRankIsNamedAndItsLatenessIsNotTimed) {
+  const auto [codes, dir] = run({parse_fault("reduce:3:late=20ms")});
+  EXPECT_EQ(codes, (std::vector<int>{0, 0, 0, 0}));
+  for (const auto& r : read_records(dir)) {
+    if (r["check"] != "reduce" || r["group"] != "b") continue;
+    EXPECT_EQ(r["arrival"]["latest_rank"], 3) << r.dump();
+    EXPECT_EQ(r["arrival"]["late_ranks"], (nlohmann::json{3}));
+    EXPECT_GT(r["arrival"]["latest_late_s"].get<double>(), 0.015);
+    if (r["metric"] == "time_us") {
+      EXPECT_LT(r["value"].get<double>(), 15000) << r.dump();   // far below the 20 ms
+    }
+  }
+}
+
+}  // namespace
+}  // namespace rackqual
