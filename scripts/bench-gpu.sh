@@ -1,7 +1,14 @@
 #!/usr/bin/env bash
-# On a GPU machine: set up, build, and print the cuda backend's performance ratios
-# (bf16 GEMM against torch.matmul, HBM triad against the HBM peak).
+# On a GPU machine: print the cuda backend's performance ratios (bf16 GEMM against torch.matmul,
+# HBM triad against what healthy parts of the matched platform profile reach).
+# In the source tree it sets up and builds first; in a bundle (scripts/bundle.sh) it runs the
+# bundled binary, with the bundle's environment (env.sh) loaded.
 set -euo pipefail
-cd "$(dirname "$0")/.."
+root="$(cd "$(dirname "$0")/.." && pwd)"
+cd "$root"
+if [ -x "$root/bin/rackqual" ] && [ -f "$root/env.sh" ]; then
+  source "$root/env.sh"
+  exec python3 bench/gpu_ratios.py --build "$root/bin" "$@"
+fi
 bash scripts/build.sh
-python3 bench/gpu_ratios.py --build build "$@"
+exec python3 bench/gpu_ratios.py --build build "$@"

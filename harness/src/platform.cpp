@@ -1,6 +1,7 @@
 #include "rackqual/platform.hpp"
 
 #include <algorithm>
+#include <cstdlib>
 #include <filesystem>
 
 #include "criterion_yaml.hpp"
@@ -28,7 +29,7 @@ const Criterion* Platform::default_for(const std::string& kind, const std::strin
 Platform load_platform(const std::string& path) {
   const YamlFile f(path);
   const YAML::Node& root = f.root();
-  f.expect_map(root, "", {"name", "description", "devices", "peaks", "defaults"});
+  f.expect_map(root, "", {"name", "description", "devices", "peaks", "defaults", "expected"});
   Platform p;
   p.path = path;
   p.name = f.scalar(f.required(root, "name", ""), "name");
@@ -64,14 +65,36 @@ Platform load_platform(const std::string& path) {
       p.defaults.emplace(key, read_criterion(f, item.first, key.substr(dot + 1), item.second, field, *kind, nullptr));
     }
   }
+
+  // What healthy parts of the model reach, "figure: {fraction_of_peak, peak, source}", read by
+  // the benchmarks (bench/gpu_ratios.py); validated here so that a typo fails at load time.
+  if (auto expected = root["expected"]) {
+    if (!expected.IsMap())
+      f.fail(expected, "expected", "expected a mapping of figure name to {fraction_of_peak, peak, source}");
+    for (const auto& item : expected) {
+      const std::string field = "expected." + item.first.Scalar();
+      f.expect_map(item.second, field, {"fraction_of_peak", "peak", "source"});
+      const YAML::Node fraction = f.required(item.second, "fraction_of_peak", field);
+      if (const double v = f.number(fraction, field + ".fraction_of_peak"); !(v > 0 && v <= 1))
+        f.fail(fraction, field + ".fraction_of_peak", "a fraction of peak must be in (0, 1]");
+      const YAML::Node peak = f.required(item.second, "peak", field);
+      if (!p.peaks.count(f.scalar(peak, field + ".peak")))
+        f.fail(peak, field + ".peak", "no figure '" + peak.Scalar() + "' in peaks");
+      f.scalar(f.required(item.second, "source", field), field + ".source");
+    }
+  }
   return p;
 }
 
 void check_peaks(const Suite& suite, const Platform& platform) { plan_suite(suite, platform); }
 
 std::vector<std::string> platform_dirs(const std::string& suite_path) {
+  // RACKQUAL_DATA_DIR in the environment moves the installed data (a relocated bundle); the
+  // compiled-in folder (the source tree) otherwise.
+  const char* moved = std::getenv("RACKQUAL_DATA_DIR");
+  const std::filesystem::path data = moved && *moved ? moved : RACKQUAL_DATA_DIR;
   return {(std::filesystem::path(suite_path).parent_path() / "platforms").string(),
-          (std::filesystem::path(RACKQUAL_DATA_DIR) / "suites" / "platforms").string()};
+          (data / "suites" / "platforms").string()};
 }
 
 std::string find_platform(const std::string& name, const std::vector<std::string>& dirs) {
@@ -83,6 +106,22 @@ std::string find_platform(const std::string& name, const std::vector<std::string
 }
 
 std::string match_platform(const std::string& device_name, const std::vector<std::string>& dirs) {
+  // A PCIe or NVL card (lower power, lower figures: "NVIDIA H200 NVL", "NVIDIA H100 PCIe") fits
+  // only a pattern that names its form factor, never the SXM part's shorter name ("H200").
+  auto has_word = [](const std::string& text, const std::string& word) {
+    for (auto at = text.find(word); at != std::string::npos; at = text.find(word, at + 1)) {
+      const bool starts = at == 0 || text[at - 1] == ' ' || text[at - 1] == '-';
+      const std::size_t end = at + word.size();
+      if (starts && (end == text.size() || text[end] == ' ' || text[end] == '-')) return true;
+    }
+    return false;
+  };
+  auto fits = [&](const std::string& pattern) {
+    if (device_name.find(pattern) == std::string::npos) return false;
+    for (const char* form_factor : {"NVL", "PCIe"})
+      if (has_word(device_name, form_factor) && !has_word(pattern, form_factor)) return false;
+    return true;
+  };
   std::string best;
   std::size_t best_length = 0;
   for (const auto& dir : dirs) {
@@ -94,7 +133,7 @@ std::string match_platform(const std::string& device_name, const std::vector<std
     for (const auto& file : files) {
       const Platform p = load_platform(file.string());
       for (const auto& pattern : p.devices) {
-        if (pattern.size() > best_length && device_name.find(pattern) != std::string::npos) {
+        if (pattern.size() > best_length && fits(pattern)) {
           best = p.name;
           best_length = pattern.size();
         }

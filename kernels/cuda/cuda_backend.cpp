@@ -4,11 +4,19 @@
 
 #include <chrono>
 #include <cstdio>
+#include <variant>
 
 #include "kernels/cuda/check.hpp"
+#include "kernels/cuda/cuda_arch.hpp"
+#include "kernels/cuda/device_binding.hpp"
 #include "kernels/cuda/nvml.hpp"
+#include "kernels/cuda/telemetry_sampler.hpp"
 #include "rackqual/error.hpp"
 #include "rackqual/mpi_native.hpp"
+
+#ifndef RACKQUAL_CUDA_ARCHITECTURES
+#error "RACKQUAL_CUDA_ARCHITECTURES (CMAKE_CUDA_ARCHITECTURES) must be defined by kernels/CMakeLists.txt"
+#endif
 
 namespace rackqual::cuda {
 namespace {
@@ -29,13 +37,20 @@ std::string pci_bus_id(int device) {
 
 std::string version_text(int v) { return std::to_string(v / 1000) + "." + std::to_string(v % 1000 / 10); }
 
+// A snapshot when opened (violation counters included), samples every 100 ms while open, and
+// a snapshot when closed; the summary says what happened in between.
 class NvmlWindow : public TelemetryWindow {
  public:
   NvmlWindow(const Nvml& nvml, std::string bus)
-      : nvml_(nvml), bus_(std::move(bus)), before_(nvml.snapshot(bus_)), start_(std::chrono::steady_clock::now()) {}
+      : nvml_(nvml),
+        bus_(std::move(bus)),
+        before_(nvml.snapshot(bus_)),
+        start_(std::chrono::steady_clock::now()),
+        sampler_(nvml, bus_) {}
   nlohmann::json close() override {
+    const nlohmann::json samples = sampler_.stop();
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
-    return summarize_window(before_, nvml_.snapshot(bus_), seconds);
+    return summarize_window(before_, nvml_.snapshot(bus_), seconds, samples);
   }
 
  private:
@@ -43,6 +58,7 @@ class NvmlWindow : public TelemetryWindow {
   std::string bus_;
   nlohmann::json before_;
   std::chrono::steady_clock::time_point start_;
+  TelemetrySampler sampler_;
 };
 
 }  // namespace
@@ -61,22 +77,26 @@ CudaBackend::~CudaBackend() {
   if (stream_) cudaStreamDestroy(stream_);
 }
 
+// Binds this rank's device (see choose_device) and checks that this build has code it can run.
 void CudaBackend::set_up(int local_rank, int local_size) {
-  if (local_size > count_)
-    throw SetupError("cuda backend: " + std::to_string(local_size) + " ranks on this host but " + std::to_string(count_) +
-                     " GPUs: launch one rank per GPU");
-  device_ = local_rank;
+  const DeviceChoice choice = choose_device(local_rank, local_size, count_);
+  if (const auto* why = std::get_if<std::string>(&choice)) throw SetupError(*why);
+  device_ = std::get<int>(choice);
   RACKQUAL_CHECK(cudaSetDevice(device_));
   RACKQUAL_CHECK(cudaGetDeviceProperties(&properties_, device_));
+  if (const auto why = unsupported_architecture(properties_.name, properties_.major, properties_.minor,
+                                                RACKQUAL_CUDA_ARCHITECTURES))
+    throw SetupError(*why);
   RACKQUAL_CHECK(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking));
   RACKQUAL_CHECK(cublasLtCreate(&lt_));
 }
 
-DeviceInfo CudaBackend::device(int local_rank) const {
+// The device set_up bound, whatever local rank asks: under one GPU per task every rank's is index 0.
+DeviceInfo CudaBackend::device(int) const {
   cudaDeviceProp p{};
-  RACKQUAL_CHECK(cudaGetDeviceProperties(&p, local_rank));
-  DeviceInfo info{local_rank, p.name, uuid_text(p.uuid), ""};
-  const auto state = nvml_->snapshot(pci_bus_id(local_rank));
+  RACKQUAL_CHECK(cudaGetDeviceProperties(&p, device_));
+  DeviceInfo info{device_, p.name, uuid_text(p.uuid), ""};
+  const auto state = nvml_->snapshot(pci_bus_id(device_));
   if (state.contains("serial") && state["serial"].is_string()) info.serial = state["serial"];
   return info;
 }
@@ -97,8 +117,9 @@ std::map<std::string, std::string> CudaBackend::versions() const {
   return v;
 }
 
-std::unique_ptr<TelemetryWindow> CudaBackend::open_telemetry(int local_rank) {
-  return std::make_unique<NvmlWindow>(*nvml_, pci_bus_id(local_rank));
+// Telemetry of the bound device over one measurement.
+std::unique_ptr<TelemetryWindow> CudaBackend::open_telemetry(int) {
+  return std::make_unique<NvmlWindow>(*nvml_, pci_bus_id(device_));
 }
 
 ncclComm_t CudaBackend::nccl(const Group& group) {

@@ -1,5 +1,6 @@
 #pragma once
-// The cuda backend: one rank per GPU (local rank -> device), cuBLASLt, CUDA kernels, NCCL.
+// The cuda backend: one rank per GPU (local rank -> device, or the one visible device under
+// Slurm's --gpus-per-task=1), cuBLASLt, CUDA kernels, NCCL.
 // It holds what the operations share: the device, a stream, the cuBLASLt handle and one
 // NCCL communicator per group, bootstrapped over the group's MPI communicator.
 #include <cublasLt.h>
@@ -22,7 +23,10 @@ class CudaBackend : public Backend {
   ~CudaBackend() override;
 
   std::string name() const override { return "cuda"; }
+  // Binds the rank's device; throws SetupError in one line when it cannot, or when this build
+  // has no code for the device's compute capability.
   void set_up(int local_rank, int local_size) override;
+  // The bound device (index, name, uuid, serial), whatever the argument.
   DeviceInfo device(int local_rank) const override;
   std::map<std::string, std::string> versions() const override;
   std::unique_ptr<TelemetryWindow> open_telemetry(int local_rank) override;

@@ -2,10 +2,12 @@
 // Waiting for work that includes NCCL collectives without blocking forever: an asynchronous
 // NCCL error, or the deadline passing (a peer that never arrives, ncclInProgress that never
 // ends), aborts the communicator, which stops its kernels, and throws.
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <stdexcept>
 #include <string>
+#include <thread>
 #include <utility>
 
 #include "kernels/cuda/check.hpp"
@@ -15,7 +17,9 @@ namespace rackqual::cuda {
 
 // Waits for `done` (an event recorded after the collectives). On failure the backend forgets
 // the group's communicator (the next use builds a new one), `comm` is aborted and set to
-// null, and the error names `what` ("NCCL all-reduce", ...).
+// null, and the error names `what` ("NCCL all-reduce", ...). The first polls spin (a short
+// collective ends within microseconds); after them the wait sleeps, doubling from 1 us to 64 us,
+// so that a long collective leaves the CPU to NCCL's proxy thread and the other ranks.
 inline void wait_or_abort(cudaEvent_t done, ncclComm_t& comm, CudaBackend& backend, const Group& group, double deadline,
                           const std::string& what) {
   const auto begin = std::chrono::steady_clock::now();
@@ -24,7 +28,10 @@ inline void wait_or_abort(cudaEvent_t done, ncclComm_t& comm, CudaBackend& backe
     RACKQUAL_CHECK(ncclCommAbort(std::exchange(comm, nullptr)));
     throw std::runtime_error(why + "; communicator aborted");
   };
-  for (;;) {
+  constexpr int spin_polls = 16;
+  constexpr auto longest_sleep = std::chrono::microseconds(64);
+  auto sleep = std::chrono::microseconds(1);
+  for (int poll = 0;; ++poll) {
     const cudaError_t state = cudaEventQuery(done);
     if (state == cudaSuccess) return;
     if (state != cudaErrorNotReady) RACKQUAL_CHECK(state);
@@ -38,6 +45,10 @@ inline void wait_or_abort(cudaEvent_t done, ncclComm_t& comm, CudaBackend& backe
       char limit[48];
       std::snprintf(limit, sizeof limit, "%g s", deadline);
       abandon(what + " did not complete within " + limit);
+    }
+    if (poll >= spin_polls) {
+      std::this_thread::sleep_for(sleep);
+      sleep = std::min(2 * sleep, longest_sleep);
     }
   }
 }

@@ -4,10 +4,12 @@
 
 #include <dlfcn.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <initializer_list>
 #include <optional>
 #include <utility>
+#include <vector>
 
 namespace rackqual::cuda {
 namespace {
@@ -25,14 +27,19 @@ constexpr unsigned NVML_TEMPERATURE_GPU = 0;                                    
 constexpr unsigned NVML_MEMORY_ERROR_TYPE_CORRECTED = 0;                            // nvmlMemoryErrorType_t
 constexpr unsigned NVML_MEMORY_ERROR_TYPE_UNCORRECTED = 1;
 constexpr unsigned NVML_VOLATILE_ECC = 0, NVML_AGGREGATE_ECC = 1;                   // nvmlEccCounterType_t
-constexpr unsigned NVML_PERF_POLICY_POWER = 0, NVML_PERF_POLICY_THERMAL = 1;        // nvmlPerfPolicyType_t
+// nvmlPerfPolicyType_t: NVML_PERF_POLICY_POWER = 0, _THERMAL = 1, _SYNC_BOOST = 2, _BOARD_LIMIT = 3,
+// _LOW_UTILIZATION = 4, _RELIABILITY = 5: how long each held the clocks below the applications clocks.
+constexpr std::pair<unsigned, const char*> kPerfPolicies[] = {
+    {0, "power"}, {1, "thermal"}, {2, "sync_boost"}, {3, "board_limit"}, {4, "low_utilization"}, {5, "reliability"}};
 constexpr unsigned NVML_FEATURE_ENABLED = 1;                                        // nvmlEnableState_t
 constexpr unsigned NVML_NVLINK_MAX_LINKS = 18;  // as in current headers
 
+// nvmlViolationTime_t as NVML's reference documents it: two unsigned long long fields.
 struct nvmlViolationTime_t {
   unsigned long long referenceTime;  // CPU timestamp, us
   unsigned long long violationTime;  // ns, cumulative
 };
+static_assert(sizeof(nvmlViolationTime_t) == 16);
 struct nvmlTemperature_v1_t {
   unsigned version;
   unsigned sensorType;
@@ -55,9 +62,10 @@ constexpr std::pair<unsigned long long, const char*> kReasonNames[] = {
     {kHwPowerBrakeSlowdown, "hw_power_brake_slowdown"},
     {0x100, "display_clock_setting"},
 };
-// The reasons that mean the clocks were held down by power, heat or the hardware.
+// The reasons that mean the clocks were held down by heat or the hardware. The power cap
+// (kSwPowerCap) is not among them: a GPU under full load is meant to run at its power limit.
 constexpr unsigned long long kThrottleReasons =
-    kSwPowerCap | kHwSlowdown | kSwThermalSlowdown | kHwThermalSlowdown | kHwPowerBrakeSlowdown;
+    kHwSlowdown | kSwThermalSlowdown | kHwThermalSlowdown | kHwPowerBrakeSlowdown;
 
 using InitFn = nvmlReturn_t (*)();
 using ErrorStringFn = const char* (*)(nvmlReturn_t);
@@ -160,9 +168,14 @@ struct Nvml::Api {
     return s ? std::string(s) : "NVML error " + std::to_string(rc);
   }
 
-  json clock_reasons(nvmlDevice_t device) const {
+  std::optional<unsigned long long> clock_mask(nvmlDevice_t device) const {
     auto mask = query<unsigned long long>(clock_event_reasons, device);
     if (!mask) mask = query<unsigned long long>(clock_throttle_reasons, device);
+    return mask;
+  }
+
+  json clock_reasons(nvmlDevice_t device) const {
+    const auto mask = clock_mask(device);
     if (!mask) return nullptr;
     json names = json::array();
     for (const auto& [bit, reason] : kReasonNames)
@@ -207,6 +220,18 @@ struct Nvml::Api {
     nvmlViolationTime_t t{};
     if (!violation || violation(device, policy, &t) != NVML_SUCCESS) return nullptr;
     return t.violationTime;
+  }
+
+  // Every performance policy's cumulative violation time (null where the driver lacks it).
+  json violations_ns(nvmlDevice_t device) const {
+    json out = json::object();
+    for (const auto& [policy, name] : kPerfPolicies) out[name] = violation_ns(device, policy);
+    return out;
+  }
+
+  json power_w(nvmlDevice_t device) const {
+    const auto milliwatts = query<unsigned>(power, device);
+    return milliwatts ? json(*milliwatts / 1000.0) : json(nullptr);
   }
 };
 
@@ -255,7 +280,6 @@ nlohmann::json Nvml::snapshot(const std::string& pci_bus_id) const {
     return {{"available", false}, {"why", one_line("no NVML device at " + pci_bus_id + ": " + a.error_text(rc))}};
 
   const std::string driver = driver_version();
-  const auto milliwatts = query<unsigned>(a.power, d);
   return {
       {"available", true},
       {"pci_bus_id", pci_bus_id},
@@ -271,7 +295,7 @@ nlohmann::json Nvml::snapshot(const std::string& pci_bus_id) const {
         {"sm_default_mhz", or_null(query<unsigned>(a.default_applications_clock, d, NVML_CLOCK_SM))}}},
       {"clock_event_reasons", a.clock_reasons(d)},
       {"temperature_c", a.temperature_c(d)},
-      {"power_w", milliwatts ? json(*milliwatts / 1000.0) : json(nullptr)},
+      {"power_w", a.power_w(d)},
       {"energy_mj", or_null(query<unsigned long long>(a.energy, d))},
       {"ecc", {{"volatile", a.ecc_totals(d, NVML_VOLATILE_ECC)}, {"aggregate", a.ecc_totals(d, NVML_AGGREGATE_ECC)}}},
       {"remapped_rows", a.remapped(d)},
@@ -281,10 +305,20 @@ nlohmann::json Nvml::snapshot(const std::string& pci_bus_id) const {
         {"width", or_null(query<unsigned>(a.pcie_width, d))},
         {"max_width", or_null(query<unsigned>(a.pcie_max_width, d))}}},
       {"nvlink", a.nvlinks(d)},
-      {"violation_ns",
-       {{"power", a.violation_ns(d, NVML_PERF_POLICY_POWER)},
-        {"thermal", a.violation_ns(d, NVML_PERF_POLICY_THERMAL)}}},
+      {"violation_ns", a.violations_ns(d)},
   };
+}
+
+nlohmann::json Nvml::sample(const std::string& pci_bus_id) const {
+  if (!api_) return {{"available", false}, {"why", why_}};
+  const Api& a = *api_;
+  nvmlDevice_t d = nullptr;
+  if (const nvmlReturn_t rc = a.handle_by_pci_bus_id(pci_bus_id.c_str(), &d); rc != NVML_SUCCESS)
+    return {{"available", false}, {"why", one_line("no NVML device at " + pci_bus_id + ": " + a.error_text(rc))}};
+  return {{"sm_mhz", or_null(query<unsigned>(a.clock, d, NVML_CLOCK_SM))},
+          {"power_w", a.power_w(d)},
+          {"temperature_c", a.temperature_c(d)},
+          {"clock_event_mask", or_null(a.clock_mask(d))}};
 }
 
 namespace {
@@ -338,9 +372,36 @@ std::string milliseconds(unsigned long long ns) {
   return text;
 }
 
+// {min, median, max} of one reading over the samples that have it; null when none has.
+json spread(const json& samples, const char* key) {
+  std::vector<double> values;
+  if (samples.is_array())
+    for (const auto& sample : samples)
+      if (const auto v = number(sample, {key})) values.push_back(*v);
+  if (values.empty()) return nullptr;
+  std::sort(values.begin(), values.end());
+  const std::size_t n = values.size();
+  const double median = n % 2 ? values[n / 2] : (values[n / 2 - 1] + values[n / 2]) / 2;
+  return {{"min", values.front()}, {"median", median}, {"max", values.back()}};
+}
+
+// The median SM clock of the samples taken while the GPU was busy (no gpu_idle reason).
+std::optional<double> busy_sm_clock(const json& samples) {
+  json busy = json::array();
+  if (samples.is_array())
+    for (const auto& sample : samples) {
+      const auto mask = counter(sample, {"clock_event_mask"});
+      if (!(mask && (*mask & kGpuIdle))) busy.push_back(sample);
+    }
+  const json s = spread(busy, "sm_mhz");
+  if (s.is_null()) return std::nullopt;
+  return s["median"].get<double>();
+}
+
 }  // namespace
 
-nlohmann::json summarize_window(const nlohmann::json& before, const nlohmann::json& after, double seconds) {
+nlohmann::json summarize_window(const nlohmann::json& before, const nlohmann::json& after, double seconds,
+                                const nlohmann::json& samples) {
   if (!usable(before) || !usable(after))
     return {{"available", false}, {"why", unusable_why(usable(before) ? after : before)}, {"throttled", false}};
 
@@ -351,8 +412,11 @@ nlohmann::json summarize_window(const nlohmann::json& before, const nlohmann::js
   if (millijoules && *millijoules > 0 && seconds > 0) {
     w["avg_power_w"] = static_cast<double>(*millijoules) / 1000.0 / seconds;
   } else {  // no energy counter, or one that did not tick within a short window: the power readings
+    const json sampled = spread(samples, "power_w");
     const auto p0 = number(before, {"power_w"}), p1 = number(after, {"power_w"});
-    if (p0 && p1)
+    if (!sampled.is_null())
+      w["avg_power_w"] = sampled["median"];
+    else if (p0 && p1)
       w["avg_power_w"] = (*p0 + *p1) / 2;
     else if (p0 || p1)
       w["avg_power_w"] = p0 ? *p0 : *p1;
@@ -360,23 +424,39 @@ nlohmann::json summarize_window(const nlohmann::json& before, const nlohmann::js
       w["avg_power_w"] = nullptr;
   }
 
+  w["samples"] = samples.is_array() ? samples.size() : 0;
+  w["sm_clock_mhz"] = spread(samples, "sm_mhz");
+  w["power_w"] = spread(samples, "power_w");
+  w["temperature_c"] = spread(samples, "temperature_c");
+
+  json violation_s = json::object();
+  for (const auto& [policy, name] : kPerfPolicies) {
+    const auto ns = growth(before, after, {"violation_ns", name});
+    violation_s[name] = ns ? json(static_cast<double>(*ns) / 1e9) : json(nullptr);
+  }
+  w["violation_s"] = violation_s;
+
   std::string why;
   auto add = [&why](const std::string& part) { why += (why.empty() ? "" : "; ") + part; };
 
+  // Hardware and thermal clock-event reasons seen in any sample or at the close.
+  unsigned long long seen = 0;
   const auto mask = counter(after, {"clock_event_reasons", "mask"});
-  if (mask)
-    for (const auto& [bit, name] : kReasonNames)
-      if (*mask & bit & kThrottleReasons) add(name);
-  for (const char* policy : {"power", "thermal"})
-    if (const auto ns = growth(before, after, {"violation_ns", policy}); ns && *ns > 0)
-      add(std::string(policy) + " violation " + milliseconds(*ns));
+  if (mask) seen |= *mask;
+  if (samples.is_array())
+    for (const auto& sample : samples)
+      if (const auto m = counter(sample, {"clock_event_mask"})) seen |= *m;
+  for (const auto& [bit, name] : kReasonNames)
+    if (seen & bit & kThrottleReasons) add(name);
+  if (const auto ns = growth(before, after, {"violation_ns", "thermal"}); ns && *ns > 0)
+    add("thermal violation " + milliseconds(*ns));
 
   // A low SM clock counts only while the GPU is busy (NVML does not say it is idle).
-  const bool idle = mask && (*mask & kGpuIdle);
   auto reference = number(after, {"clocks", "sm_default_mhz"});
   if (!reference || *reference <= 0) reference = number(after, {"clocks", "sm_max_mhz"});
-  const auto sm = number(after, {"clocks", "sm_mhz"});
-  if (!idle && sm && reference && *reference > 0 && *sm < 0.75 * *reference) {
+  std::optional<double> sm = busy_sm_clock(samples);
+  if (!sm && !(mask && (*mask & kGpuIdle))) sm = number(after, {"clocks", "sm_mhz"});
+  if (sm && reference && *reference > 0 && *sm < 0.75 * *reference) {
     char text[96];
     std::snprintf(text, sizeof text, "sm clock %.0f MHz < 75%% of %.0f MHz", *sm, *reference);
     add(text);

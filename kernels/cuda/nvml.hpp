@@ -23,9 +23,15 @@ class Nvml {
   // The state of one device, found by its PCI bus id ("0000:18:00.0", as CUDA reports it):
   // name, uuid, serial, vbios, clocks, clock-event (throttle) reasons, temperature, power,
   // energy counter, ECC errors, remapped rows, PCIe link (current and maximum), NVLink state,
-  // and the cumulative power/thermal violation times. Fields the device cannot report are null.
+  // and the cumulative violation times of each performance policy (power, thermal, sync_boost,
+  // board_limit, low_utilization, reliability; ns). Fields the device cannot report are null.
   // When NVML is unavailable: {"available": false, "why": ...}.
   nlohmann::json snapshot(const std::string& pci_bus_id) const;
+
+  // The few readings a sampling thread takes while a measurement runs, cheap enough for every
+  // 100 ms: {"sm_mhz", "power_w", "temperature_c", "clock_event_mask"} (null where the device
+  // cannot report one); {"available": false, "why"} when NVML or the device is unavailable.
+  nlohmann::json sample(const std::string& pci_bus_id) const;
 
  private:
   struct Api;
@@ -33,9 +39,20 @@ class Nvml {
   std::string why_;
 };
 
-// What two snapshots taken `seconds` apart say about the window between them:
-// {"before", "after", "seconds", "energy_j", "avg_power_w", "throttled", "throttle_reasons"};
+// What two snapshots taken `seconds` apart, and the samples taken between them, say about the window:
+// {"before", "after", "seconds", "energy_j", "avg_power_w", "throttled", "throttle_reasons",
+//  "samples" (how many), "sm_clock_mhz", "power_w", "temperature_c" ({min, median, max} of the
+//  samples, null without any), "violation_s" (seconds each performance policy held the clocks
+//  down during the window: power, thermal, sync_boost, board_limit, low_utilization, reliability;
+//  null where the driver does not count it)}.
+// Throttled means the clocks were held down by heat or the hardware: thermal violation time
+// during the window, a hardware or thermal clock-event reason (hw_slowdown, sw_thermal_slowdown,
+// hw_thermal_slowdown, hw_power_brake_slowdown) in any sample or the closing snapshot, or a busy
+// SM clock (the median of the samples, else the closing reading) under 75% of its default clock
+// (nvbench's rule). Running at the power cap alone (sw_power_cap, power violation time) is how a
+// GPU under full load is meant to run, and is not throttling.
 // {"available": false, "why", "throttled": false} when either snapshot is unavailable.
-nlohmann::json summarize_window(const nlohmann::json& before, const nlohmann::json& after, double seconds);
+nlohmann::json summarize_window(const nlohmann::json& before, const nlohmann::json& after, double seconds,
+                                const nlohmann::json& samples = nlohmann::json::array());
 
 }  // namespace rackqual::cuda

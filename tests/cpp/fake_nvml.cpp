@@ -1,7 +1,11 @@
 // A stand-in for libnvidia-ml: one device at PCI bus 0000:18:00.0 with fixed readings, an energy
-// counter that grows by 2500 mJ per read, and setters (fake_nvml_*) the tests reach with dlsym.
+// counter that grows by 2500 mJ per read, violation-time counters for the six performance
+// policies, and setters (fake_nvml_*) the tests reach with dlsym. Readings a sampling thread
+// takes while a test changes them are atomic.
 // Built twice: fake_nvml exports every entry point rackqual uses; with FAKE_NVML_OLD_DRIVER it
-// lacks the newer ones (clock event reasons, TemperatureV, energy, remapped rows), as an old driver does.
+// lacks the newer ones (clock event reasons, TemperatureV, energy, remapped rows, violation
+// status), as an old driver does.
+#include <atomic>
 #include <cctype>
 #include <cstring>
 #include <set>
@@ -29,10 +33,13 @@ struct TemperatureV1 {
 Device the_device;
 bool initialized = false;
 nvmlReturn_t init_result = kSuccess;
-unsigned long long clock_events = 0;
-unsigned long long energy_mj = 1'000'000;
-unsigned long long violation_ns[2] = {5'000'000, 0};  // power, thermal
-unsigned sm_mhz = 1980;
+std::atomic<unsigned long long> clock_events = 0;
+std::atomic<unsigned long long> energy_mj = 1'000'000;
+// power, thermal, sync_boost, board_limit, low_utilization, reliability (nvmlPerfPolicyType_t 0-5)
+constexpr int kPolicies = 6;
+std::atomic<unsigned long long> violation_ns[kPolicies] = {5'000'000, 0, 0, 0, 0, 0};
+std::atomic<unsigned> sm_mhz = 1980;
+std::atomic<unsigned> power_mw = 312'500;
 std::set<std::string> failing;
 
 // Every device call starts here: NVML must be initialised, the handle ours, the function not made to fail.
@@ -65,15 +72,19 @@ FAKE_EXPORT void fake_nvml_reset() {
   init_result = kSuccess;
   clock_events = 0;
   energy_mj = 1'000'000;
+  for (auto& ns : violation_ns) ns = 0;
   violation_ns[0] = 5'000'000;
-  violation_ns[1] = 0;
   sm_mhz = 1980;
+  power_mw = 312'500;
   failing.clear();
 }
 FAKE_EXPORT void fake_nvml_set_init_result(int rc) { init_result = rc; }
 FAKE_EXPORT void fake_nvml_set_clock_events(unsigned long long mask) { clock_events = mask; }
 FAKE_EXPORT void fake_nvml_set_sm_clock(unsigned mhz) { sm_mhz = mhz; }
-FAKE_EXPORT void fake_nvml_add_violation_ns(int policy, unsigned long long ns) { violation_ns[policy] += ns; }
+FAKE_EXPORT void fake_nvml_set_power_mw(unsigned milliwatts) { power_mw = milliwatts; }
+FAKE_EXPORT void fake_nvml_add_violation_ns(int policy, unsigned long long ns) {
+  if (policy >= 0 && policy < kPolicies) violation_ns[policy] += ns;
+}
 FAKE_EXPORT void fake_nvml_fail(const char* function) { failing.insert(function); }
 
 // ---- NVML ----
@@ -168,14 +179,13 @@ FAKE_EXPORT nvmlReturn_t nvmlDeviceGetTemperature(nvmlDevice_t d, unsigned senso
 }
 FAKE_EXPORT nvmlReturn_t nvmlDeviceGetPowerUsage(nvmlDevice_t d, unsigned* milliwatts) {
   CHECK_DEVICE(d);
-  *milliwatts = 312'500;
+  *milliwatts = power_mw;
   return kSuccess;
 }
 #ifndef FAKE_NVML_OLD_DRIVER
 FAKE_EXPORT nvmlReturn_t nvmlDeviceGetTotalEnergyConsumption(nvmlDevice_t d, unsigned long long* millijoules) {
   CHECK_DEVICE(d);
-  energy_mj += 2500;
-  *millijoules = energy_mj;
+  *millijoules = energy_mj += 2500;
   return kSuccess;
 }
 #endif
@@ -226,10 +236,13 @@ FAKE_EXPORT nvmlReturn_t nvmlDeviceGetNvLinkState(nvmlDevice_t d, unsigned link,
   *active = link == 2 ? 0 : 1;
   return kSuccess;
 }
+#ifndef FAKE_NVML_OLD_DRIVER
+// The six policies 0-5; the totals (10, 11) are not counted here.
 FAKE_EXPORT nvmlReturn_t nvmlDeviceGetViolationStatus(nvmlDevice_t d, unsigned policy, ViolationTime* t) {
   CHECK_DEVICE(d);
-  if (policy > 1) return kNotSupported;
+  if (policy >= kPolicies) return kNotSupported;
   t->referenceTime = 1'700'000'000'000'000ull;
   t->violationTime = violation_ns[policy];
   return kSuccess;
 }
+#endif

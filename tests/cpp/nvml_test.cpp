@@ -114,8 +114,7 @@ TEST(NvmlWindow, MissingFieldsAreNull) {
 }
 
 TEST(NvmlWindow, EachThrottleReasonBit) {
-  const std::pair<unsigned long long, const char*> throttles[] = {{0x4, "sw_power_cap"},
-                                                                  {0x8, "hw_slowdown"},
+  const std::pair<unsigned long long, const char*> throttles[] = {{0x8, "hw_slowdown"},
                                                                   {0x20, "sw_thermal_slowdown"},
                                                                   {0x40, "hw_thermal_slowdown"},
                                                                   {0x80, "hw_power_brake_slowdown"}};
@@ -124,27 +123,90 @@ TEST(NvmlWindow, EachThrottleReasonBit) {
     EXPECT_EQ(w["throttled"], true) << name;
     EXPECT_EQ(w["throttle_reasons"], name);
   }
-  // Idle, applications clocks, sync boost and display clocks are not throttling.
-  for (unsigned long long bit : {0x1ull, 0x2ull, 0x10ull, 0x100ull})
+  // Idle, applications clocks, the power cap, sync boost and display clocks are not throttling.
+  for (unsigned long long bit : {0x1ull, 0x2ull, 0x4ull, 0x10ull, 0x100ull})
     EXPECT_EQ(summarize_window(busy(), busy(bit), 1.0)["throttled"], false) << bit;
   // A reason set before the window but gone after it does not count.
-  EXPECT_EQ(summarize_window(busy(0x4), busy(), 1.0)["throttled"], false);
+  EXPECT_EQ(summarize_window(busy(0x40), busy(), 1.0)["throttled"], false);
 }
 
 TEST(NvmlWindow, ViolationTimeGrowth) {
-  json after = busy();
-  after["violation_ns"]["power"] = 121'000'000;  // 120 ms more than before
+  json after = busy(0x4);
+  after["violation_ns"]["power"] = 121'000'000;  // 120 ms more than before: at the power cap, not throttled
   json w = summarize_window(busy(0), after, 1.0);
-  EXPECT_EQ(w["throttled"], true);
-  EXPECT_EQ(w["throttle_reasons"], "power violation 120 ms");
+  EXPECT_EQ(w["throttled"], false);
+  EXPECT_EQ(w["throttle_reasons"], "");
+  EXPECT_DOUBLE_EQ(w["violation_s"]["power"].get<double>(), 0.12);
+  EXPECT_DOUBLE_EQ(w["violation_s"]["thermal"].get<double>(), 0.0);
+  EXPECT_TRUE(w["violation_s"]["sync_boost"].is_null());  // the snapshots lack it
 
   after = busy(0x4);
   after["violation_ns"]["thermal"] = 2'500'000;
   w = summarize_window(busy(), after, 1.0);
   EXPECT_EQ(w["throttled"], true);
-  EXPECT_EQ(w["throttle_reasons"], "sw_power_cap; thermal violation 2.5 ms");
+  EXPECT_EQ(w["throttle_reasons"], "thermal violation 2.5 ms");
+  EXPECT_DOUBLE_EQ(w["violation_s"]["thermal"].get<double>(), 0.0025);
 
   EXPECT_EQ(summarize_window(busy(), busy(), 1.0)["throttled"], false);  // unchanged counters
+}
+
+// Samples a sampling thread took at `sm_mhz` clocks, with `mask` clock-event reasons.
+json samples_at(std::initializer_list<unsigned> sm_mhz, unsigned long long mask = 0) {
+  json samples = json::array();
+  double t = 0;
+  for (unsigned mhz : sm_mhz)
+    samples.push_back({{"t_s", t += 0.1}, {"sm_mhz", mhz}, {"power_w", 600.0 + mhz / 100}, {"temperature_c", 60},
+                       {"clock_event_mask", mask}});
+  return samples;
+}
+
+TEST(NvmlWindow, SpreadOfTheSamples) {
+  json samples = samples_at({1980, 1700, 1500, 1900});
+  samples[1]["temperature_c"] = 70;
+  samples[2]["power_w"] = nullptr;  // a reading that failed is left out of its spread
+  const json w = summarize_window(busy(), busy(), 0.5, samples);
+  EXPECT_EQ(w["samples"], 4);
+  EXPECT_EQ(w["sm_clock_mhz"], json({{"min", 1500.0}, {"median", 1800.0}, {"max", 1980.0}}));
+  EXPECT_EQ(w["power_w"], json({{"min", 617.0}, {"median", 619.0}, {"max", 619.0}}));
+  EXPECT_EQ(w["temperature_c"], json({{"min", 60.0}, {"median", 60.0}, {"max", 70.0}}));
+  EXPECT_DOUBLE_EQ(w["avg_power_w"].get<double>(), 619.0);  // no energy counter: the samples' median
+  EXPECT_EQ(w["throttled"], false);
+
+  const json none = summarize_window(busy(), busy(), 0.5);
+  EXPECT_EQ(none["samples"], 0);
+  EXPECT_TRUE(none["sm_clock_mhz"].is_null());
+  EXPECT_TRUE(none["power_w"].is_null());
+  EXPECT_TRUE(none["temperature_c"].is_null());
+}
+
+TEST(NvmlWindow, HardwareReasonInAnySampleThrottles) {
+  json samples = samples_at({1800, 1800, 1800}, 0x4);
+  samples[1]["clock_event_mask"] = 0x4 | 0x40;  // heat in the middle of the measurement, gone by the close
+  const json w = summarize_window(busy(), busy(0x4), 1.0, samples);
+  EXPECT_EQ(w["throttled"], true);
+  EXPECT_EQ(w["throttle_reasons"], "hw_thermal_slowdown");
+}
+
+TEST(NvmlWindow, PowerCapAloneIsNotThrottled) {
+  json after = busy(0x4);
+  after["violation_ns"]["power"] = 801'000'000;
+  const json w = summarize_window(busy(0x4), after, 1.0, samples_at({1650, 1700, 1620}, 0x4));
+  EXPECT_EQ(w["throttled"], false);
+  EXPECT_EQ(w["throttle_reasons"], "");
+  EXPECT_DOUBLE_EQ(w["violation_s"]["power"].get<double>(), 0.8);
+}
+
+TEST(NvmlWindow, LowClockIsJudgedOnTheBusySamples) {
+  // Busy at 1200 MHz during the measurement, back at 1800 by the close.
+  json samples = samples_at({1200, 1210, 1190});
+  samples.push_back({{"t_s", 0.4}, {"sm_mhz", 345}, {"clock_event_mask", 0x1}});  // idle: left out
+  json w = summarize_window(busy(), busy(), 1.0, samples);
+  EXPECT_EQ(w["throttled"], true);
+  EXPECT_EQ(w["throttle_reasons"], "sm clock 1200 MHz < 75% of 1755 MHz");
+  EXPECT_EQ(w["sm_clock_mhz"]["min"], 345.0);  // the spread keeps every sample
+
+  w = summarize_window(busy(), busy(), 1.0, samples_at({1700, 1750, 1690}));
+  EXPECT_EQ(w["throttled"], false);
 }
 
 TEST(NvmlWindow, LowSmClockWhileBusy) {
@@ -214,7 +276,46 @@ TEST_F(FakeNvml, Snapshot) {
   EXPECT_EQ(s["pcie"], json({{"gen", 4}, {"max_gen", 5}, {"width", 8}, {"max_width", 16}}));
   EXPECT_EQ(s["nvlink"], json::parse(R"([{"link":0,"active":true},{"link":1,"active":true},
                                          {"link":2,"active":false},{"link":3,"active":true}])"));
-  EXPECT_EQ(s["violation_ns"], json({{"power", 5'000'000}, {"thermal", 0}}));
+  EXPECT_EQ(s["violation_ns"], json({{"power", 5'000'000},
+                                     {"thermal", 0},
+                                     {"sync_boost", 0},
+                                     {"board_limit", 0},
+                                     {"low_utilization", 0},
+                                     {"reliability", 0}}));
+}
+
+TEST_F(FakeNvml, Sample) {
+  call<void (*)(unsigned long long)>("fake_nvml_set_clock_events", 0x4ull);
+  call<void (*)(unsigned)>("fake_nvml_set_power_mw", 650'000u);
+  Nvml nvml(FAKE_NVML_PATH);
+  const json s = nvml.sample("0000:18:00.0");
+  EXPECT_EQ(s, json({{"sm_mhz", 1980}, {"power_w", 650.0}, {"temperature_c", 45}, {"clock_event_mask", 0x4}}));
+  EXPECT_EQ(nvml.sample("0000:99:00.0")["available"], false);
+  EXPECT_EQ(Nvml("libdoes-not-exist.so").sample("0000:18:00.0")["available"], false);
+}
+
+TEST_F(FakeNvml, ViolationDeltasOverAWindow) {
+  Nvml nvml(FAKE_NVML_PATH);
+  const json before = nvml.snapshot("0000:18:00.0");
+  const unsigned long long added[] = {300'000'000, 0, 20'000'000, 5'000'000, 1'000'000'000, 0};
+  for (int policy = 0; policy < 6; ++policy)
+    call<void (*)(int, unsigned long long)>("fake_nvml_add_violation_ns", policy, added[policy]);
+  json w = summarize_window(before, nvml.snapshot("0000:18:00.0"), 2.0);
+  EXPECT_EQ(w["violation_s"], json({{"power", 0.3},
+                                    {"thermal", 0.0},
+                                    {"sync_boost", 0.02},
+                                    {"board_limit", 0.005},
+                                    {"low_utilization", 1.0},
+                                    {"reliability", 0.0}}));
+  EXPECT_EQ(w["throttled"], false);  // power, sync boost, board limit, low utilisation: not heat or hardware
+
+  const json again = nvml.snapshot("0000:18:00.0");
+  call<void (*)(int, unsigned long long)>("fake_nvml_add_violation_ns", 1, 40'000'000ull);  // thermal
+  w = summarize_window(again, nvml.snapshot("0000:18:00.0"), 2.0);
+  EXPECT_EQ(w["throttled"], true);
+  EXPECT_EQ(w["throttle_reasons"], "thermal violation 40 ms");
+  EXPECT_DOUBLE_EQ(w["violation_s"]["thermal"].get<double>(), 0.04);
+  EXPECT_DOUBLE_EQ(w["violation_s"]["power"].get<double>(), 0.0);
 }
 
 TEST_F(FakeNvml, UnknownBusIsUnavailable) {
@@ -272,8 +373,8 @@ TEST_F(FakeNvml, WindowSeesEnergyAndThrottling) {
   EXPECT_DOUBLE_EQ(w["energy_j"].get<double>(), 2.5);
   EXPECT_DOUBLE_EQ(w["avg_power_w"].get<double>(), 5.0);
   EXPECT_EQ(w["throttled"], true);
-  EXPECT_EQ(w["throttle_reasons"],
-            "sw_power_cap; hw_slowdown; power violation 120 ms; sm clock 1200 MHz < 75% of 1755 MHz");
+  EXPECT_EQ(w["throttle_reasons"], "hw_slowdown; sm clock 1200 MHz < 75% of 1755 MHz");
+  EXPECT_DOUBLE_EQ(w["violation_s"]["power"].get<double>(), 0.12);
   EXPECT_EQ(after["clock_event_reasons"]["names"], json({"sw_power_cap", "hw_slowdown"}));
 }
 
@@ -294,7 +395,7 @@ TEST_F(FakeNvml, InitFailureIsUnavailableWithWhy) {
 }
 
 // An older driver: no clock event reasons (the throttle-reasons name answers), no TemperatureV,
-// no energy counter, no remapped rows.
+// no energy counter, no remapped rows, no violation status.
 TEST(FakeNvmlOldDriver, MissingSymbolsLeaveFieldsNull) {
   Nvml nvml(FAKE_NVML_OLD_PATH);
   ASSERT_TRUE(nvml.available()) << nvml.why();
@@ -306,10 +407,15 @@ TEST(FakeNvmlOldDriver, MissingSymbolsLeaveFieldsNull) {
   EXPECT_TRUE(before["remapped_rows"].is_null());
   EXPECT_EQ(before["serial"], "1654922001234");
 
+  for (const char* policy : {"power", "thermal", "sync_boost", "board_limit", "low_utilization", "reliability"})
+    EXPECT_TRUE(before["violation_ns"][policy].is_null()) << policy;
+
   const json w = summarize_window(before, nvml.snapshot("00000000:18:00.0"), 1.0);
   EXPECT_TRUE(w["energy_j"].is_null());
   EXPECT_DOUBLE_EQ(w["avg_power_w"].get<double>(), 312.5);  // the mean of the two readings
   EXPECT_EQ(w["throttled"], false);
+  for (const auto& [policy, seconds] : w["violation_s"].items()) EXPECT_TRUE(seconds.is_null()) << policy;
+  EXPECT_EQ(w["violation_s"].size(), 6u);
 }
 
 }  // namespace

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdlib>
+
 #include "rackqual/error.hpp"
 #include "rackqual/suite.hpp"
 #include "temp_dir.hpp"
@@ -54,7 +56,7 @@ TEST_F(PlatformTest, Loads) {
 
 TEST_F(PlatformTest, Errors) {
   EXPECT_EQ(error("name: x\npeaks:\n  a: {value: 1, unit: u, source: s}\nvendor: y\n", 4, "vendor"),
-            "unknown field (known: defaults, description, devices, name, peaks)");
+            "unknown field (known: defaults, description, devices, expected, name, peaks)");
   EXPECT_EQ(error("name: x\n", 1, "peaks"), "required field is missing");
   EXPECT_EQ(error("name: x\npeaks: [1]\n", 2, "peaks"), "expected a mapping of figure name to {value, unit, source}");
   EXPECT_EQ(error("name: x\npeaks:\n  a: {value: 0, unit: u, source: s}\n", 3, "peaks.a.value"), "a peak must be positive");
@@ -121,6 +123,57 @@ TEST(Platform, ResolveAuto) {
   EXPECT_EQ(resolve_platform(suite, "host", "", installed), "h100-sxm");
 }
 
+TEST_F(PlatformTest, Expected) {
+  const std::string ok = std::string(profile) +
+                         "expected:\n  hbm_triad: {fraction_of_peak: 0.89, peak: memory_gbps, source: BabelStream}\n";
+  EXPECT_NO_THROW(load_platform(dir_.write("lab.yaml", ok)));
+  const std::string head = std::string(profile) + "expected:\n  hbm_triad: ";
+  EXPECT_EQ(error(head + "{fraction_of_peak: 1.2, peak: memory_gbps, source: s}\n", 10,
+                  "expected.hbm_triad.fraction_of_peak"),
+            "a fraction of peak must be in (0, 1]");
+  EXPECT_EQ(error(head + "{fraction_of_peak: 0, peak: memory_gbps, source: s}\n", 10,
+                  "expected.hbm_triad.fraction_of_peak"),
+            "a fraction of peak must be in (0, 1]");
+  EXPECT_EQ(error(head + "{fraction_of_peak: 0.9, peak: hbm_gbps, source: s}\n", 10, "expected.hbm_triad.peak"),
+            "no figure 'hbm_gbps' in peaks");
+  EXPECT_EQ(error(head + "{fraction_of_peak: 0.9, peak: memory_gbps}\n", 10, "expected.hbm_triad.source"),
+            "required field is missing");
+  EXPECT_EQ(error(head + "{fraction_of_peak: 0.9, peak: memory_gbps, source: s, min: 1}\n", 10,
+                  "expected.hbm_triad.min"),
+            "unknown field (known: fraction_of_peak, peak, source)");
+  EXPECT_EQ(error(std::string(profile) + "expected: [0.9]\n", 9, "expected"),
+            "expected a mapping of figure name to {fraction_of_peak, peak, source}");
+}
+
+TEST(Platform, FormFactorsOnlyMatchTheirOwnProfile) {
+  const std::vector<std::string> installed = {RACKQUAL_SOURCE_DIR "/suites/platforms"};
+  EXPECT_EQ(match_platform("NVIDIA H200 NVL", installed), "h200-nvl");
+  EXPECT_EQ(match_platform("NVIDIA H200", installed), "h200-sxm");
+  EXPECT_EQ(match_platform("NVIDIA H100 NVL", installed), "");
+  EXPECT_EQ(match_platform("NVIDIA H100 PCIe", installed), "");
+  EXPECT_EQ(match_platform("NVIDIA H100 80GB HBM3", installed), "h100-sxm");
+  EXPECT_EQ(match_platform("NVIDIA GB200", installed), "gb200");
+}
+
+TEST_F(PlatformTest, AnNvlCardNeverFitsAProfileWithoutNvl) {
+  // A site's own folder with only the SXM profile: the NVL card fits nothing there.
+  dir_.write("sxm.yaml", "name: sxm\ndevices: [\"H200\"]\npeaks:\n  memory_gbps: {value: 4800, unit: GB/s, source: s}\n");
+  EXPECT_EQ(match_platform("NVIDIA H200 NVL", {dir_.path().string()}), "");
+  EXPECT_EQ(match_platform("NVIDIA H200-NVL", {dir_.path().string()}), "");
+  EXPECT_EQ(match_platform("NVIDIA H200", {dir_.path().string()}), "sxm");
+}
+
+TEST(Platform, DataDirFromTheEnvironment) {
+  const char* before = std::getenv("RACKQUAL_DATA_DIR");
+  const std::string saved = before ? before : "";
+  setenv("RACKQUAL_DATA_DIR", "/opt/rackqual-bundle", 1);
+  EXPECT_EQ(platform_dirs("/site/suites/mine.yaml"),
+            (std::vector<std::string>{"/site/suites/platforms", "/opt/rackqual-bundle/suites/platforms"}));
+  unsetenv("RACKQUAL_DATA_DIR");
+  EXPECT_NE(platform_dirs("/site/suites/mine.yaml").back(), "/opt/rackqual-bundle/suites/platforms");
+  if (before) setenv("RACKQUAL_DATA_DIR", saved.c_str(), 1);
+}
+
 TEST(Platform, MatchPicksTheLongestDeviceName) {
   const std::vector<std::string> installed = {RACKQUAL_SOURCE_DIR "/suites/platforms"};
   EXPECT_EQ(match_platform("NVIDIA H100 80GB HBM3", installed), "h100-sxm");
@@ -155,7 +208,7 @@ TEST_F(PlatformTest, FindPrefersTheGivenDirectory) {
 }
 
 TEST(Platform, EveryGpuProfileLoadsWithSourcedFigures) {
-  for (const char* name : {"h100-sxm", "h200-sxm", "b200", "gb200"}) {
+  for (const char* name : {"h100-sxm", "h200-sxm", "h200-nvl", "b200", "gb200"}) {
     const Platform p = load_platform(std::string(RACKQUAL_SOURCE_DIR "/suites/platforms/") + name + ".yaml");
     EXPECT_EQ(p.name, name);
     EXPECT_FALSE(p.devices.empty()) << name;

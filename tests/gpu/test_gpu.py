@@ -73,10 +73,19 @@ class Gpu(unittest.TestCase):
                 self.assertIn("throttled", telemetry)
 
     def test_a_wrong_result_fails(self):
-        proc, records = self.run_suite("--fault", "gemm-bf16:0:wrong", "--only", "gemm-bf16")
+        # The first and the last rank compute wrong; every GEMM is per GPU, so exactly those fail
+        # and the others pass (one GPU: rank 0 alone).
+        faulty = sorted({0, self.ranks - 1})
+        faults = [arg for rank in faulty for arg in ("--fault", f"gemm-bf16:{rank}:wrong")]
+        proc, records = self.run_suite(*faults, "--only", "gemm-bf16")
         self.assertEqual(proc.returncode, 1, proc.stderr)
-        self.assertEqual({r["verdict"] for r in records}, {"fail"})
-
+        self.assertEqual(sorted(r["rank"] for r in records), list(range(self.ranks)), records)
+        failed = sorted(r["rank"] for r in records if r["verdict"] == "fail")
+        self.assertEqual(failed, faulty, records)
+        for r in records:
+            self.assertEqual(r["correct"]["ok"], r["rank"] not in faulty, r)
+            if r["rank"] not in faulty:
+                self.assertIn(r["verdict"], ("pass", "warn"), r)
 
 if __name__ == "__main__":
     count = gpu_count()
