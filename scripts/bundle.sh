@@ -3,7 +3,12 @@
 # project's Debian packages: only the NVIDIA driver (libcuda, libnvidia-ml) and the C library
 # (glibc 2.36 or newer) come from that machine.
 #
-#   scripts/bundle.sh [BUILD_DIR] [OUT_DIR]      # defaults: build, bundle
+#   scripts/bundle.sh [--system-cuda] [BUILD_DIR] [OUT_DIR]      # defaults: build, bundle
+#
+# --system-cuda leaves the CUDA toolkit's libraries (cudart, cuBLAS, cuBLASLt, NCCL; most of the
+# bundle's size) to the GPU machine, which must then have the same major versions on
+# LD_LIBRARY_PATH or in $CUDA_HOME/lib64 (default /usr/local/cuda): a bundle small enough to
+# send where only tens of MB may travel.
 #
 # OUT_DIR (replaced if present) holds:
 #   bin/      rackqual, transformer_grad_check (when built), MPICH's launcher (mpiexec.hydra,
@@ -26,6 +31,11 @@
 #   bundle/scripts/bench-gpu.sh                                 # GEMM and HBM ratios (torch, PyYAML)
 set -euo pipefail
 
+system_cuda=0
+if [ "${1:-}" = "--system-cuda" ]; then
+  system_cuda=1
+  shift
+fi
 root="$(cd "$(dirname "$0")/.." && pwd)"
 build="$(cd "${1:-$root/build}" && pwd)"
 out="${2:-$root/bundle}"
@@ -36,6 +46,11 @@ system_library() {
     linux-vdso.so.* | ld-linux*.so.* | libc.so.* | libm.so.* | libpthread.so.* | libdl.so.* | librt.so.* | \
       libresolv.so.* | libutil.so.* | libcuda.so.* | libnvidia-ml.so.*) return 0 ;;
   esac
+  if [ "$system_cuda" = 1 ]; then
+    case "$1" in
+      libcudart.so.* | libcublas.so.* | libcublasLt.so.* | libnccl.so.*) return 0 ;;
+    esac
+  fi
   return 1
 }
 
@@ -101,6 +116,12 @@ export UCX_MODULE_DIR="$RACKQUAL_HOME/lib/ucx"
 export RACKQUAL_BIN="$RACKQUAL_HOME/bin/rackqual"
 export RACKQUAL_MPIEXEC="$RACKQUAL_HOME/bin/mpiexec.mpich"
 EOF
+if [ "$system_cuda" = 1 ]; then
+  cat >> "$out/env.sh" <<'EOF'
+# Built with --system-cuda: the CUDA toolkit's libraries come from this machine.
+export LD_LIBRARY_PATH="$LD_LIBRARY_PATH:${CUDA_HOME:-/usr/local/cuda}/lib64"
+EOF
+fi
 cat > "$out/run.sh" <<'EOF'
 #!/usr/bin/env bash
 # Runs one command with the rackqual bundle's environment: run.sh COMMAND [ARGS...]

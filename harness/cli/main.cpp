@@ -236,7 +236,10 @@ int main(int argc, char** argv) {
   run_cmd->add_option("--only", options.only, "Run only this check id (repeatable)");
   run_cmd->add_option("--fault", faults,
                       "Inject a fault for tests and chaos drills: CHECK:RANK:MODE, MODE = wrong (corrupt a result), "
-                      "error (fail to prepare) or hang (never arrive)");
+                      "error (fail to prepare), hang (never arrive) or late[=DURATION] (reach every timed sample late, "
+                      "default 2ms)");
+  run_cmd->add_option("--benchmark-json", options.benchmark_json,
+                      "Also write Google Benchmark's JSON of the run here (it is always written beside the records)");
 
   auto* list_cmd = app.add_subcommand("list", "List benchmark kinds with their parameters and metrics");
   auto* check_cmd = app.add_subcommand("check", "Validate a suite and its platform profile without running it");
