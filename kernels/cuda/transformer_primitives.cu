@@ -72,8 +72,12 @@ unsigned columns_grid(std::int64_t cols) {
 
 TransformerPrimitives::TransformerPrimitives(int device, const cudaDeviceProp& properties, cudaStream_t stream,
                                              cublasLtHandle_t lt)
-    : device_(device), device_name_(properties.name), blocks_(grid_blocks(properties)), stream_(stream), lt_(lt),
-      matmuls_(std::make_unique<Matmuls>(lt)) {}
+    : device_(device), device_name_(properties.name), blocks_(grid_blocks(properties)), stream_(stream), lt_(lt) {
+  // The products' workspace comes from allocate(), so that running out of memory there reads
+  // like any other allocation.
+  const View workspace = allocate(DType::f32, static_cast<std::int64_t>(Matmuls::workspace_bytes / sizeof(float)));
+  matmuls_ = std::make_unique<Matmuls>(lt, workspace.data);
+}
 
 std::unique_ptr<TransformerPrimitives> TransformerPrimitives::standalone() {
   int device = 0;
@@ -86,9 +90,15 @@ std::unique_ptr<TransformerPrimitives> TransformerPrimitives::standalone() {
   const cublasStatus_t rc = cublasLtCreate(&lt);
   if (rc != CUBLAS_STATUS_SUCCESS) cudaStreamDestroy(stream);
   RACKQUAL_CHECK(rc);
-  auto primitives = std::make_unique<TransformerPrimitives>(device, properties, stream, lt);
-  primitives->owns_stream_and_lt_ = true;
-  return primitives;
+  try {
+    auto primitives = std::make_unique<TransformerPrimitives>(device, properties, stream, lt);
+    primitives->owns_stream_and_lt_ = true;
+    return primitives;
+  } catch (...) {
+    cublasLtDestroy(lt);
+    cudaStreamDestroy(stream);
+    throw;
+  }
 }
 
 TransformerPrimitives::~TransformerPrimitives() {
