@@ -121,10 +121,11 @@ View TransformerPrimitives::allocate(DType type, std::int64_t count) {
   const cudaError_t rc = cudaMalloc(&p, bytes == 0 ? 1 : bytes);
   if (rc == cudaErrorMemoryAllocation) {
     static_cast<void>(cudaGetLastError());   // not sticky: clear it, the device stays usable
-    throw model::OutOfMemory("GPU " + std::to_string(device_) + " (" + device_name_ + ")", bytes);
+    throw model::OutOfMemory("GPU " + std::to_string(device_) + " (" + device_name_ + ")", bytes, held_);
   }
   RACKQUAL_CHECK(rc);
   buffers_.emplace_back(static_cast<unsigned char*>(p));
+  held_ += bytes;
   return {p, type, count};
 }
 

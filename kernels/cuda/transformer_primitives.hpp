@@ -76,6 +76,7 @@ class TransformerPrimitives final : public model::Primitives {
   bool owns_stream_and_lt_ = false;
   std::unique_ptr<Matmuls> matmuls_;
   std::vector<DeviceArray<unsigned char>> buffers_;
+  std::size_t held_ = 0;   // bytes allocated
   std::vector<std::unique_ptr<Event>> marks_;
 };
 

@@ -95,8 +95,9 @@ View TransformerPrimitives::allocate(DType type, std::int64_t count) {
   try {
     buffers_.push_back(host::allocate<unsigned char>(bytes));
   } catch (const std::bad_alloc&) {
-    throw model::OutOfMemory("host memory", bytes);
+    throw model::OutOfMemory("the host", bytes, held_);
   }
+  held_ += bytes;
   return {buffers_.back().get(), type, count};
 }
 

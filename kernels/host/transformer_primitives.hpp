@@ -52,6 +52,7 @@ class TransformerPrimitives final : public model::Primitives {
 
  private:
   std::vector<Array<unsigned char>> buffers_;
+  std::size_t held_ = 0;   // bytes allocated
   std::vector<std::chrono::steady_clock::time_point> marks_;
 };
 

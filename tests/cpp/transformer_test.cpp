@@ -17,6 +17,7 @@
 #include "kernels/model/buckets.hpp"
 #include "kernels/model/collective.hpp"
 #include "kernels/model/model.hpp"
+#include "kernels/model/out_of_memory.hpp"
 #include "kernels/model/solo_collective.hpp"
 #include "kernels/model/tokens.hpp"
 #include "kernels/model/training_step.hpp"
@@ -213,6 +214,19 @@ TEST(TransformerModel, RejectsBadShapes) {
   EXPECT_THROW(model.set_tokens(tokens), std::invalid_argument);
   tokens.pop_back();
   EXPECT_THROW(model.set_tokens(tokens), std::invalid_argument);
+}
+
+TEST(TransformerModel, OutOfMemoryNamesTheBytesAskedFor) {
+  host::TransformerPrimitives primitives;
+  primitives.allocate(DType::f32, 1024);
+  try {
+    primitives.allocate(DType::f32, std::int64_t{1} << 58);
+    FAIL() << "2^60 bytes allocated";
+  } catch (const model::OutOfMemory& e) {
+    EXPECT_EQ(e.bytes(), std::size_t{1} << 60);
+    EXPECT_EQ(std::string(e.what()),
+              "out of memory on the host: 1152921504606846976 bytes (1073741824.00 GiB) asked for, 0.00 GiB already held");
+  }
 }
 
 TEST(TransformerBuckets, TileTheBufferInBackwardOrder) {
