@@ -103,8 +103,14 @@ void list_kinds() {
     std::printf("%s: %s\n  scopes:", kind->name().c_str(), kind->help().c_str());
     for (Scope s : kind->scopes()) std::printf(" %s", std::string(to_string(s)).c_str());
     std::printf("\n  backends:");
-    for (const auto& b : BackendRegistry::instance().backends())
-      if (BackendRegistry::instance().op(b, kind->name())) std::printf(" %s", b.c_str());
+    const auto& registry = BackendRegistry::instance();
+    for (const auto& b : registry.backends()) {
+      if (!registry.op(b, kind->name())) continue;
+      std::string accepts;   // what the backend's operation accepts, where it narrows the kind's choices
+      for (const auto& [param, values] : *registry.support(b, kind->name()))
+        accepts += (accepts.empty() ? "" : "; ") + param + " " + join(values, [](const std::string& v) { return v; }, "|");
+      std::printf(" %s%s", b.c_str(), accepts.empty() ? "" : (" (" + accepts + ")").c_str());
+    }
     std::printf("\n  params:\n");
     for (const auto& p : kind->params()) {
       std::string type(to_string(p.type));

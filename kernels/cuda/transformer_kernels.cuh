@@ -1,5 +1,6 @@
 #pragma once
-// The transformer's element-wise and row-wise kernels. T is the compute type (float or bf16):
+// The transformer's element-wise and row-wise kernels behind the cuda primitives
+// (kernels/cuda/transformer_primitives.cu). T is the compute type (float or bf16):
 // GEMM operands are T; the residual stream, layernorm statistics, logits, gradients, master
 // weights and optimizer state are fp32, and all arithmetic here is fp32.
 #include <cuda_bf16.h>
@@ -64,9 +65,10 @@ __global__ void initialise(transformer::Layout layout, std::uint64_t seed, float
     w[i] = transformer::initial_weight<float>(layout, i, seed);
 }
 
-template <typename T>
-__global__ void convert(std::int64_t n, const float* x, T* y) {
-  for (std::int64_t i = first_index(); i < n; i += grid_size()) y[i] = from_float<T>(x[i]);
+// y = x in y's type (fp32 and bf16 either way; to bf16 rounded to nearest even).
+template <typename From, typename To>
+__global__ void convert(std::int64_t n, const From* x, To* y) {
+  for (std::int64_t i = first_index(); i < n; i += grid_size()) y[i] = from_float<To>(to_float(x[i]));
 }
 
 // AdamW over n elements with one decay, on the gradient times grad_scale (1 / ranks); writes

@@ -49,7 +49,7 @@ std::string describe(const MatmulShape& s) {
 
 }  // namespace
 
-Matmuls::Matmuls(cublasLtHandle_t lt) : lt_(lt), workspace_(device_array<unsigned char>(workspace_bytes)) {}
+Matmuls::Matmuls(cublasLtHandle_t lt, void* workspace) : lt_(lt), workspace_(workspace) {}
 
 const Matmuls::Plan& Matmuls::plan(const Key& key) {
   auto it = plans_.find(key);
@@ -90,7 +90,7 @@ void Matmuls::run(const MatmulShape& shape, const void* a, const void* b, void* 
                   cudaStream_t stream) {
   const Plan& p = plan(Key{shape, alignment(a), alignment(b), alignment(c)});
   RACKQUAL_CHECK(cublasLtMatmul(lt_, p.desc.get(), &alpha, b, p.a.get(), a, p.b.get(), &beta, c, p.c.get(), c, p.c.get(),
-                                &p.algorithm, workspace_.get(), workspace_bytes, stream));
+                                &p.algorithm, workspace_, workspace_bytes, stream));
 }
 
 }  // namespace rackqual::cuda

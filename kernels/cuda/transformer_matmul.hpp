@@ -10,7 +10,6 @@
 #include <memory>
 #include <type_traits>
 
-#include "kernels/cuda/device.hpp"
 
 namespace rackqual::cuda {
 
@@ -36,12 +35,13 @@ using LtOwned = std::unique_ptr<std::remove_pointer_t<Handle>, LtDestroy<destroy
 
 class Matmuls {
  public:
-  explicit Matmuls(cublasLtHandle_t lt);
+  // `workspace`: workspace_bytes of device memory the caller owns and keeps for the products.
+  Matmuls(cublasLtHandle_t lt, void* workspace);
 
   // Enqueues the product on `stream`. Throws std::runtime_error when cuBLASLt has no algorithm.
   void run(const MatmulShape& shape, const void* a, const void* b, void* c, float alpha, float beta, cudaStream_t stream);
 
-  static constexpr std::size_t workspace_bytes = std::size_t{32} << 20;   // device memory of one Matmuls
+  static constexpr std::size_t workspace_bytes = std::size_t{32} << 20;   // cuBLASLt workspace of one Matmuls
 
  private:
   // A shape and the alignment of its three pointers: the heuristic's choice depends on both.
@@ -59,7 +59,7 @@ class Matmuls {
   const Plan& plan(const Key& key);
 
   cublasLtHandle_t lt_;
-  DeviceArray<unsigned char> workspace_;
+  void* workspace_;
   std::map<Key, Plan> plans_;
 };
 

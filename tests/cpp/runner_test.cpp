@@ -8,22 +8,13 @@
 #include <fstream>
 #include <thread>
 
+#include "kernels/host/timer.hpp"
 #include "rackqual/fake_world.hpp"
 #include "rackqual/kind_params.hpp"
 #include "temp_dir.hpp"
 
 namespace rackqual {
 namespace {
-
-class Clock : public Timer {
- public:
-  void start(bool) override { start_ = std::chrono::steady_clock::now(); }
-  void stop() override { stop_ = std::chrono::steady_clock::now(); }
-  double elapsed() override { return std::chrono::duration<double>(stop_ - start_).count(); }
-
- private:
-  std::chrono::steady_clock::time_point start_, stop_;
-};
 
 // gemm as a busy wait of a known time per launch, its output a number the check knows.
 class Spin : public Op {
@@ -64,7 +55,7 @@ class SimBackend : public Backend {
   void set_up(int, int) override {}
   DeviceInfo device(int local_rank) const override { return {local_rank, "simulated device", "", ""}; }
   std::map<std::string, std::string> versions() const override { return {{"sim", "1"}}; }
-  std::unique_ptr<Timer> timer() override { return std::make_unique<Clock>(); }
+  std::unique_ptr<Timer> timer() override { return std::make_unique<host::SteadyTimer>(); }
 };
 
 const BackendRegistration sim_backend("sim", [] { return std::make_unique<SimBackend>(); });

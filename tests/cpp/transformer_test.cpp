@@ -13,7 +13,15 @@
 #include "kernels/common/training_check.hpp"
 #include "kernels/common/transformer.hpp"
 #include "kernels/common/transformer_math.hpp"
-#include "kernels/host/transformer_model.hpp"
+#include "kernels/host/transformer_primitives.hpp"
+#include "kernels/model/buckets.hpp"
+#include "kernels/model/collective.hpp"
+#include "kernels/model/model.hpp"
+#include "kernels/model/out_of_memory.hpp"
+#include "kernels/model/solo_collective.hpp"
+#include "kernels/model/tokens.hpp"
+#include "kernels/model/training_step.hpp"
+#include "kernels/model/transfer.hpp"
 
 namespace rackqual {
 namespace {
@@ -21,6 +29,10 @@ namespace {
 using transformer::Layout;
 using transformer::Shape;
 using transformer::Tensor;
+using model::DType;
+
+constexpr model::Precision fp64{DType::f64, DType::f64, DType::f64};
+constexpr model::Precision fp32{DType::f32, DType::f32, DType::f32};
 
 // |got - want| within a relative 1e-5 or an absolute 1e-8.
 bool close(double got, double want, double rel = 1e-5, double abs = 1e-8) {
@@ -67,8 +79,10 @@ TEST(TransformerLayout, TensorsTileTheBuffer) {
 
 TEST(TransformerLayout, InitialisationMatchesElementFormula) {
   const Layout layout(tiny);
-  std::vector<double> w(static_cast<std::size_t>(layout.total()));
-  host::initialise_weights(layout, 9, w.data());
+  host::TransformerPrimitives primitives;
+  const model::View weights = primitives.allocate(DType::f64, layout.total());
+  primitives.initialise(layout, 9, weights);
+  const std::vector<double> w = model::read_values(primitives, weights);
   for (std::int64_t i = 0; i < layout.total(); ++i) ASSERT_EQ(w[i], transformer::initial_weight<double>(layout, i, 9)) << i;
   EXPECT_EQ(w[layout.offset(Tensor::final_gamma)], 1.0);
   EXPECT_EQ(w[layout.offset(Tensor::qkv_bias, 1)], 0.0);
@@ -180,37 +194,84 @@ TEST(TransformerMath, AdamWFirstStep) {
 }
 
 TEST(TransformerModel, InitialLossNearLogVocab) {
-  host::Model<double> model(tiny);
-  std::vector<double> w(static_cast<std::size_t>(model.layout().total()));
-  host::initialise_weights(model.layout(), 1, w.data());
-  std::vector<std::int32_t> tokens(static_cast<std::size_t>(host::token_count(tiny)));
-  host::synthetic_tokens(tiny, 2, tokens.data());
+  host::TransformerPrimitives primitives;
+  model::Model model(primitives, tiny, fp64);
+  model.initialise(1);
+  model.set_tokens(model::synthetic_tokens(tiny, 2));
+  model.forward();
   // Logits of standard deviation about 0.02 * sqrt(hidden) over 10 tokens: within a few of
   // their standard errors of the uniform prediction's loss.
-  EXPECT_NEAR(model.forward(w.data(), tokens.data()), std::log(13.0), 0.06);
+  EXPECT_NEAR(model.loss(), std::log(13.0), 0.06);
 }
 
 TEST(TransformerModel, RejectsBadShapes) {
-  EXPECT_THROW(host::Model<double>(Shape{8, 3, 5, 2, 2, 13}), std::invalid_argument);
-  EXPECT_THROW(host::Model<double>(Shape{8, 2, 0, 2, 2, 13}), std::invalid_argument);
+  host::TransformerPrimitives primitives;
+  EXPECT_THROW(model::Model(primitives, Shape{8, 3, 5, 2, 2, 13}, fp64), std::invalid_argument);
+  EXPECT_THROW(model::Model(primitives, Shape{8, 2, 0, 2, 2, 13}, fp64), std::invalid_argument);
+  model::Model model(primitives, tiny, fp64);
+  std::vector<std::int32_t> tokens = model::synthetic_tokens(tiny, 2);
+  tokens[3] = 13;
+  EXPECT_THROW(model.set_tokens(tokens), std::invalid_argument);
+  tokens.pop_back();
+  EXPECT_THROW(model.set_tokens(tokens), std::invalid_argument);
+}
+
+TEST(TransformerModel, OutOfMemoryNamesTheBytesAskedFor) {
+  host::TransformerPrimitives primitives;
+  primitives.allocate(DType::f32, 1024);
+  try {
+    primitives.allocate(DType::f32, std::int64_t{1} << 58);
+    FAIL() << "2^60 bytes allocated";
+  } catch (const model::OutOfMemory& e) {
+    EXPECT_EQ(e.bytes(), std::size_t{1} << 60);
+    EXPECT_EQ(std::string(e.what()),
+              "out of memory on the host: 1152921504606846976 bytes (1073741824.00 GiB) asked for, 0.00 GiB already held");
+  }
+}
+
+TEST(TransformerBuckets, TileTheBufferInBackwardOrder) {
+  const Layout layout(tiny);
+  const auto buckets = model::gradient_buckets(layout);
+  ASSERT_EQ(buckets.size(), static_cast<std::size_t>(tiny.layers + 2));
+  EXPECT_EQ(buckets.front().name, "head");
+  EXPECT_EQ(buckets.front().first, layout.offset(Tensor::final_gamma));
+  EXPECT_EQ(buckets[1].name, "layer 1");
+  EXPECT_EQ(buckets[1].first, layout.offset(Tensor::ln1_gamma, 1));
+  EXPECT_EQ(buckets.back().name, "embeddings");
+  EXPECT_EQ(buckets.back().first, 0);
+  std::int64_t covered = 0;
+  for (const auto& b : buckets) covered += b.count;
+  EXPECT_EQ(covered, layout.total());
+  // Each bucket ends where the one completed before it begins, from the end of the buffer back.
+  std::int64_t end = layout.total();
+  for (const auto& b : buckets) {
+    EXPECT_EQ(b.first + b.count, end) << b.name;
+    end = b.first;
+  }
 }
 
 // Gradients against central differences of the loss, in double, at weights away from their
 // initial values (gammas not 1, biases not 0) so that no term hides. Checks the given elements
 // of the flat buffer, or all of them; returns how many have a gradient above 1e-8.
 std::int64_t check_gradients(const Shape& shape, std::vector<std::int64_t> elements) {
-  host::Model<double> model(shape);
+  host::TransformerPrimitives primitives;
+  model::Model model(primitives, shape, fp64);
   const Layout& layout = model.layout();
   const std::int64_t total = layout.total();
-  std::vector<double> w(static_cast<std::size_t>(total)), grads(static_cast<std::size_t>(total), -1.0);
-  host::initialise_weights(layout, 1, w.data());
+  model.initialise(1);
+  std::vector<double> w = model::read_values(primitives, model.weights());
   for (std::int64_t i = 0; i < total; ++i) w[i] += random::uniform(11, i, -0.3, 0.3);
-  std::vector<std::int32_t> tokens(static_cast<std::size_t>(host::token_count(shape)));
-  host::synthetic_tokens(shape, 3, tokens.data());
+  model.load_weights(w);
+  model.set_tokens(model::synthetic_tokens(shape, 3));
   if (elements.empty())
     for (std::int64_t i = 0; i < total; ++i) elements.push_back(i);
 
-  EXPECT_TRUE(std::isfinite(model.forward_backward(w.data(), tokens.data(), grads.data())));
+  // Every gradient starts wrong, so that one the backward pass leaves unwritten shows.
+  model::write_values(primitives, std::vector<double>(static_cast<std::size_t>(total), -1.0), model.gradients());
+  model.forward();
+  EXPECT_TRUE(std::isfinite(model.loss()));
+  model.backward();
+  const std::vector<double> grads = model::read_values(primitives, model.gradients());
   // The forward passes of the differences run on one thread: thousands of small parallel
   // regions crawl when the test shares its cores with other work.
   const int threads = omp_get_max_threads();
@@ -219,11 +280,13 @@ std::int64_t check_gradients(const Shape& shape, std::vector<std::int64_t> eleme
   double worst_relative = 0, worst_absolute = 0;
   for (const std::int64_t i : elements) {
     const double keep = w[i];
-    w[i] = keep + fd_eps;
-    const double up = model.forward(w.data(), tokens.data());
-    w[i] = keep - fd_eps;
-    const double down = model.forward(w.data(), tokens.data());
-    w[i] = keep;
+    model.set_weight(i, keep + fd_eps);
+    model.forward();
+    const double up = model.loss();
+    model.set_weight(i, keep - fd_eps);
+    model.forward();
+    const double down = model.loss();
+    model.set_weight(i, keep);
     const double fd = (up - down) / (2 * fd_eps);
     if (std::fabs(fd) > 1e-8) ++nonzero;
     worst_absolute = std::max(worst_absolute, std::fabs(grads[i] - fd));
@@ -271,22 +334,111 @@ TEST(TransformerModel, SampledGradientsMatchFiniteDifferencesWhenWider) {
 
 TEST(TransformerModel, AdamWStepsLowerTheLossInFloat) {
   const Shape s{16, 2, 8, 2, 2, 32};
-  host::Model<float> model(s);
-  const Layout& layout = model.layout();
-  const auto total = static_cast<std::size_t>(layout.total());
-  std::vector<float> w(total), g(total), m(total, 0.0f), v(total, 0.0f);
-  host::initialise_weights(layout, 1, w.data());
-  std::vector<std::int32_t> tokens(static_cast<std::size_t>(host::token_count(s)));
-  host::synthetic_tokens(s, 4, tokens.data());
+  host::TransformerPrimitives primitives;
+  model::Model model(primitives, s, fp32);
+  model.initialise(1);
+  model.set_tokens(model::synthetic_tokens(s, 4));
   transformer::AdamW opt;
-  const float first = model.forward_backward(w.data(), tokens.data(), g.data());
+  model.forward();
+  model.backward();
+  const auto first = static_cast<float>(model.loss());
   float last = first;
   for (int step = 1; step <= 10; ++step) {
-    host::adamw_step(layout, opt, step, 1.0f, w.data(), g.data(), m.data(), v.data());
-    last = model.forward_backward(w.data(), tokens.data(), g.data());
+    model.optimizer_step(opt, step, 1.0);
+    model.forward();
+    model.backward();
+    last = static_cast<float>(model.loss());
   }
   EXPECT_NEAR(first, std::log(32.0f), 0.05f);
   EXPECT_LT(last, first - 0.05f) << first << " -> " << last;
+}
+
+// Two identical ranks, simulated: each bucket's sum is twice this rank's values. Records the
+// buckets it is asked to sum.
+class TwinRanks final : public model::GradientCollective {
+ public:
+  explicit TwinRanks(model::Primitives& primitives) : primitives_(primitives) {}
+  int ranks() const override { return 2; }
+  void start(std::size_t bucket, model::View gradients) override {
+    started.push_back({bucket, gradients.type, gradients.count});
+    std::vector<double> values = model::read_values(primitives_, gradients);
+    for (double& x : values) x *= 2;
+    model::write_values(primitives_, values, gradients);
+  }
+  void join() override { ++joins; }
+  void wait() override {}
+  std::vector<std::uint64_t> all_gather(std::uint64_t value) override { return {value, value}; }
+
+  struct Started {
+    std::size_t bucket;
+    DType type;
+    std::int64_t count;
+  };
+  std::vector<Started> started;
+  int joins = 0;
+
+ private:
+  model::Primitives& primitives_;
+};
+
+const Shape small{16, 2, 8, 2, 2, 32};
+
+TEST(TransformerTrainingStep, OneRankTrainsAndChecksItself) {
+  host::TransformerPrimitives primitives;
+  model::TrainingStep step(primitives, small, fp32, 0);
+  model::SoloCollective solo(primitives);
+  EXPECT_GT(step.run(solo), 0.0);
+  const auto phases = step.phases();
+  EXPECT_EQ(phases.size(), 3u);   // one rank: no all-reduce phase
+  for (const char* phase : {"forward", "backward", "optimizer"}) EXPECT_GE(phases.at(phase), 0.0) << phase;
+  const Correctness c = step.verify(solo);
+  EXPECT_TRUE(c.ok) << c.detail;
+  EXPECT_NE(c.detail.find("weights identical on 1 rank"), std::string::npos) << c.detail;
+}
+
+TEST(TransformerTrainingStep, InjectedErrorFailsTheCheck) {
+  host::TransformerPrimitives primitives;
+  model::TrainingStep step(primitives, small, fp32, 0);
+  model::SoloCollective solo(primitives);
+  step.run(solo);
+  step.inject_error();
+  const Correctness c = step.verify(solo);
+  EXPECT_FALSE(c.ok);
+  EXPECT_NE(c.detail.find("loss did not decrease"), std::string::npos) << c.detail;
+}
+
+// The exchange type: each bucket converted to bf16, summed, converted back; the buckets start in
+// backward order, each once per step, and the step still trains.
+TEST(TransformerTrainingStep, ExchangesBucketsInBackwardOrderInTheExchangeType) {
+  host::TransformerPrimitives primitives;
+  model::TrainingStep step(primitives, small, model::Precision{DType::f32, DType::f32, DType::bf16}, 0);
+  TwinRanks twins(primitives);
+  step.run(twins);
+  const auto buckets = model::gradient_buckets(Layout(small));
+  ASSERT_EQ(twins.started.size(), buckets.size());
+  for (std::size_t k = 0; k < buckets.size(); ++k) {
+    EXPECT_EQ(twins.started[k].bucket, k);
+    EXPECT_EQ(twins.started[k].type, DType::bf16);
+    EXPECT_EQ(twins.started[k].count, buckets[k].count);
+  }
+  EXPECT_EQ(twins.joins, 1);
+  EXPECT_EQ(step.phases().count("allreduce"), 1u);
+  const Correctness c = step.verify(twins);
+  EXPECT_TRUE(c.ok) << c.detail;
+  EXPECT_NE(c.detail.find("weights identical on 2 ranks"), std::string::npos) << c.detail;
+  EXPECT_EQ(twins.started.size(), buckets.size() * (1 + transformer::verify_steps));
+}
+
+// A gradient summed over two identical ranks and divided by two is the one rank's gradient: in
+// fp32 exchange the weights after a step match a single rank's exactly.
+TEST(TransformerTrainingStep, SummedGradientsAreAveraged) {
+  host::TransformerPrimitives primitives;
+  model::TrainingStep alone(primitives, small, fp32, 0), twin(primitives, small, fp32, 0);
+  model::SoloCollective solo(primitives);
+  TwinRanks twins(primitives);
+  alone.run(solo);
+  twin.run(twins);
+  EXPECT_EQ(primitives.hash(alone.model().weights()), primitives.hash(twin.model().weights()));
 }
 
 TEST(TrainingCheck, PassesOnlyAFiniteFallingLossWithIdenticalWeights) {

@@ -15,8 +15,11 @@
 
 #include "kernels/common/transformer.hpp"
 #include "kernels/common/transformer_math.hpp"
-#include "kernels/cuda/transformer_model.hpp"
-#include "kernels/host/transformer_model.hpp"
+#include "kernels/cuda/transformer_primitives.hpp"
+#include "kernels/host/transformer_primitives.hpp"
+#include "kernels/model/model.hpp"
+#include "kernels/model/tokens.hpp"
+#include "kernels/model/transfer.hpp"
 
 namespace {
 
@@ -38,26 +41,37 @@ struct Reference {
   std::vector<double> grads;
 };
 
+// One forward and backward pass of `model` on `tokens`: the loss and every gradient.
+Reference gradients_once(model::Primitives& primitives, model::Model& model, const std::vector<std::int32_t>& tokens) {
+  model.set_tokens(tokens);
+  model.forward();
+  model.backward();
+  const double loss = model.loss();
+  return {loss, model::read_values(primitives, model.gradients())};
+}
+
 // The host model in double on the fp32 initial weights the device starts from.
 Reference host_reference(const Shape& shape, const std::vector<std::int32_t>& tokens) {
-  const Layout layout(shape);
-  const auto total = static_cast<std::size_t>(layout.total());
-  std::vector<float> w32(total);
-  host::initialise_weights(layout, weight_seed, w32.data());
-  const std::vector<double> w(w32.begin(), w32.end());
-  host::Model<double> model(shape);
-  Reference ref{0, std::vector<double>(total)};
-  ref.loss = model.forward_backward(w.data(), tokens.data(), ref.grads.data());
-  return ref;
+  host::TransformerPrimitives primitives;
+  model::Model model(primitives, shape, {model::DType::f64, model::DType::f64, model::DType::f64});
+  model.initialise(weight_seed);
+  std::vector<double> w = model::read_values(primitives, model.weights());
+  for (double& x : w) x = static_cast<float>(x);
+  model.load_weights(w);
+  return gradients_once(primitives, model, tokens);
 }
 
 // Compares the device's gradients in one precision with the reference; prints every tensor
 // that fails and one summary line. Returns whether all passed.
-bool check(const char* name, cuda::Precision precision, double tolerance, const Shape& shape,
+bool check(const char* name, model::DType compute, double tolerance, const Shape& shape,
            const std::vector<std::int32_t>& tokens, const Reference& ref) {
   const Layout layout(shape);
-  std::vector<float> grads(static_cast<std::size_t>(layout.total()));
-  const double loss = cuda::gradients_once(shape, precision, weight_seed, tokens.data(), grads.data());
+  const auto primitives = cuda::TransformerPrimitives::standalone();
+  model::Model device(*primitives, shape, {model::DType::f32, compute, model::DType::f32});
+  device.initialise(weight_seed);
+  const Reference got = gradients_once(*primitives, device, tokens);
+  const double loss = got.loss;
+  const std::vector<double>& grads = got.grads;
   bool ok = true;
   double worst_ratio = 0;
   for (std::int64_t k = 0; k < layout.tensors(); ++k) {
@@ -66,7 +80,7 @@ bool check(const char* name, cuda::Precision precision, double tolerance, const 
     for (std::int64_t i = t.offset; i < t.offset + t.size(); ++i) {
       const auto u = static_cast<std::size_t>(i);
       scale = std::max(scale, std::fabs(ref.grads[u]));
-      const double e = std::fabs(static_cast<double>(grads[u]) - ref.grads[u]);
+      const double e = std::fabs(grads[u] - ref.grads[u]);
       error = std::isnan(e) ? INFINITY : std::max(error, e);
     }
     if (scale > 0) worst_ratio = std::max(worst_ratio, error / scale);
@@ -97,11 +111,10 @@ int main() {
     // hidden, heads, seq, micro_batch, layers, vocab: two sequences so that tokens and
     // positions repeat, every dimension a multiple of 8.
     const Shape shape{64, 4, 32, 2, 2, 96};
-    std::vector<std::int32_t> tokens(static_cast<std::size_t>(host::token_count(shape)));
-    host::synthetic_tokens(shape, token_seed, tokens.data());
+    const std::vector<std::int32_t> tokens = model::synthetic_tokens(shape, token_seed);
     const Reference ref = host_reference(shape, tokens);
-    bool ok = check("fp32", cuda::Precision::fp32, 1e-3, shape, tokens, ref);
-    ok = check("bf16", cuda::Precision::bf16, 5e-2, shape, tokens, ref) && ok;
+    bool ok = check("fp32", model::DType::f32, 1e-3, shape, tokens, ref);
+    ok = check("bf16", model::DType::bf16, 5e-2, shape, tokens, ref) && ok;
     return ok ? 0 : 1;
   } catch (const std::exception& e) {
     std::printf("error: %s\n", e.what());

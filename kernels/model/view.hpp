@@ -1,0 +1,51 @@
+#pragma once
+// A typed window onto memory that a backend owns (host memory or device memory): the model
+// passes views to the backend's primitives and never reads through them itself.
+#include <cstddef>
+#include <cstdint>
+#include <stdexcept>
+#include <string>
+
+namespace rackqual::model {
+
+// Element types of the training step's buffers.
+enum class DType { f32, f64, bf16, i32 };
+
+// Bytes of one element.
+constexpr std::size_t size_of(DType t) {
+  switch (t) {
+    case DType::f64: return 8;
+    case DType::bf16: return 2;
+    default: return 4;
+  }
+}
+
+// The name a parameter or message uses: fp32, fp64, bf16, int32.
+constexpr const char* name_of(DType t) {
+  switch (t) {
+    case DType::f32: return "fp32";
+    case DType::f64: return "fp64";
+    case DType::bf16: return "bf16";
+    default: return "int32";
+  }
+}
+
+struct View {
+  void* data = nullptr;
+  DType type = DType::f32;
+  std::int64_t count = 0;
+
+  // Elements [first, first + n) of this view.
+  View at(std::int64_t first, std::int64_t n) const {
+    if (first < 0 || n < 0 || first + n > count)
+      throw std::out_of_range("view: elements [" + std::to_string(first) + ", " + std::to_string(first + n) +
+                              ") outside a view of " + std::to_string(count));
+    return {static_cast<char*>(data) + static_cast<std::size_t>(first) * size_of(type), type, n};
+  }
+  // Element `first` to the end.
+  View from(std::int64_t first) const { return at(first, count - first); }
+  std::size_t bytes() const { return static_cast<std::size_t>(count) * size_of(type); }
+  bool same(const View& other) const { return data == other.data && type == other.type; }
+};
+
+}  // namespace rackqual::model
