@@ -274,8 +274,14 @@ Measurement Runner::measure(const Check& check, const PointPlan& point, const Gr
       plan.name = benchmark_name(check, point.params, group);
       if (world_.simulated()) plan.engine = TimingPlan::Engine::plain_loop;
       if (injected(FaultMode::late)) {
+        // Held up by other work, as a straggling rank is: it stays busy (and its core awake)
+        // for the duration, then arrives.
         const double late = fault->late_s;
-        plan.before_sample = [late] { std::this_thread::sleep_for(std::chrono::duration<double>(late)); };
+        plan.before_sample = [late] {
+          const auto until = std::chrono::steady_clock::now() + std::chrono::duration<double>(late);
+          while (std::chrono::steady_clock::now() < until) {
+          }
+        };
       }
       const Kind& kind = *check.kind;
       const int ranks = group.size();

@@ -51,7 +51,8 @@ TEST(PlanBatches, NonPositiveOrNanTimeGivesTheCap) {
 }
 
 TEST(PlanBatches, SmallOperationsGoInBatchesOfAtLeastBatchMin) {
-  TimingPlan plan;   // batch_min 1 ms, min_time 0.2 s
+  TimingPlan plan;
+  plan.batch_min = 1e-3;   // min_time 0.2 s
   const Batching b = plan_batches(10e-6, plan, false);
   EXPECT_EQ(b.launches, 100);   // 100 x 10 us = 1 ms per timed batch
   EXPECT_EQ(b.batches, 200);    // 200 x 1 ms = 0.2 s per repetition
@@ -65,7 +66,8 @@ TEST(TimingPlan, Defaults) {
   EXPECT_EQ(plan.calibration, 3);
   EXPECT_EQ(plan.repetitions, 5);
   EXPECT_DOUBLE_EQ(plan.min_time, 0.2);
-  EXPECT_DOUBLE_EQ(plan.batch_min, 1e-3);
+  EXPECT_DOUBLE_EQ(plan.batch_min, 10e-3);
+  EXPECT_EQ(plan.batch_max, 256);
 }
 
 // A clock the test sets: each launch "takes" a fixed time on each rank, phases in proportion.
@@ -140,6 +142,7 @@ TEST(TimeOp, BatchesSmallLaunchesAndReportsPerLaunchTime) {
     Counted op(20e-6, false);
     SetClock clock(&op.seconds_, &op.launches);
     TimingPlan plan;
+    plan.batch_min = 1e-3;
     plan.engine = TimingPlan::Engine::plain_loop;
     plan.repetitions = 2;
     plan.min_time = 0.01;

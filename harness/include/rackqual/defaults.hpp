@@ -9,9 +9,11 @@ inline constexpr double deadline_s = 600;     // seconds a check may take before
 
 inline constexpr int warmup_launches = 2;       // untimed launches before calibration
 inline constexpr int calibration_launches = 3;  // launches timed to size batches and repetitions
-// A timed sample is a batch of launches between two timer marks lasting at least this long,
-// so that the marks' own cost and the launch latency of small operations vanish in it.
-inline constexpr double batch_min_s = 1e-3;
+// A timed sample is a batch of launches between two timer marks lasting at least this long
+// (up to batch_max_launches), so that the marks' own cost, the launch latency of small
+// operations, and what a collective's ranks take to get going after their common start
+// vanish in it.
+inline constexpr double batch_min_s = 10e-3;
 inline constexpr long batch_max_launches = 256;   // launches queued behind one start mark
 inline constexpr long most_batches = 10'000'000;  // per repetition, for operations near zero time
 
