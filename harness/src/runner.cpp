@@ -61,18 +61,6 @@ nlohmann::json arrival_of(const std::vector<double>& late_s, const Group& group)
 
 }  // namespace
 
-std::vector<const Check*> select_checks(const Suite& suite, const std::vector<std::string>& only) {
-  std::vector<const Check*> out;
-  for (const auto& id : only) {
-    bool found = false;
-    for (const auto& c : suite.checks) found = found || c.id == id;
-    if (!found) throw InputError(suite.path, 0, "--only", "no check with id '" + id + "' in suite " + suite.name);
-  }
-  for (const auto& c : suite.checks)
-    if (only.empty() || std::find(only.begin(), only.end(), c.id) != only.end()) out.push_back(&c);
-  return out;
-}
-
 Runner::Runner(World& world, Backend& backend, const Suite& suite, const Platform& platform, RunOptions options)
     : world_(world), backend_(backend), suite_(suite), platform_(platform), options_(std::move(options)) {}
 

@@ -53,7 +53,4 @@ class Runner {
   BenchmarkJson* benchmark_json_ = nullptr;
 };
 
-// The checks `only` selects, in suite order; throws InputError on an unknown id.
-std::vector<const Check*> select_checks(const Suite& suite, const std::vector<std::string>& only);
-
 }  // namespace rackqual
