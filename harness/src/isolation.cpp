@@ -29,8 +29,7 @@ struct Item {
   bool observed = true;           // split: the set's own failure was seen (not inferred)
   Set sibling;                    // split/check of an inferred set: the sibling that passed
   bool expect_dead = false;       // confirm: the suspect never arrived
-  bool inferred_pair = false;     // confirm: inferred from a failing pair whose other half passed
-  int pair_partner = -1;          // that other half
+  bool inferred_pair = false;     // confirm: inferred to fail while its sibling (b) passed
   int stage = 0;                  // split: 0 first half next, 1 second half next
 };
 
@@ -59,7 +58,7 @@ class Planner {
   Isolation run(const Set& members) {
     Set all = members;
     std::sort(all.begin(), all.end());
-    work_.push_back({Item::Type::split, all, {}, true, {}, false, false, -1, 0});
+    work_.push_back({Item::Type::split, all, {}, true, {}, false, false, 0});
     while (!work_.empty() && static_cast<int>(result_.probes.size()) < max_probes_) {
       // Nothing could be scheduled: no member is known good to confirm against yet.
       if (!round() && !seek_good()) break;
@@ -86,7 +85,7 @@ class Planner {
         // A single member inferred to fail: confirmed against a good member; if it passes, the
         // fault runs between it and the sibling that passed.
         const bool inferred = !item.observed;
-        item = Item{Item::Type::confirm, item.a, inferred ? item.sibling : Set{}, true, {}, false, inferred, -1, 0};
+        item = Item{Item::Type::confirm, item.a, inferred ? item.sibling : Set{}, true, {}, false, inferred, 0};
       }
       Set group;
       std::string purpose;
@@ -198,12 +197,12 @@ class Planner {
     if (pass) mark_good(group);
     if (out.verdict == Verdict::hung && item.type != Item::Type::confirm) {
       // Name who never arrived; what is left of the group is unknown until probed again.
-      for (int m : out.missing) work_.push_back({Item::Type::confirm, {m}, {}, true, {}, true, false, -1, 0});
+      for (int m : out.missing) work_.push_back({Item::Type::confirm, {m}, {}, true, {}, true, false, 0});
       const Set rest = without(group, out.missing);
-      if (rest.size() >= 2) work_.push_back({Item::Type::check, rest, {}, true, {}, false, false, -1, 0});
-      else if (rest.size() == 1) work_.push_back({Item::Type::confirm, rest, {}, true, {}, false, false, -1, 0});
+      if (rest.size() >= 2) work_.push_back({Item::Type::check, rest, {}, true, {}, false, false, 0});
+      else if (rest.size() == 1) work_.push_back({Item::Type::confirm, rest, {}, true, {}, false, false, 0});
       if (item.type == Item::Type::split && item.stage == 0)   // the other half is still to be probed
-        work_.push_back({Item::Type::check, halve(item.a, false), {}, true, {}, false, false, -1, 0});
+        work_.push_back({Item::Type::check, halve(item.a, false), {}, true, {}, false, false, 0});
       else if (item.type == Item::Type::link) {
         Item again = item;   // search again without the members that never arrive
         again.a = without(item.a, out.missing);
@@ -228,14 +227,14 @@ class Planner {
         }
         if (item.stage == 0) {
           if (!pass) {
-            work_.push_back({Item::Type::split, first, {}, true, second, false, false, -1, 0});
+            work_.push_back({Item::Type::split, first, {}, true, second, false, false, 0});
             Item rest = item;   // the second half must be probed too
             rest.stage = 1;
             work_.push_back(rest);
           } else if (item.observed) {
             // The set fails and its first half passes: the fault is in the second half, or
             // between the halves.
-            work_.push_back({Item::Type::split, second, {}, false, first, false, false, -1, 0});
+            work_.push_back({Item::Type::split, second, {}, false, first, false, false, 0});
           } else {
             Item rest = item;
             rest.stage = 1;
@@ -243,20 +242,20 @@ class Planner {
           }
         } else {   // stage 1: the second half's own outcome
           const bool first_passed = std::all_of(first.begin(), first.end(), [&](int m) { return good_.count(m) > 0; });
-          if (!pass) work_.push_back({Item::Type::split, second, {}, true, first, false, false, -1, 0});
+          if (!pass) work_.push_back({Item::Type::split, second, {}, true, first, false, false, 0});
           else if (first_passed) {
             // Both halves pass: if the set's failure was seen, the fault is a link between them;
             // if it was inferred, the set itself is probed first.
-            if (item.observed) work_.push_back({Item::Type::link, first, second, true, {}, false, false, -1, 0});
-            else work_.push_back({Item::Type::check, item.a, {}, true, item.sibling, false, false, -1, 0});
+            if (item.observed) work_.push_back({Item::Type::link, first, second, true, {}, false, false, 0});
+            else work_.push_back({Item::Type::check, item.a, {}, true, item.sibling, false, false, 0});
           }
         }
         break;
       }
       case Item::Type::check:
-        if (!pass) work_.push_back({Item::Type::split, item.a, {}, true, {}, false, false, -1, 0});
+        if (!pass) work_.push_back({Item::Type::split, item.a, {}, true, {}, false, false, 0});
         else if (!item.sibling.empty())   // an inferred set that passes: the link runs to its sibling
-          work_.push_back({Item::Type::link, item.sibling, item.a, true, {}, false, false, -1, 0});
+          work_.push_back({Item::Type::link, item.sibling, item.a, true, {}, false, false, 0});
         break;
       case Item::Type::confirm: {
         const int m = item.a.front();
@@ -268,12 +267,12 @@ class Planner {
           // The good partner did not arrive this time: it is a suspect now; this one goes again.
           for (int g : out.missing) {
             good_.erase(g);
-            work_.push_back({Item::Type::confirm, {g}, {}, true, {}, true, false, -1, 0});
+            work_.push_back({Item::Type::confirm, {g}, {}, true, {}, true, false, 0});
           }
           work_.push_back(item);
         } else if (item.inferred_pair && !item.b.empty()) {
           // Inferred to fail, yet good with a good member: the fault is a link to the sibling.
-          work_.push_back({Item::Type::link, item.b, item.a, true, {}, false, false, -1, 0});
+          work_.push_back({Item::Type::link, item.b, item.a, true, {}, false, false, 0});
         }
         break;
       }
@@ -287,7 +286,7 @@ class Planner {
         Set a = item.a, b = item.b;
         if (a.size() > 1) a = pass ? halve(a, false) : halve(a, true);
         else b = pass ? halve(b, false) : halve(b, true);
-        work_.push_back({Item::Type::link, a, b, true, {}, false, false, -1, 0});
+        work_.push_back({Item::Type::link, a, b, true, {}, false, false, 0});
         break;
       }
     }
