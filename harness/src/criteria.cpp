@@ -27,9 +27,9 @@ bool Criterion::uses_peak() const {
 }
 
 bool is_criterion_key(const std::string& key) {
-  static const std::array<const char*, 9> keys = {
+  static const std::array<const char*, 11> keys = {
       "min", "max", "min_fraction_of_peak", "max_fraction_of_peak", "warn_below", "warn_above",
-      "warn_below_fraction_of_peak", "warn_above_fraction_of_peak", "at"};
+      "warn_below_fraction_of_peak", "warn_above_fraction_of_peak", "min_fraction_of_group_median", "max_robust_z", "at"};
   for (const char* k : keys)
     if (key == k) return true;
   return false;
@@ -42,6 +42,8 @@ Bounds resolve(const Criterion& c, std::optional<double> peak) {
   b.warn_below = bound(c.warn_below, c.warn_below_fraction_of_peak, peak);
   b.warn_above = bound(c.warn_above, c.warn_above_fraction_of_peak, peak);
   if (c.uses_peak()) b.peak = peak;
+  b.min_fraction_of_group_median = c.min_fraction_of_group_median;
+  b.max_robust_z = c.max_robust_z;
   b.text = c.text;
   return b;
 }

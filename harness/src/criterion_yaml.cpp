@@ -24,7 +24,8 @@ Criterion read_criterion(const YamlFile& f, const YAML::Node& key, const std::st
     const std::string name = field + "." + k;
     if (!is_criterion_key(k))
       f.fail(item.first, name, "unknown criterion (known: min, max, min_fraction_of_peak, max_fraction_of_peak, "
-                               "warn_below, warn_above, warn_below_fraction_of_peak, warn_above_fraction_of_peak, at)");
+                               "warn_below, warn_above, warn_below_fraction_of_peak, warn_above_fraction_of_peak, "
+                               "min_fraction_of_group_median, max_robust_z, at)");
     c.text += (c.text.back() == '{' ? "" : ", ") + k + ": " + f.scalar(item.second, name);
     if (k == "at") {
       if (!params) f.fail(item.first, name, "a default applies to every point; `at` belongs in a suite's check");
@@ -41,6 +42,10 @@ Criterion read_criterion(const YamlFile& f, const YAML::Node& key, const std::st
     const double v = f.number(item.second, name);
     if (k.find("fraction_of_peak") != std::string::npos && (v <= 0 || v > 10))
       f.fail(item.second, name, "a fraction of peak lies in (0, 10], got " + item.second.Scalar());
+    if (k == "min_fraction_of_group_median" && (v <= 0 || v > 1))
+      f.fail(item.second, name, "a fraction of the peers' median lies in (0, 1], got " + item.second.Scalar());
+    if (k == "max_robust_z" && !(v > 0))
+      f.fail(item.second, name, "a robust z-score bound is positive, got " + item.second.Scalar());
     if (k == "min") c.min = v;
     else if (k == "max") c.max = v;
     else if (k == "min_fraction_of_peak") c.min_fraction_of_peak = v;
@@ -49,10 +54,13 @@ Criterion read_criterion(const YamlFile& f, const YAML::Node& key, const std::st
     else if (k == "warn_above") c.warn_above = v;
     else if (k == "warn_below_fraction_of_peak") c.warn_below_fraction_of_peak = v;
     else if (k == "warn_above_fraction_of_peak") c.warn_above_fraction_of_peak = v;
+    else if (k == "min_fraction_of_group_median") c.min_fraction_of_group_median = v;
+    else if (k == "max_robust_z") c.max_robust_z = v;
   }
   c.text += "}";
   if (!c.min && !c.max && !c.min_fraction_of_peak && !c.max_fraction_of_peak && !c.warn_below && !c.warn_above &&
-      !c.warn_below_fraction_of_peak && !c.warn_above_fraction_of_peak)
+      !c.warn_below_fraction_of_peak && !c.warn_above_fraction_of_peak && !c.min_fraction_of_group_median &&
+      !c.max_robust_z)
     f.fail(body, field, "a criterion needs at least one bound");
   return c;
 }

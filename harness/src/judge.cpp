@@ -1,6 +1,9 @@
 #include "rackqual/judge.hpp"
 
+#include <cmath>
+
 #include "rackqual/stats.hpp"
+#include "rackqual/text.hpp"
 
 namespace rackqual {
 namespace {
@@ -89,6 +92,46 @@ std::vector<Record> judge_point(const Record& base_in, const Kind& kind, const P
     out.push_back(std::move(r));
   }
   return out;
+}
+
+void judge_peers(std::vector<Record>& records, const CheckPlan& plan) {
+  for (const PointPlan& point : plan.points) {
+    const nlohmann::json params = point.params.to_json();
+    for (const auto& [metric, bounds] : point.bounds) {
+      if (!bounds.min_fraction_of_group_median && !bounds.max_robust_z) continue;
+      std::vector<Record*> peers;
+      for (auto& r : records)
+        if (r.metric == metric && r.value && r.params == params && r.verdict != Verdict::error && r.verdict != Verdict::skip)
+          peers.push_back(&r);
+      if (peers.size() < 2) continue;   // no one to compare with
+      std::vector<double> values, deviations;
+      for (const Record* r : peers) values.push_back(*r->value);
+      const double median = percentile(values, 0.5);
+      for (double v : values) deviations.push_back(std::fabs(v - median));
+      const double scale = 1.4826 * percentile(deviations, 0.5);   // MAD as a standard deviation
+      const std::string n = std::to_string(peers.size());
+      for (Record* r : peers) {
+        const bool higher = r->better != "lower";
+        const double v = *r->value;
+        std::string why;
+        if (const auto f = bounds.min_fraction_of_group_median) {
+          if (higher ? v < *f * median : v > median / *f)
+            why = format_number(v) + (higher ? " < " : " > ") + format_number(*f) + (higher ? " x " : " / ") +
+                  "the median " + format_number(median) + " of " + n + " peers";
+        }
+        if (const auto z = bounds.max_robust_z; why.empty() && z && scale > 0) {
+          const double score = (higher ? median - v : v - median) / scale;
+          if (score > *z)
+            why = format_number(v) + ": robust z-score " + format_number(score) + " > " + format_number(*z) +
+                  " against " + n + " peers (median " + format_number(median) + ")";
+        }
+        if (why.empty()) continue;
+        const bool was_failing = r->verdict == Verdict::fail;
+        r->verdict = worst(r->verdict, Verdict::fail);
+        r->reason = was_failing ? r->reason + "; " + why : why + " (" + r->reason + ")";
+      }
+    }
+  }
 }
 
 }  // namespace rackqual

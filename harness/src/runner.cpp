@@ -134,14 +134,17 @@ int Runner::run() {
     for (const auto& r : run_check(plans[i])) mine += to_json(r).dump() + "\n";
     watchdog.arrive(check_index_, phase_gathered);
     const auto texts = world_.gather(mine);
-    Verdict verdict = Verdict::pass;
+    std::vector<Record> check_records;
     for (const auto& text : texts) {
       std::istringstream lines(text);
-      for (std::string line; std::getline(lines, line);) {
-        all.push_back(record_from_json(nlohmann::json::parse(line)));
-        sinks.write(all.back());
-        verdict = worst(verdict, all.back().verdict);
-      }
+      for (std::string line; std::getline(lines, line);) check_records.push_back(record_from_json(nlohmann::json::parse(line)));
+    }
+    judge_peers(check_records, plans[i]);   // on rank 0, once every rank's figures are in
+    Verdict verdict = Verdict::pass;
+    for (auto& r : check_records) {
+      sinks.write(r);
+      verdict = worst(verdict, r.verdict);
+      all.push_back(std::move(r));
     }
     if (root) sinks.end_check(verdict);
     watchdog.drain();

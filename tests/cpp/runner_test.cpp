@@ -61,7 +61,9 @@ class SimBackend : public Backend {
 const BackendRegistration sim_backend("sim", [] { return std::make_unique<SimBackend>(); });
 const OpRegistration sim_gemm("sim", "gemm", [](const OpContext& ctx) -> std::unique_ptr<Op> {
   const auto& p = ctx.params.typed<GemmParams>();
-  return std::make_unique<Spin>(static_cast<double>(p.m) * 1e-6);   // m microseconds per multiply
+  // m microseconds per multiply; world rank 2's device is ten times slower.
+  const bool slow = ctx.group.world_rank(ctx.group.rank()) == 2;
+  return std::make_unique<Spin>(static_cast<double>(p.m) * 1e-6 * (slow ? 10 : 1));
 }, {{"dtype", {"fp32"}}});
 const OpRegistration sim_allreduce("sim", "allreduce",
                                    [](const OpContext& ctx) -> std::unique_ptr<Op> { return std::make_unique<GroupMax>(ctx.group); });
@@ -94,8 +96,8 @@ class RunnerTest : public ::testing::Test {
   unit::TempDir tmp;
 
   // Runs the suite on 4 simulated ranks, 2 per host; returns each rank's exit code and the run folder.
-  std::pair<std::vector<int>, std::string> run(const std::vector<Fault>& faults = {}) {
-    const std::string path = tmp.write("sim.yaml", suite_text);
+  std::pair<std::vector<int>, std::string> run(const std::vector<Fault>& faults = {}, const char* text = suite_text) {
+    const std::string path = tmp.write("sim.yaml", text);
     const Suite suite = load_suite(path);
     const Platform platform = load_platform(RACKQUAL_SOURCE_DIR "/suites/platforms/host.yaml");
     FakeCluster cluster({{"a", "r1"}, {"a", "r1"}, {"b", "r1"}, {"b", "r1"}});
@@ -161,6 +163,26 @@ TEST_F(RunnerTest, AWrongResultFailsOnlyItsRankAndAFailedPreparationIsAnError) {
       EXPECT_NE(r["reason"].get<std::string>().find("rank 3 (b): injected fault"), std::string::npos) << r.dump();
     } else {
       EXPECT_EQ(r["verdict"], "pass") << r.dump();
+    }
+  }
+}
+
+TEST_F(RunnerTest, APeerCriterionFailsOnlyTheGpuFarBelowItsPeers) {
+  const auto [codes, dir] = run({}, R"(name: peers
+platform: host
+defaults: {repetitions: 3, min_time: 0.01s, deadline: 60s}
+checks:
+  - id: gemm
+    kind: gemm
+    params: {m: 300, n: 8, k: 8}
+    criteria:
+      tflops: {min: 1e-12, min_fraction_of_group_median: 0.3}
+)");
+  EXPECT_EQ(codes, (std::vector<int>{1, 1, 1, 1}));
+  for (const auto& r : read_records(dir)) {
+    EXPECT_EQ(r["verdict"], r["rank"] == 2 ? "fail" : "pass") << r.dump();
+    if (r["rank"] == 2) {
+      EXPECT_NE(r["reason"].get<std::string>().find("x the median"), std::string::npos) << r.dump();
     }
   }
 }

@@ -318,7 +318,7 @@ TEST_F(SuiteTest, UnknownCriterionKey) {
   EXPECT_EQ(error("name: s\nchecks:\n  - id: g\n    kind: gemm\n    criteria:\n      tflops:\n        minimum: 1\n", 7,
                   "checks[g].criteria.tflops.minimum"),
             "unknown criterion (known: min, max, min_fraction_of_peak, max_fraction_of_peak, warn_below, warn_above, "
-            "warn_below_fraction_of_peak, warn_above_fraction_of_peak, at)");
+            "warn_below_fraction_of_peak, warn_above_fraction_of_peak, min_fraction_of_group_median, max_robust_z, at)");
 }
 
 TEST_F(SuiteTest, CriterionWithoutBound) {

@@ -16,6 +16,11 @@ struct Criterion {
   std::optional<double> min_fraction_of_peak, max_fraction_of_peak; // relative bounds: fail
   std::optional<double> warn_below, warn_above;                     // absolute warn band
   std::optional<double> warn_below_fraction_of_peak, warn_above_fraction_of_peak;
+  // Relative to the same figure of the check's other records (its peers, e.g. every GPU of the
+  // run): a fraction of their median that a figure must reach (higher is better) or stay under
+  // the median divided by (lower is better), and a robust z-score, |x - median| / (1.4826 MAD),
+  // a figure may reach in its worse direction.
+  std::optional<double> min_fraction_of_group_median, max_robust_z;
   std::optional<std::int64_t> at;   // the sweep point it applies to; none: every point
   std::string text;                 // as written in the suite, for records
   int line = 0;                     // where it stands in the suite file
@@ -32,6 +37,7 @@ struct Judgement {
 // bounds, so that judging is a comparison.
 struct Bounds {
   std::optional<double> min, max, warn_below, warn_above;
+  std::optional<double> min_fraction_of_group_median, max_robust_z;   // judged against peers (judge_peers)
   std::optional<double> peak;   // the platform figure the bounds were taken from, for reasons
   std::string text;             // the criterion as written, and where it came from
 };

@@ -28,4 +28,11 @@ struct Measurement {
 std::vector<Record> judge_point(const Record& base, const Kind& kind, const PointPlan& point, const Measurement& m,
                                 int ranks);
 
+// Judges a check's gathered records against their peers (every record of the same point and
+// metric): a figure under min_fraction_of_group_median of their median (over it, for a metric
+// where lower is better), or whose robust z-score in its worse direction exceeds max_robust_z,
+// fails even within its absolute bounds. Verdicts only get worse; error and skip records, and
+// figures without a value, are no one's peers.
+void judge_peers(std::vector<Record>& records, const CheckPlan& plan);
+
 }  // namespace rackqual
