@@ -45,14 +45,12 @@ Platform profile(const std::string& suite_path, const std::string& name, const s
   return load_platform(path);
 }
 
-// The suite and its platform profile, validated together for the backend: every check's
-// kind and parameters supported, every criterion's peak present with the metric's unit.
-// Throws InputError.
+// The suite and its platform profile for the backend: every check's kind and parameters
+// supported (plan_suite then checks every criterion's peak and unit). Throws InputError.
 std::pair<Suite, Platform> load(const std::string& suite_path, const std::string& backend, const std::string& device_name) {
   Suite suite = load_suite(suite_path);
   check_support(suite, backend);
   Platform platform = profile(suite_path, resolve_platform(suite, backend, device_name, platform_dirs(suite_path)), "platform");
-  plan_suite(suite, platform);
   return {std::move(suite), std::move(platform)};
 }
 
@@ -180,17 +178,19 @@ std::pair<std::unique_ptr<Backend>, std::string> choose_backend(World& world, co
   return {std::move(host), decision.substr(newline + 1)};
 }
 
-int run(int argc, char** argv, const std::string& suite_path, const std::string& backend_name, RunOptions options) {
+int run(int argc, char** argv, const std::string& suite_path, const std::string& backend_name,
+        const std::vector<std::string>& only, RunOptions options) {
   MpiWorld world(&argc, &argv);
   // Set-up and input: every rank must succeed before any starts, or the others would wait
   // for it in the first collective. Rank 0 reports the first problem; all exit 2.
   std::unique_ptr<Backend> backend;
   std::optional<std::pair<Suite, Platform>> loaded;
+  std::vector<CheckPlan> plans;   // into the suite held by `loaded`, which stays where it is
   std::string problem;
   try {
     std::tie(backend, options.backend_choice) = choose_backend(world, backend_name);
     loaded = load(suite_path, backend->name(), backend->device(world.placement().local_rank).name);
-    plan_suite(loaded->first, loaded->second, options.only);
+    plans = plan_suite(loaded->first, loaded->second, only);
   } catch (const InputError& e) {
     problem = e.what();
   } catch (const std::exception& e) {
@@ -213,7 +213,7 @@ int run(int argc, char** argv, const std::string& suite_path, const std::string&
     if (world.rank() == 0)
       std::fprintf(stderr, "rackqual %s: suite %s, backend %s, platform %s, %d ranks on %zu hosts\n", version,
                    suite.name.c_str(), backend->name().c_str(), platform.name.c_str(), world.size(), world.hosts().size());
-    Runner runner(world, *backend, suite, platform, std::move(options));
+    Runner runner(world, *backend, suite, platform, std::move(plans), std::move(options));
     return runner.run();
   } catch (const std::exception& e) {
     // Other ranks may wait in a collective for this one: end them all, records stay on disk.
@@ -239,7 +239,8 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"auto", "host", "cuda"}));
   run_cmd->add_option("--out", options.out_dir, "Results folder; each run writes OUT/RUN_ID/{records.jsonl,manifest.json}")
       ->capture_default_str();
-  run_cmd->add_option("--only", options.only, "Run only this check id (repeatable)");
+  std::vector<std::string> only;
+  run_cmd->add_option("--only", only, "Run only this check id (repeatable)");
   run_cmd->add_option("--fault", faults,
                       "Inject a fault for tests and chaos drills: CHECK:RANK:MODE, MODE = wrong (corrupt a result), "
                       "error (fail to prepare), hang (never arrive) or late[=DURATION] (reach every timed sample late, "
@@ -282,7 +283,7 @@ int main(int argc, char** argv) {
     int bench_argc = 1;
     char* bench_argv[] = {argv[0], nullptr};
     benchmark::Initialize(&bench_argc, bench_argv);
-    return run(argc, argv, suite_path, backend, std::move(options));
+    return run(argc, argv, suite_path, backend, only, std::move(options));
   } catch (const InputError& e) {
     say(e.what());
     return exit_bad_input;

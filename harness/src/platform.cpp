@@ -5,7 +5,6 @@
 #include <filesystem>
 
 #include "criterion_yaml.hpp"
-#include "rackqual/plan.hpp"
 #include "rackqual/suite.hpp"
 #include "yaml_file.hpp"
 
@@ -85,8 +84,6 @@ Platform load_platform(const std::string& path) {
   }
   return p;
 }
-
-void check_peaks(const Suite& suite, const Platform& platform) { plan_suite(suite, platform); }
 
 std::vector<std::string> platform_dirs(const std::string& suite_path) {
   // RACKQUAL_DATA_DIR in the environment moves the installed data (a relocated bundle); the

@@ -61,11 +61,13 @@ nlohmann::json arrival_of(const std::vector<double>& late_s, const Group& group)
 
 }  // namespace
 
-Runner::Runner(World& world, Backend& backend, const Suite& suite, const Platform& platform, RunOptions options)
-    : world_(world), backend_(backend), suite_(suite), platform_(platform), options_(std::move(options)) {}
+Runner::Runner(World& world, Backend& backend, const Suite& suite, const Platform& platform, std::vector<CheckPlan> plans,
+               RunOptions options)
+    : world_(world), backend_(backend), suite_(suite), platform_(platform), plans_(std::move(plans)),
+      options_(std::move(options)) {}
 
 int Runner::run() {
-  const auto plans = plan_suite(suite_, platform_, options_.only);
+  const auto& plans = plans_;
   run_id_ = world_.broadcast(new_run_id());
   dir_ = (std::filesystem::path(options_.out_dir) / run_id_).string();
   const bool root = world_.rank() == 0;
@@ -119,7 +121,7 @@ int Runner::run() {
   });
   watchdog_ = &watchdog;
 
-  std::vector<Record> all;
+  Verdict run_worst = Verdict::pass;   // rank 0's: every rank's records pass through it
   for (std::size_t i = 0; i < plans.size(); ++i) {
     const Check& check = *plans[i].check;
     current = &check;
@@ -141,11 +143,11 @@ int Runner::run() {
     }
     judge_peers(check_records, plans[i]);   // on rank 0, once every rank's figures are in
     Verdict verdict = Verdict::pass;
-    for (auto& r : check_records) {
+    for (const auto& r : check_records) {
       sinks.write(r);
       verdict = worst(verdict, r.verdict);
-      all.push_back(std::move(r));
     }
+    run_worst = worst(run_worst, verdict);
     if (root) sinks.end_check(verdict);
     watchdog.drain();
   }
@@ -159,7 +161,7 @@ int Runner::run() {
     if (!options_.benchmark_json.empty()) std::ofstream(options_.benchmark_json) << merged;
   }
 
-  const int code = exit_code(all);
+  const int code = exit_code(run_worst);
   if (root) sinks.end_run("finished", code);
   return std::stoi(world_.broadcast(std::to_string(code)));
 }

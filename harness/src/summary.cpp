@@ -76,8 +76,12 @@ std::string summary_table(const std::vector<Record>& records) {
 int exit_code(const std::vector<Record>& records) {
   Verdict v = Verdict::pass;
   for (const auto& r : records) v = worst(v, r.verdict);
-  if (v == Verdict::error) return 3;
-  if (v == Verdict::fail) return 1;
+  return exit_code(v);
+}
+
+int exit_code(Verdict worst) {
+  if (worst == Verdict::error) return 3;
+  if (worst == Verdict::fail) return 1;
   return 0;
 }
 

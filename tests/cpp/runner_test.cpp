@@ -111,7 +111,7 @@ class RunnerTest : public ::testing::Test {
         RunOptions options;
         options.out_dir = (tmp.path() / "results").string();
         options.faults = faults;
-        Runner runner(world, backend, suite, platform, options);
+        Runner runner(world, backend, suite, platform, plan_suite(suite, platform), options);
         codes[static_cast<std::size_t>(r)] = runner.run();
         if (r == 0) dir = runner.dir();
       });

@@ -25,7 +25,7 @@ struct CheckPlan {
   std::vector<PointPlan> points;
 };
 
-// Plans the checks `only` selects (all when empty), in suite order. Throws InputError
+// Plans every check and returns those `only` selects (all when empty), in suite order. Throws InputError
 // (file:line: field: message) for an unknown check id, a criterion relative to a peak the
 // platform lacks, or a peak whose unit is not the metric's.
 std::vector<CheckPlan> plan_suite(const Suite& suite, const Platform& platform, const std::vector<std::string>& only = {});

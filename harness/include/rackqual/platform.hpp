@@ -31,9 +31,6 @@ struct Platform {
 
 // Loads and validates a profile file; throws InputError.
 Platform load_platform(const std::string& path);
-// Checks that every criterion of the suite relative to peak finds its figure in the profile
-// (platform defaults apply only where it does); throws InputError.
-void check_peaks(const Suite& suite, const Platform& platform);
 // The profile for a device name among the profiles in `dirs`: the one whose longest `devices`
 // entry is found in the name (so "GB200" wins over "B200"); empty when none fits.
 std::string match_platform(const std::string& device_name, const std::vector<std::string>& dirs);

@@ -20,7 +20,6 @@ class Watchdog;
 
 struct RunOptions {
   std::string out_dir = "results";
-  std::vector<std::string> only;     // check ids; empty: all
   std::vector<Fault> faults;
   std::string command_line;
   std::string backend_choice;        // how `auto` chose the backend, for the manifest
@@ -29,8 +28,10 @@ struct RunOptions {
 
 class Runner {
  public:
-  Runner(World& world, Backend& backend, const Suite& suite, const Platform& platform, RunOptions options);
-  // Runs every selected check; returns the exit code, the same on every rank.
+  // `plans`: the checks to run, planned from `suite` and `platform` (plan_suite).
+  Runner(World& world, Backend& backend, const Suite& suite, const Platform& platform, std::vector<CheckPlan> plans,
+         RunOptions options);
+  // Runs every planned check; returns the exit code, the same on every rank.
   int run();
   // The run folder (OUT/RUN_ID) once run() has started.
   const std::string& dir() const { return dir_; }
@@ -45,6 +46,7 @@ class Runner {
   Backend& backend_;
   const Suite& suite_;
   const Platform& platform_;
+  std::vector<CheckPlan> plans_;
   RunOptions options_;
   std::string run_id_;
   std::string dir_;

@@ -11,5 +11,7 @@ namespace rackqual {
 std::string summary_table(const std::vector<Record>& records);
 // 0 all pass (warn and skip too), 1 some fail, 3 some error (an error outranks a fail).
 int exit_code(const std::vector<Record>& records);
+// The same from the worst verdict of a run's records.
+int exit_code(Verdict worst);
 
 }  // namespace rackqual
