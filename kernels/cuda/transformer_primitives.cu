@@ -42,10 +42,7 @@ constexpr cudaDataType_t data_type() {
 // The view's elements as T; throws when the view holds another type.
 template <typename T>
 T* as(View v) {
-  if (v.type != dtype_of<T>())
-    throw std::invalid_argument(std::string("cuda backend: a transformer buffer of ") + model::name_of(v.type) +
-                                " where " + model::name_of(dtype_of<T>()) + " was expected");
-  return static_cast<T*>(v.data);
+  return model::elements<T>(v, dtype_of<T>(), "cuda backend");
 }
 
 // Calls f with Tag<float> or Tag<__nv_bfloat16>, as the view's type says.

@@ -38,10 +38,7 @@ constexpr DType dtype_of() {
 // The view's elements as T; throws when the view holds another type.
 template <typename T>
 T* as(View v) {
-  if (v.type != dtype_of<T>())
-    throw std::invalid_argument(std::string("host backend: a transformer buffer of ") + model::name_of(v.type) +
-                                " where " + model::name_of(dtype_of<T>()) + " was expected");
-  return static_cast<T*>(v.data);
+  return model::elements<T>(v, dtype_of<T>(), "host backend");
 }
 
 // Calls f with a float or a double, as the view's type says (the host computes in fp32 or fp64).

@@ -48,4 +48,14 @@ struct View {
   bool same(const View& other) const { return data == other.data && type == other.type; }
 };
 
+// The view's elements as T, whose element type is `type`; throws naming `backend` when the view
+// holds another type.
+template <typename T>
+T* elements(View v, DType type, const char* backend) {
+  if (v.type != type)
+    throw std::invalid_argument(std::string(backend) + ": a transformer buffer of " + name_of(v.type) + " where " +
+                                name_of(type) + " was expected");
+  return static_cast<T*>(v.data);
+}
+
 }  // namespace rackqual::model
