@@ -245,6 +245,14 @@ int main(int argc, char** argv) {
                       "Inject a fault for tests and chaos drills: CHECK:RANK:MODE, MODE = wrong (corrupt a result), "
                       "error (fail to prepare), hang (never arrive) or late[=DURATION] (reach every timed sample late, "
                       "default 2ms)");
+  std::vector<std::string> slow_hosts, slow_links;
+  run_cmd->add_option("--slow-host", slow_hosts,
+                      "Chaos drill: HOST=FACTOR makes every operation on HOST's ranks take FACTOR times as long");
+  run_cmd->add_option("--slow-link", slow_links,
+                      "Chaos drill: HOST_A,HOST_B=FACTOR makes operations whose group spans both hosts take FACTOR "
+                      "times as long on their ranks");
+  run_cmd->add_flag("--no-isolate", [&options](std::int64_t) { options.isolate = false; },
+                    "Do not isolate the culprit when a collective group misses its criterion");
   run_cmd->add_option("--benchmark-json", options.benchmark_json,
                       "Also write Google Benchmark's JSON of the run here (it is always written beside the records)");
 
@@ -269,6 +277,8 @@ int main(int argc, char** argv) {
 
   try {
     for (const auto& f : faults) options.faults.push_back(parse_fault(f));
+    for (const auto& h : slow_hosts) options.slowdowns.hosts.push_back(parse_slow_host(h));
+    for (const auto& l : slow_links) options.slowdowns.links.push_back(parse_slow_link(l));
     if (*list_cmd) {
       list_kinds();
       return exit_pass;

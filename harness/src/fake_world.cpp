@@ -158,6 +158,18 @@ const Group& FakeWorld::group(Scope scope) const {
   return *groups_.emplace(scope, std::move(group)).first->second;
 }
 
+std::unique_ptr<Group> FakeWorld::split(const std::vector<std::vector<int>>& groups, const std::vector<std::string>& names) const {
+  const long split = splits_++;
+  for (std::size_t g = 0; g < groups.size(); ++g) {
+    const auto& members = groups[g];
+    const auto at = std::find(members.begin(), members.end(), rank_);
+    if (at == members.end()) continue;
+    auto& exchange = cluster_.exchange("split/" + std::to_string(split) + "/" + std::to_string(g), static_cast<int>(members.size()));
+    return std::make_unique<FakeGroup>(exchange, members, static_cast<int>(at - members.begin()), names.at(g));
+  }
+  return nullptr;
+}
+
 std::unique_ptr<ArrivalChannel> FakeWorld::arrival_channel() const {
   return std::make_unique<FakeArrivals>(cluster_.mailbox(), all(), rank_);
 }

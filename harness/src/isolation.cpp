@@ -5,7 +5,8 @@
 //             observed parent) or always (an inferred one); recurse into the failing halves.
 //   check S   probe S itself (what is left of a group after a member never arrived; an inferred
 //             set whose halves both pass).
-//   confirm m a single suspect against a member known good: {m, g}.
+//   confirm m a single suspect against a member known good: {m, g}. Slow with g, it is probed
+//             with a second good member: slow again, it is slow; good, the link to g is slow.
 //   link A B  A and B each pass, A u B fails: halve A, then B, probing each half with the other
 //             side, down to one pair {a, b}, whose own probe confirms the link.
 // A member that never arrives is named by the hung probe and confirmed like any suspect.
@@ -31,6 +32,8 @@ struct Item {
   bool expect_dead = false;       // confirm: the suspect never arrived
   bool inferred_pair = false;     // confirm: inferred to fail while its sibling (b) passed
   int stage = 0;                  // split: 0 first half next, 1 second half next
+  int partner = -1;               // confirm: the good member the suspect was already slow with
+  int partner_probe = -1;         //          and that probe (a slow link to it, or a slow suspect?)
 };
 
 Set halve(const Set& s, bool first) {
@@ -59,7 +62,7 @@ class Planner {
     Set all = members;
     std::sort(all.begin(), all.end());
     work_.push_back({Item::Type::split, all, {}, true, {}, false, false, 0});
-    while (!work_.empty() && static_cast<int>(result_.probes.size()) < max_probes_) {
+    while (!work_.empty() && static_cast<int>(result_.probes.size()) < max_probes_ && !prober_.exhausted()) {
       // Nothing could be scheduled: no member is known good to confirm against yet.
       if (!round() && !seek_good()) break;
     }
@@ -99,7 +102,7 @@ class Planner {
             continue;
           }
           if (group.size() == 1) {
-            const int g = good_partner(busy, group.front());
+            const int g = good_partner(busy, group.front(), -1);
             if (g < 0) {
               deferred.push_back(item);
               continue;
@@ -115,7 +118,7 @@ class Planner {
           purpose = item.a.size() == 1 && item.b.size() == 1 ? "confirm link" : "link search";
           break;
         case Item::Type::confirm: {
-          const int g = good_partner(busy, item.a.front());
+          const int g = good_partner(busy, item.a.front(), item.partner);
           if (g < 0) {
             deferred.push_back(item);
             continue;
@@ -150,6 +153,7 @@ class Planner {
   // one that passes gives members known good. False when none passes.
   // Members named by a hung probe are left out; each attempt pairs members a stride further apart.
   bool seek_good() {
+    if (prober_.exhausted()) return false;
     std::set<int> doubt_set;
     for (const auto& item : work_)
       if (!(item.type == Item::Type::confirm && item.expect_dead))
@@ -183,13 +187,21 @@ class Planner {
   }
 
   // A member known good, not busy this round, other than `not_this`; -1 when none.
-  int good_partner(const std::set<int>& busy, int not_this) const {
+  int good_partner(const std::set<int>& busy, int not_this, int nor_this) const {
     for (int g : good_)
-      if (!busy.count(g) && g != not_this) return g;
+      if (!busy.count(g) && g != not_this && g != nor_this) return g;
     return -1;
   }
 
   void mark_good(const Set& s) { good_.insert(s.begin(), s.end()); }
+
+  // `m` was slow in `pair` with a good member: probe it with another.
+  void confirm_again(int m, const Set& pair, int probe) {
+    Item again{Item::Type::confirm, {m}, {}, true, {}, false, false, 0};
+    again.partner = pair.front() == m ? pair.back() : pair.front();
+    again.partner_probe = probe;
+    work_.push_back(again);
+  }
 
   // What one probe's outcome proves, and the work it leaves.
   void take(const Item& item, const Set& group, const ProbeOutcome& out, int probe) {
@@ -216,8 +228,8 @@ class Planner {
         const Set first = halve(item.a, true), second = halve(item.a, false);
         const Set& probed = item.stage == 0 ? first : second;
         if (!pass && probed.size() == 1) {
-          // One member with a member known good: this probe confirms it.
-          result_.culprits.push_back({Culprit::Kind::slow_member, probed.front(), -1, probe, "slow with a member known good"});
+          // One member slow with a member known good: slow itself, or the link between them.
+          confirm_again(probed.front(), group, probe);
           if (item.stage == 0) {
             Item rest = item;
             rest.stage = 1;
@@ -261,8 +273,13 @@ class Planner {
         const int m = item.a.front();
         if (out.verdict == Verdict::hung && std::find(out.missing.begin(), out.missing.end(), m) != out.missing.end()) {
           result_.culprits.push_back({Culprit::Kind::dead_member, m, -1, probe, "never arrives, with a member known good"});
+        } else if (out.verdict == Verdict::slow && item.partner >= 0) {
+          result_.culprits.push_back({Culprit::Kind::slow_member, m, -1, probe, "slow with two members known good"});
         } else if (out.verdict == Verdict::slow) {
-          result_.culprits.push_back({Culprit::Kind::slow_member, m, -1, probe, "slow with a member known good"});
+          confirm_again(m, group, probe);
+        } else if (item.partner >= 0) {
+          result_.culprits.push_back({Culprit::Kind::slow_link, std::min(m, item.partner), std::max(m, item.partner),
+                                      item.partner_probe, "slow as a pair, each end good with others"});
         } else if (out.verdict == Verdict::hung) {
           // The good partner did not arrive this time: it is a suspect now; this one goes again.
           for (int g : out.missing) {

@@ -2,6 +2,7 @@
 // and the watchdog's arrival channel on a communicator of its own.
 #include "rackqual/mpi_world.hpp"
 
+#include <algorithm>
 #include <cstdlib>
 #include <stdexcept>
 
@@ -172,6 +173,16 @@ const Group& MpiWorld::group(Scope scope) const {
   MPI_Comm_split(MPI_COMM_WORLD, members.front(), rank_, &comm);
   auto group = std::make_unique<MpiGroup>(comm, members, group_name(scope, placements_, rank_));
   return *groups_.emplace(scope, std::move(group)).first->second;
+}
+
+std::unique_ptr<Group> MpiWorld::split(const std::vector<std::vector<int>>& groups, const std::vector<std::string>& names) const {
+  int colour = MPI_UNDEFINED;
+  for (std::size_t g = 0; g < groups.size(); ++g)
+    if (std::find(groups[g].begin(), groups[g].end(), rank_) != groups[g].end()) colour = static_cast<int>(g);
+  MPI_Comm comm = MPI_COMM_NULL;
+  MPI_Comm_split(MPI_COMM_WORLD, colour, rank_, &comm);
+  if (colour == MPI_UNDEFINED) return nullptr;
+  return std::make_unique<MpiGroup>(comm, groups[static_cast<std::size_t>(colour)], names.at(static_cast<std::size_t>(colour)));
 }
 
 std::unique_ptr<ArrivalChannel> MpiWorld::arrival_channel() const { return std::make_unique<MpiArrivals>(); }

@@ -52,6 +52,7 @@ nlohmann::json to_json(const Record& r) {
   j["telemetry"] = r.telemetry;
   j["timing"] = r.timing;
   j["arrival"] = r.arrival;
+  j["isolation"] = r.isolation;
   j["criterion"] = or_null(r.criterion);
   j["verdict"] = std::string(to_string(r.verdict));
   j["reason"] = r.reason;
@@ -90,6 +91,7 @@ Record record_from_json(const nlohmann::json& j) {
   r.telemetry = j.value("telemetry", nlohmann::json());
   r.timing = j.value("timing", nlohmann::json());
   r.arrival = j.value("arrival", nlohmann::json());
+  r.isolation = j.value("isolation", nlohmann::json());
   r.criterion = text_or_empty(j.at("criterion"));
   auto verdict = parse_verdict(j.at("verdict").get<std::string>());
   if (!verdict) throw std::runtime_error("unknown verdict " + j.at("verdict").dump());

@@ -142,6 +142,7 @@ int Runner::run() {
       for (std::string line; std::getline(lines, line);) check_records.push_back(record_from_json(nlohmann::json::parse(line)));
     }
     judge_peers(check_records, plans[i]);   // on rank 0, once every rank's figures are in
+    for (auto& r : isolate_failures(plans[i], check_records)) check_records.push_back(std::move(r));
     Verdict verdict = Verdict::pass;
     for (const auto& r : check_records) {
       sinks.write(r);
@@ -235,6 +236,9 @@ Measurement Runner::measure(const Check& check, const PointPlan& point, const Gr
     if (injected(FaultMode::hang)) hang_forever();
     if (injected(FaultMode::error)) throw std::runtime_error("injected fault: preparation failed");
     op = backend_.make_op(check.kind->name(), OpContext{point.params, group, here.local_rank, backend_, check.deadline});
+    std::vector<std::string> group_hosts;
+    for (int r = 0; r < group.size(); ++r) group_hosts.push_back(world_.placements()[static_cast<std::size_t>(group.world_rank(r))].host);
+    op = slowed(std::move(op), options_.slowdowns.factor(here.host, group_hosts));
   } catch (const std::exception& e) {
     problem = e.what();
   }

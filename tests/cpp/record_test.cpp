@@ -74,7 +74,8 @@ TEST(Record, ToJsonFields) {
   EXPECT_TRUE(j.at("telemetry").is_null());
   EXPECT_TRUE(j.at("timing").is_null());
   EXPECT_TRUE(j.at("arrival").is_null());
-  EXPECT_EQ(j.size(), 26u);   // schema 1's 24 fields, then timing and arrival
+  EXPECT_TRUE(j.at("isolation").is_null());
+  EXPECT_EQ(j.size(), 27u);   // schema 1's 24 fields, then timing, arrival and isolation
 }
 
 TEST(Record, EmptyFieldsAreNull) {

@@ -11,6 +11,7 @@
 #include "kernels/host/timer.hpp"
 #include "rackqual/fake_world.hpp"
 #include "rackqual/kind_params.hpp"
+#include "rackqual/slowdown.hpp"
 #include "temp_dir.hpp"
 
 namespace rackqual {
@@ -38,7 +39,10 @@ class Spin : public Op {
 class GroupMax : public Op {
  public:
   explicit GroupMax(const Group& group) : group_(group) {}
-  void launch() override { result_ = group_.max(group_.rank() + 1.0); }
+  void launch() override {
+    result_ = group_.max(group_.rank() + 1.0);
+    std::this_thread::sleep_for(std::chrono::microseconds(100));   // the transfer
+  }
   Correctness verify() override {
     return {result_ == group_.size(), "result " + std::to_string(result_) + " on " + std::to_string(group_.size()) + " ranks"};
   }
@@ -95,22 +99,27 @@ class RunnerTest : public ::testing::Test {
  protected:
   unit::TempDir tmp;
 
-  // Runs the suite on 4 simulated ranks, 2 per host; returns each rank's exit code and the run folder.
-  std::pair<std::vector<int>, std::string> run(const std::vector<Fault>& faults = {}, const char* text = suite_text) {
+  // Runs the suite on simulated ranks (by default 4, 2 per host); returns each rank's exit code and the run folder.
+  std::pair<std::vector<int>, std::string> run(const std::vector<Fault>& faults = {}, const char* text = suite_text,
+                                               const std::vector<std::pair<std::string, std::string>>& layout =
+                                                   {{"a", "r1"}, {"a", "r1"}, {"b", "r1"}, {"b", "r1"}},
+                                               const Slowdowns& slowdowns = {}) {
     const std::string path = tmp.write("sim.yaml", text);
     const Suite suite = load_suite(path);
     const Platform platform = load_platform(RACKQUAL_SOURCE_DIR "/suites/platforms/host.yaml");
-    FakeCluster cluster({{"a", "r1"}, {"a", "r1"}, {"b", "r1"}, {"b", "r1"}});
-    std::vector<int> codes(4, -1);
+    FakeCluster cluster(layout);
+    const int size = cluster.size();
+    std::vector<int> codes(static_cast<std::size_t>(size), -1);
     std::string dir;
     std::vector<std::thread> ranks;
-    for (int r = 0; r < 4; ++r)
+    for (int r = 0; r < size; ++r)
       ranks.emplace_back([&, r] {
         FakeWorld world(cluster, r);
         SimBackend backend;
         RunOptions options;
         options.out_dir = (tmp.path() / "results").string();
         options.faults = faults;
+        options.slowdowns = slowdowns;
         Runner runner(world, backend, suite, platform, plan_suite(suite, platform), options);
         codes[static_cast<std::size_t>(r)] = runner.run();
         if (r == 0) dir = runner.dir();
@@ -199,6 +208,88 @@ TEST_F(RunnerTest, ALateRankIsNamedAndItsLatenessIsNotTimed) {
       EXPECT_LT(r["value"].get<double>(), 15000) << r.dump();   // far below the 20 ms
     }
   }
+}
+
+// Four hosts of two ranks in two racks, one all-reduce over all eight; a healthy launch takes
+// well under a millisecond, a slowed one far over three.
+const std::vector<std::pair<std::string, std::string>> two_racks = {{"h1", "r1"}, {"h1", "r1"}, {"h2", "r1"}, {"h2", "r1"},
+                                                                    {"h3", "r2"}, {"h3", "r2"}, {"h4", "r2"}, {"h4", "r2"}};
+const char* cluster_reduce = R"(name: isolate
+platform: host
+defaults: {repetitions: 3, min_time: 0.01s, deadline: 60s}
+checks:
+  - id: reduce
+    kind: allreduce
+    scope: cluster
+    params: {sizes: [64KiB]}
+    criteria:
+      time_us: {max: 3000}
+)";
+
+// The culprit records of a run: "slow_member HOST" or "slow_link A-B".
+std::vector<std::string> culprits(const std::vector<nlohmann::json>& records) {
+  std::vector<std::string> out;
+  for (const auto& r : records) {
+    if (!r["isolation"].is_object() || !r["isolation"].contains("culprit")) continue;
+    std::string c = r["isolation"]["culprit"].get<std::string>();
+    c += ' ';
+    c += r["isolation"]["member"].get<std::string>();
+    if (r["isolation"].contains("peer")) {
+      c += '-';
+      c += r["isolation"]["peer"].get<std::string>();
+    }
+    out.push_back(c);
+    EXPECT_EQ(r["verdict"], "fail") << r.dump();
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+// Every probe is a record of its own: its members, its figure, its verdict.
+void expect_probes_recorded(const std::vector<nlohmann::json>& records) {
+  int probes = 0;
+  for (const auto& r : records) {
+    if (!r["isolation"].is_object() || !r["isolation"].contains("probe") || r["criterion"].is_null()) continue;
+    ++probes;
+    EXPECT_FALSE(r["isolation"]["members"].empty()) << r.dump();
+    EXPECT_TRUE(r["value"].is_number()) << r.dump();
+    EXPECT_EQ(r["verdict"] == "pass", r["isolation"]["outcome"] == "pass") << r.dump();
+  }
+  EXPECT_GT(probes, 0);
+}
+
+TEST_F(RunnerTest, IsolationNamesTheSlowHostAndNothingElse) {
+  Slowdowns slow;
+  slow.hosts.push_back(parse_slow_host("h3=30"));
+  const auto [codes, dir] = run({}, cluster_reduce, two_racks, slow);
+  EXPECT_EQ(codes, std::vector<int>(8, 1));
+  const auto records = read_records(dir);
+  EXPECT_EQ(culprits(records), (std::vector<std::string>{"slow_member h3"}));
+  expect_probes_recorded(records);
+}
+
+TEST_F(RunnerTest, IsolationNamesASlowLinkAsALinkAndTwoSlowHostsBoth) {
+  {
+    Slowdowns slow;
+    slow.links.push_back(parse_slow_link("h1,h4=30"));
+    const auto [codes, dir] = run({}, cluster_reduce, two_racks, slow);
+    EXPECT_EQ(codes, std::vector<int>(8, 1));
+    EXPECT_EQ(culprits(read_records(dir)), (std::vector<std::string>{"slow_link h1-h4"}));
+  }
+  {
+    Slowdowns slow;
+    slow.hosts.push_back(parse_slow_host("h2=30"));
+    slow.hosts.push_back(parse_slow_host("h4=30"));
+    const auto [codes, dir] = run({}, cluster_reduce, two_racks, slow);
+    EXPECT_EQ(codes, std::vector<int>(8, 1));
+    EXPECT_EQ(culprits(read_records(dir)), (std::vector<std::string>{"slow_member h2", "slow_member h4"}));
+  }
+}
+
+TEST_F(RunnerTest, AHealthyGroupIsNotProbed) {
+  const auto [codes, dir] = run({}, cluster_reduce, two_racks);
+  EXPECT_EQ(codes, std::vector<int>(8, 0));
+  for (const auto& r : read_records(dir)) EXPECT_TRUE(r["isolation"].is_null()) << r.dump();
 }
 
 }  // namespace

@@ -39,6 +39,7 @@ class FakeWorld : public World {
   int size() const override { return cluster_.size(); }
   const std::vector<Placement>& placements() const override { return cluster_.placements(); }
   const Group& group(Scope scope) const override;
+  std::unique_ptr<Group> split(const std::vector<std::vector<int>>& groups, const std::vector<std::string>& names) const override;
   std::unique_ptr<ArrivalChannel> arrival_channel() const override;
   bool simulated() const override { return true; }
   // Throws FakeWorld::Aborted: a simulated run cannot end the process it shares.
@@ -52,6 +53,7 @@ class FakeWorld : public World {
   FakeCluster& cluster_;
   int rank_;
   mutable std::map<Scope, std::unique_ptr<Group>> groups_;
+  mutable long splits_ = 0;   // every rank splits in the same order: the count names the exchange
 };
 
 }  // namespace rackqual

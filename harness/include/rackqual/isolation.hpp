@@ -21,6 +21,9 @@ class Prober {
  public:
   virtual ~Prober() = default;
   virtual std::vector<ProbeOutcome> run(const std::vector<std::vector<int>>& groups) = 0;
+  // True once no more probes may run (the isolation's deadline has passed): what is still in
+  // doubt is left unresolved.
+  virtual bool exhausted() const { return false; }
 };
 
 // One probe as it ran, for the records: a crew can repeat it by hand.

@@ -19,6 +19,7 @@ class MpiWorld : public World {
   int size() const override { return size_; }
   const std::vector<Placement>& placements() const override { return placements_; }
   const Group& group(Scope scope) const override;
+  std::unique_ptr<Group> split(const std::vector<std::vector<int>>& groups, const std::vector<std::string>& names) const override;
   std::unique_ptr<ArrivalChannel> arrival_channel() const override;
   [[noreturn]] void abort(int code) const override;
 

@@ -38,6 +38,7 @@ struct Record {
   nlohmann::json telemetry;  // device telemetry over the measurement (null where none)
   nlohmann::json timing;     // how it was timed: launches per timed batch, batches, repetitions
   nlohmann::json arrival;    // collectives: how late each rank reached the samples' common start
+  nlohmann::json isolation;  // a culprit isolation's probe or culprit: what was tested, what it proved
   std::string criterion;     // as written; empty when none applies
   Verdict verdict = Verdict::error;
   std::string reason;

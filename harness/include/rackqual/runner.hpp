@@ -10,6 +10,7 @@
 #include "rackqual/plan.hpp"
 #include "rackqual/platform.hpp"
 #include "rackqual/record.hpp"
+#include "rackqual/slowdown.hpp"
 #include "rackqual/suite.hpp"
 #include "rackqual/world.hpp"
 
@@ -21,6 +22,8 @@ class Watchdog;
 struct RunOptions {
   std::string out_dir = "results";
   std::vector<Fault> faults;
+  Slowdowns slowdowns;               // simulated slow hosts and links (tests, chaos drills)
+  bool isolate = true;               // isolate the culprit of a collective group that fails
   std::string command_line;
   std::string backend_choice;        // how `auto` chose the backend, for the manifest
   std::string benchmark_json;        // also write Google Benchmark's JSON here (it is always beside the records)
@@ -41,6 +44,12 @@ class Runner {
   Measurement measure(const Check& check, const PointPlan& point, const Group& group);
   Record base_record(const Check& check, const Params& point, const Group& group) const;
   std::string benchmark_name(const Check& check, const Params& point, const Group& group) const;
+  // Culprit isolation (runner_isolation.cpp): every rank takes part; rank 0 gets the records of
+  // every probe and culprit.
+  std::vector<Record> isolate_failures(const CheckPlan& plan, const std::vector<Record>& records);
+  std::vector<Record> isolate_group(const Check& check, const PointPlan& point, const std::vector<int>& group,
+                                    const std::string& metric);
+  std::string group_name_of(const Check& check, const std::vector<int>& group) const;
 
   World& world_;
   Backend& backend_;

@@ -38,6 +38,11 @@ class World {
   // This rank's group for a scope (built once, then kept).
   virtual const Group& group(Scope scope) const = 0;
   const Group& all() const { return group(Scope::cluster); }
+  // Disjoint groups of world ranks (each sorted) as communicators of their own: collective over
+  // every rank of all(), each passing the same `groups` and `names`. Returns this rank's group,
+  // or null when it is in none. How isolation probes a subset of a failed group.
+  virtual std::unique_ptr<Group> split(const std::vector<std::vector<int>>& groups,
+                                       const std::vector<std::string>& names) const = 0;
 
   // Every rank's text, on rank 0 only.
   std::vector<std::string> gather(const std::string& text) const { return all().gather(text); }
