@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <exception>
 #include <stdexcept>
 
 #include "rackqual/stats.hpp"
@@ -118,6 +119,7 @@ Timing time_op(Op& op, Timer& timer, const Group& group, const TimingPlan& plan,
     }
   } else {
     std::string failure;
+    std::exception_ptr escaped;   // what is not a measurement's failure (World's Abandoned) goes on after the library
     std::vector<Sample> repetitions;
     benchmark::ClearRegisteredBenchmarks();
     benchmark::RegisterBenchmark(plan.name.c_str(),
@@ -133,6 +135,10 @@ Timing time_op(Op& op, Timer& timer, const Group& group, const TimingPlan& plan,
                                        failure = e.what();
                                        state.SkipWithError(failure.c_str());
                                        break;
+                                     } catch (...) {
+                                       escaped = std::current_exception();
+                                       state.SkipWithError("abandoned");
+                                       break;
                                      }
                                    }
                                    if (!failure.empty() || state.iterations() == 0) return;
@@ -147,6 +153,7 @@ Timing time_op(Op& op, Timer& timer, const Group& group, const TimingPlan& plan,
     Collector collector(reporter);
     benchmark::RunSpecifiedBenchmarks(&collector);
     benchmark::ClearRegisteredBenchmarks();
+    if (escaped) std::rethrow_exception(escaped);
     if (!failure.empty()) throw std::runtime_error(failure);
     if (!collector.error.empty()) throw std::runtime_error(collector.error);
     if (static_cast<int>(collector.seconds.size()) != plan.repetitions || repetitions.size() != collector.seconds.size())

@@ -118,6 +118,13 @@ int Runner::run() {
     sinks.write(r);
     std::fprintf(stderr, "\nrackqual: %s: error: %s\n", check.c_str(), reason.c_str());
     sinks.end_run("aborted", exit_run_error);
+  }, [&](const std::string&, const std::vector<int>& ranks, const std::string& reason) {
+    // Rank 0, watchdog thread: give up on the ranks that never arrived; the others regroup.
+    {
+      std::lock_guard lock(abandon_mutex_);
+      abandon_reason_ = reason;
+    }
+    world_.abandon(ranks);
   });
   watchdog_ = &watchdog;
 
@@ -132,17 +139,37 @@ int Runner::run() {
       // last resort, ends the run a little later if a rank still has not arrived.
       watchdog.begin_check(static_cast<int>(i), check.id, check.deadline * defaults::watchdog_factor + defaults::watchdog_grace_s);
     }
-    std::string mine;
-    for (const auto& r : run_check(plans[i])) mine += to_json(r).dump() + "\n";
-    watchdog.arrive(check_index_, phase_gathered);
-    const auto texts = world_.gather(mine);
-    std::vector<Record> check_records;
-    for (const auto& text : texts) {
-      std::istringstream lines(text);
-      for (std::string line; std::getline(lines, line);) check_records.push_back(record_from_json(nlohmann::json::parse(line)));
+    std::vector<Record> check_records = excluded_records(check);
+    try {
+      std::string mine;
+      for (const auto& r : run_check(plans[i])) mine += to_json(r).dump() + "\n";
+      watchdog.arrive(check_index_, phase_gathered);
+      const auto texts = world_.gather(mine);
+      for (const auto& text : texts) {
+        std::istringstream lines(text);
+        for (std::string line; std::getline(lines, line);) check_records.push_back(record_from_json(nlohmann::json::parse(line)));
+      }
+      judge_peers(check_records, plans[i]);   // on rank 0, once every rank's figures are in
+      for (auto& r : isolate_failures(plans[i], check_records)) check_records.push_back(std::move(r));
+    } catch (const Abandoned& gone) {
+      // Ranks that never arrived: named, excluded, and the run goes on over the others.
+      world_.exclude(gone.ranks);
+      if (root) {
+        watchdog.exclude(gone.ranks);
+        check_records.clear();
+        std::string reason;
+        {
+          std::lock_guard lock(abandon_mutex_);
+          reason = abandon_reason_;
+        }
+        const std::string others = std::to_string(world_.size() - static_cast<int>(world_.excluded().size()));
+        for (int rank : gone.ranks) {
+          excluded_at_[rank] = check.id;
+          check_records.push_back(rank_error(check, rank, "never arrived and is excluded; the run goes on over the " + others +
+                                                              " other ranks (" + reason + ")"));
+        }
+      }
     }
-    judge_peers(check_records, plans[i]);   // on rank 0, once every rank's figures are in
-    for (auto& r : isolate_failures(plans[i], check_records)) check_records.push_back(std::move(r));
     Verdict verdict = Verdict::pass;
     for (const auto& r : check_records) {
       sinks.write(r);
@@ -165,6 +192,30 @@ int Runner::run() {
   const int code = exit_code(run_worst);
   if (root) sinks.end_run("finished", code);
   return std::stoi(world_.broadcast(std::to_string(code)));
+}
+
+// On rank 0: an error record of this check for each rank excluded earlier in the run.
+std::vector<Record> Runner::excluded_records(const Check& check) const {
+  std::vector<Record> out;
+  if (world_.rank() != 0) return out;
+  for (const auto& [rank, where] : excluded_at_)
+    out.push_back(rank_error(check, rank, "did not run: excluded since it never arrived at check " + where));
+  return out;
+}
+
+// An error record of `check` for world rank `rank`, whatever rank writes it.
+Record Runner::rank_error(const Check& check, int rank, const std::string& what) const {
+  const Placement& where = world_.placements()[static_cast<std::size_t>(rank)];
+  Record r = base_record(check, Params(), world_.all());
+  r.params = nlohmann::json::object();
+  r.group = group_name(check.scope, world_.placements(), rank);
+  r.rank = rank;
+  r.host = where.host;
+  r.rack = where.rack;
+  r.device.reset();
+  r.verdict = Verdict::error;
+  r.reason = "rank " + std::to_string(rank) + " (" + where.host + ") " + what;
+  return r;
 }
 
 std::vector<Record> Runner::run_check(const CheckPlan& plan) {

@@ -2,11 +2,15 @@
 
 #include <cstdio>
 
+#include "rackqual/defaults.hpp"
+
 namespace rackqual {
 
-Watchdog::Watchdog(const World& world, std::vector<std::string> phases, OnExpiry on_expiry)
-    : world_(world), phases_(std::move(phases)), on_expiry_(std::move(on_expiry)), channel_(world.arrival_channel()) {
+Watchdog::Watchdog(const World& world, std::vector<std::string> phases, OnExpiry on_expiry, OnAbandon on_abandon)
+    : world_(world), phases_(std::move(phases)), on_expiry_(std::move(on_expiry)), on_abandon_(std::move(on_abandon)),
+      channel_(world.arrival_channel()) {
   marks_.resize(static_cast<std::size_t>(world_.size()));
+  excluded_.resize(marks_.size(), false);
   if (world_.rank() == 0) thread_ = std::thread([this] { watch(); });
 }
 
@@ -24,6 +28,7 @@ void Watchdog::begin_check(int index, const std::string& check, double deadline)
   std::lock_guard lock(mutex_);
   index_ = index;
   check_ = check;
+  regrouping_ = false;
   deadline_at_ = std::chrono::steady_clock::now() +
                  std::chrono::duration_cast<std::chrono::steady_clock::duration>(std::chrono::duration<double>(deadline));
 }
@@ -36,6 +41,13 @@ void Watchdog::arrive(int index, int phase) {
   }
   channel_->send(index, phase);
 }
+
+void Watchdog::exclude(const std::vector<int>& ranks) {
+  std::lock_guard lock(mutex_);
+  for (int r : ranks) excluded_.at(static_cast<std::size_t>(r)) = true;
+}
+
+bool Watchdog::live(std::size_t rank) const { return !excluded_[rank]; }
 
 void Watchdog::take(int from, int index, int phase) {
   std::lock_guard lock(mutex_);
@@ -61,13 +73,35 @@ void Watchdog::watch() {
       expired = index_ >= 0 && std::chrono::steady_clock::now() > deadline_at_;
     }
     if (expired) {
-      drain();
+      // Messages already sent may need a few turns of the library's progress to be seen (rank 0's
+      // main thread, itself stuck, turns none): take arrivals for a short while.
+      const auto settled = std::chrono::steady_clock::now() + std::chrono::milliseconds(200);
+      while (std::chrono::steady_clock::now() < settled) {
+        drain();
+        std::this_thread::sleep_for(std::chrono::milliseconds(2));
+      }
       std::string check, reason;
+      std::vector<int> behind;
+      bool regrouping = false, abandoning = false;
       {
         std::lock_guard lock(mutex_);
         check = check_;
         reason = "deadline passed; " + late_ranks();
+        behind = ranks_behind();
+        regrouping = regrouping_;
+        if (!regrouping && on_abandon_ && world_.can_exclude() && !behind.empty() && behind.front() != 0) {
+          regrouping_ = abandoning = true;
+          abandon_reason_ = reason;
+          deadline_at_ = std::chrono::steady_clock::now() +
+                         std::chrono::duration_cast<std::chrono::steady_clock::duration>(std::chrono::duration<double>(defaults::regroup_s));
+        }
       }
+      if (abandoning) {
+        on_abandon_(check, behind, reason);
+        continue;
+      }
+      if (regrouping) reason = abandon_reason_ + "; the other ranks did not regroup without them within " +
+                               std::to_string(static_cast<int>(defaults::regroup_s)) + " s";
       on_expiry_(check, reason);
       world_.abort(3);
     }
@@ -77,9 +111,20 @@ void Watchdog::watch() {
 
 // Ranks behind the furthest one, with where each stopped; or, when none is behind, the
 // place where all of them wait.
+std::vector<int> Watchdog::ranks_behind() const {
+  Mark furthest;
+  for (std::size_t r = 0; r < marks_.size(); ++r)
+    if (live(r)) furthest = std::max(furthest, marks_[r]);
+  std::vector<int> out;
+  for (std::size_t r = 0; r < marks_.size(); ++r)
+    if (live(r) && marks_[r] < furthest) out.push_back(static_cast<int>(r));
+  return out;
+}
+
 std::string Watchdog::late_ranks() const {
   Mark furthest;
-  for (const auto& m : marks_) furthest = std::max(furthest, m);
+  for (std::size_t r = 0; r < marks_.size(); ++r)
+    if (live(r)) furthest = std::max(furthest, marks_[r]);
   auto name = [&](const Mark& m) {
     if (m.index < index_) return std::string("before this check");
     std::string quoted = "'";
@@ -89,7 +134,7 @@ std::string Watchdog::late_ranks() const {
   };
   std::string late, ranks;
   for (std::size_t r = 0; r < marks_.size(); ++r) {
-    if (!(marks_[r] < furthest)) continue;
+    if (!live(r) || !(marks_[r] < furthest)) continue;
     if (!ranks.empty()) {
       ranks += ",";
       late += "; ";

@@ -57,6 +57,7 @@ class Faults(RackqualTest):
         self.assertTrue(all(r["verdict"] == "pass" for r in run.records() if r["check"] != "allreduce"))
 
     def test_hang_becomes_an_error_naming_the_rank_that_did_not_arrive(self):
+        # The rank is excluded and the run goes on over the others (here: nothing is left).
         started = time.monotonic()
         run = self.run_suite(self.suite("3s"), "--fault", f"allreduce:{RANKS - 1}:hang", timeout=120)
         self.assertLess(time.monotonic() - started, 60)
@@ -65,8 +66,21 @@ class Faults(RackqualTest):
         self.assertEqual({r["check"] for r in records if r["verdict"] == "pass"}, {"gemm", "triad"})
         hung = [r for r in records if r["check"] == "allreduce"]
         self.assertEqual(len(hung), 1)
-        self.assertEqual(hung[0]["verdict"], "error")
+        self.assertEqual((hung[0]["verdict"], hung[0]["rank"]), ("error", RANKS - 1))
         self.assertIn(f"rank {RANKS - 1} did not arrive", hung[0]["reason"])
+        self.assertIn("never arrived and is excluded", hung[0]["reason"])
+        manifest = run.manifest()
+        self.assertEqual((manifest["status"], manifest["exit_status"]), ("finished", 3))
+
+    def test_a_hang_of_rank_0_ends_the_run_with_every_record(self):
+        # Rank 0 holds the records: without it the run cannot go on, and ends as an error.
+        run = self.run_suite(self.suite("3s"), "--fault", "allreduce:0:hang", timeout=120)
+        self.assertEqual(run.code, 3, run.stdout + run.stderr)
+        records = run.records()
+        self.assertEqual({r["check"] for r in records if r["verdict"] == "pass"}, {"gemm", "triad"})
+        hung = [r for r in records if r["check"] == "allreduce"]
+        self.assertEqual([r["verdict"] for r in hung], ["error"])
+        self.assertIn("rank 0 did not arrive", hung[0]["reason"])
         manifest = run.manifest()
         self.assertEqual((manifest["status"], manifest["exit_status"]), ("aborted", 3))
 

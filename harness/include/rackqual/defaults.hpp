@@ -21,6 +21,9 @@ inline constexpr long most_batches = 10'000'000;  // per repetition, for operati
 // deadline * watchdog_factor + watchdog_grace_s.
 inline constexpr double watchdog_factor = 1.1;
 inline constexpr double watchdog_grace_s = 5;
+// Once rank 0 gives up on ranks that never arrived, the others have this long to regroup
+// without them before the run ends as it would without that choice.
+inline constexpr double regroup_s = 10;
 
 // A rank that arrives last at a collective's timed samples by more than this margin (median
 // over samples) is named in the record's `arrival`.

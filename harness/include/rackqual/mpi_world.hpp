@@ -3,9 +3,13 @@
 #include <map>
 #include <memory>
 
+#include <mpi.h>
+
 #include "rackqual/world.hpp"
 
 namespace rackqual {
+
+class Abandonment;
 
 class MpiWorld : public World {
  public:
@@ -22,12 +26,20 @@ class MpiWorld : public World {
   std::unique_ptr<Group> split(const std::vector<std::vector<int>>& groups, const std::vector<std::string>& names) const override;
   std::unique_ptr<ArrivalChannel> arrival_channel() const override;
   [[noreturn]] void abort(int code) const override;
+  bool can_exclude() const override { return true; }
+  void abandon(const std::vector<int>& ranks) const override;
+  void exclude(const std::vector<int>& ranks) override;
+  const std::vector<int>& excluded() const override { return excluded_; }
 
  private:
   int rank_ = 0;
   int size_ = 1;
   std::vector<Placement> placements_;
   mutable std::map<Scope, std::unique_ptr<Group>> groups_;
+  MPI_Comm live_ = MPI_COMM_WORLD;   // the ranks still taking part
+  std::vector<int> excluded_;
+  std::unique_ptr<Abandonment> abandonment_;
+  int exit_code_ = 0;
 };
 
 }  // namespace rackqual

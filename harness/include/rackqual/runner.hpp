@@ -1,6 +1,8 @@
 #pragma once
 // Runs a suite's planned checks on every rank: for each point, measure (prepare, check, time)
 // then judge, and pass the records to the sinks on rank 0.
+#include <map>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -50,6 +52,8 @@ class Runner {
   std::vector<Record> isolate_group(const Check& check, const PointPlan& point, const std::vector<int>& group,
                                     const std::string& metric);
   std::string group_name_of(const Check& check, const std::vector<int>& group) const;
+  std::vector<Record> excluded_records(const Check& check) const;
+  Record rank_error(const Check& check, int rank, const std::string& what) const;
 
   World& world_;
   Backend& backend_;
@@ -62,6 +66,9 @@ class Runner {
   int check_index_ = 0;
   Watchdog* watchdog_ = nullptr;
   BenchmarkJson* benchmark_json_ = nullptr;
+  std::mutex abandon_mutex_;
+  std::string abandon_reason_;           // why rank 0 gave up on ranks (the watchdog's words)
+  std::map<int, std::string> excluded_at_;   // excluded rank -> the check where it never arrived
 };
 
 }  // namespace rackqual

@@ -25,6 +25,13 @@ class ArrivalChannel {
   virtual void close(const std::function<void(int from, int index, int phase)>& take) = 0;
 };
 
+// Thrown out of a collective on every live rank when rank 0 gives up on ranks that never
+// arrived (World::abandon). Not a std::exception on purpose: no catch of a measurement's own
+// failures may take it for one; the runner catches it, excludes the ranks and goes on.
+struct Abandoned {
+  std::vector<int> ranks;
+};
+
 class World {
  public:
   virtual ~World() = default;
@@ -56,6 +63,15 @@ class World {
   virtual bool simulated() const { return false; }
   // Ends every rank at once: the last resort for a hung collective.
   [[noreturn]] virtual void abort(int code) const = 0;
+
+  // Going on without ranks that never arrive. Where a world can: rank 0 (any thread) gives up
+  // on `ranks`, and every other live rank's next or current collective throws Abandoned; then
+  // every live rank calls exclude(ranks) together, and from there on groups hold live ranks only.
+  virtual bool can_exclude() const { return false; }
+  virtual void abandon(const std::vector<int>& ranks) const;
+  virtual void exclude(const std::vector<int>& ranks);
+  // The ranks excluded so far, in world ranks.
+  virtual const std::vector<int>& excluded() const;
 };
 
 }  // namespace rackqual
