@@ -48,7 +48,9 @@ std::vector<Record> judge_point(const Record& base_in, const Kind& kind, const P
   std::vector<Record> out;
   for (const auto& spec : kind.metrics()) {
     const auto bounds = point.bounds.find(spec.name);
-    if (!values.count(spec.name)) {
+    // A tail figure (time_p95_us) is a percentile of another metric's repetitions.
+    const std::string& from = spec.percentile_of.empty() ? spec.name : spec.percentile_of;
+    if (!values.count(from)) {
       // Not measurable here (no peak for a fraction, no power reading): said only where a
       // criterion asked for it, so that a gate that cannot be judged is never silently passed.
       if (bounds == point.bounds.end()) continue;
@@ -67,8 +69,8 @@ std::vector<Record> judge_point(const Record& base_in, const Kind& kind, const P
     r.metric = spec.name;
     r.unit = spec.unit;
     r.better = std::string(to_string(spec.better));
-    r.stats = summarize(values.at(spec.name));
-    r.value = r.stats->median;
+    r.stats = summarize(values.at(from));
+    r.value = spec.percentile_of.empty() ? r.stats->median : percentile(values.at(from), spec.percentile);
     r.correct = all_correct;
     r.correct_detail = all_correct ? m.correct_detail : m.complaints;
     r.verdict = Verdict::pass;

@@ -32,6 +32,8 @@ AllreduceParams AllreduceParams::from(const Params& p) {
   return a;
 }
 
+P2pParams P2pParams::from(const Params& p) { return {p.list("sizes").front()}; }
+
 TransformerParams TransformerParams::from(const Params& p) {
   TransformerParams t{p.integer("hidden"), p.integer("heads"), p.integer("seq"), p.integer("micro_batch"),
                       p.integer("layers"), p.integer("vocab"), dtype_of(p, "dtype"),

@@ -5,6 +5,7 @@
 
 #include <cerrno>
 #include <chrono>
+#include <cmath>
 #include <cstring>
 #include <ctime>
 #include <stdexcept>
@@ -85,7 +86,7 @@ Record record_from_json(const nlohmann::json& j) {
   if (const auto& s = j.at("stats"); !s.is_null())
     r.stats = Stats{s.at("n").get<int>(), s.at("median").get<double>(), s.at("min").get<double>(),
                     s.at("max").get<double>(), s.at("p10").get<double>(), s.at("p90").get<double>(),
-                    s.at("cv").get<double>()};
+                    s.value("p95", std::nan("")), s.at("cv").get<double>()};   // p95: added within schema 1
   r.correct = j.at("correct").at("ok").get<bool>();
   r.correct_detail = j.at("correct").at("detail").get<std::string>();
   r.telemetry = j.value("telemetry", nlohmann::json());

@@ -17,6 +17,11 @@ double percentile(std::vector<double> values, double q) {
   return values[below] + weight * (values[above] - values[below]);
 }
 
+int samples_for_percentile(double q) {
+  if (!(q > 0 && q < 1)) throw std::invalid_argument("percentile outside (0, 1)");
+  return static_cast<int>(std::ceil(1 / (1 - q) - 1e-9));   // n (1 - q) >= 1
+}
+
 Stats summarize(const std::vector<double>& values) {
   if (values.empty()) throw std::invalid_argument("statistics of no values");
   Stats s;
@@ -24,6 +29,7 @@ Stats summarize(const std::vector<double>& values) {
   s.median = percentile(values, 0.5);
   s.p10 = percentile(values, 0.1);
   s.p90 = percentile(values, 0.9);
+  s.p95 = percentile(values, 0.95);
   auto [lo, hi] = std::minmax_element(values.begin(), values.end());
   s.min = *lo;
   s.max = *hi;
@@ -38,7 +44,7 @@ Stats summarize(const std::vector<double>& values) {
 
 nlohmann::json to_json(const Stats& s) {
   return {{"n", s.n}, {"median", s.median}, {"min", s.min}, {"max", s.max},
-          {"p10", s.p10}, {"p90", s.p90}, {"cv", s.cv}};
+          {"p10", s.p10}, {"p90", s.p90}, {"p95", s.p95}, {"cv", s.cv}};
 }
 
 }  // namespace rackqual

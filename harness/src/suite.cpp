@@ -7,6 +7,7 @@
 
 #include "rackqual/backend.hpp"
 #include "rackqual/error.hpp"
+#include "rackqual/stats.hpp"
 #include "rackqual/units.hpp"
 #include "criterion_yaml.hpp"
 #include "yaml_file.hpp"
@@ -132,6 +133,15 @@ Check read_check(const YamlFile& f, const YAML::Node& node, std::size_t index, c
   check.repetitions = timing.repetitions;
   check.min_time = timing.min_time;
   check.deadline = timing.deadline;
+  // A tail figure gated on too few repetitions would be their maximum or a step towards it.
+  for (const auto& c : check.criteria) {
+    const double q = kind.metric(c.metric)->percentile;
+    if (q > 0 && check.repetitions < samples_for_percentile(q))
+      throw InputError(f.path(), c.line, field + ".criteria." + c.metric,
+                       c.metric + " is the " + format_number(q) + " percentile of the repetitions: gating it needs " +
+                           "repetitions: " + std::to_string(samples_for_percentile(q)) + " or more, not " +
+                           std::to_string(check.repetitions));
+  }
   return check;
 }
 

@@ -94,7 +94,7 @@ class Bundle(unittest.TestCase):
                                "--backend", "host", "--out", str(out), timeout=600)
         self.assertEqual(run.returncode, 0, run.stdout + run.stderr)
         records = [json.loads(line) for line in next(out.glob("*/records.jsonl")).read_text().splitlines()]
-        checks = {"gemm-fp32", "gemm-fp64", "hbm-copy", "hbm-triad", "allreduce-node", "transformer-step"}
+        checks = {"gemm-fp32", "gemm-fp64", "hbm-copy", "hbm-triad", "allreduce-node", "p2p-node", "transformer-step"}
         self.assertEqual({r["check"] for r in records}, checks)
         self.assertEqual({r["rank"] for r in records if r["scope"] == "gpu"}, {0, 1})
         for r in records:

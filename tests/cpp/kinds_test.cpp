@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "rackqual/error.hpp"
+#include "rackqual/kind_params.hpp"
 
 namespace rackqual {
 namespace {
@@ -32,7 +33,7 @@ Params params(const Kind& k, const std::map<std::string, std::string>& overrides
 TEST(KindRegistry, FindsTheBuiltInKindsSortedByName) {
   std::vector<std::string> names;
   for (const Kind* k : KindRegistry::instance().all()) names.push_back(k->name());
-  EXPECT_EQ(names, (std::vector<std::string>{"allreduce", "gemm", "hbm", "transformer_step"}));
+  EXPECT_EQ(names, (std::vector<std::string>{"allreduce", "gemm", "hbm", "p2p", "transformer_step"}));
   EXPECT_EQ(KindRegistry::instance().find("nccl"), nullptr);
 }
 
@@ -197,6 +198,57 @@ TEST(Allreduce, SizesMustHoldWholeElements) {
     EXPECT_EQ(e.message(), "12 bytes is not a whole number of fp64 elements");
   }
   EXPECT_THROW(allreduce.validate(params(allreduce, {{"sizes", "10"}, {"dtype", "fp32"}})), FieldError);
+}
+
+TEST(Allreduce, TailLatencyIsTheHarnesssPercentileOfTime) {
+  const Kind& allreduce = kind("allreduce");
+  const auto tail = allreduce.metric("time_p95_us");
+  ASSERT_TRUE(tail);
+  EXPECT_EQ(tail->unit, "us");
+  EXPECT_EQ(tail->better, Better::lower);
+  EXPECT_EQ(tail->percentile_of, "time_us");
+  EXPECT_DOUBLE_EQ(tail->percentile, 0.95);
+  const Params point = allreduce.points(params(allreduce, {{"sizes", "1KiB"}}))[0];
+  EXPECT_EQ(allreduce.derive(point, 0.5, 2).count("time_p95_us"), 0u);   // not per sample
+  EXPECT_EQ(allreduce.peak_key("time_p95_us", point), "");
+}
+
+TEST(P2p, Declaration) {
+  const Kind& p2p = kind("p2p");
+  EXPECT_EQ(p2p.sweep_param(), "sizes");
+  EXPECT_EQ(p2p.scopes(), (std::vector<Scope>{Scope::node, Scope::nvlink_domain, Scope::rack, Scope::cluster}));
+  EXPECT_EQ(p2p.min_ranks(), 2);
+  const Params p = params(p2p);
+  EXPECT_EQ(p.list("sizes"), (std::vector<std::int64_t>{1 << 20, 64 << 20}));
+  std::vector<std::string> metrics;
+  for (const auto& m : p2p.metrics()) metrics.push_back(m.name);
+  EXPECT_EQ(metrics, (std::vector<std::string>{"time_us", "time_p95_us", "bandwidth_gbps", "bidirectional_gbps"}));
+  EXPECT_EQ(p2p.metric("bandwidth_gbps")->better, Better::higher);
+  EXPECT_EQ(p2p.metric("time_p95_us")->percentile_of, "time_us");
+  for (const auto& m : p2p.metrics()) EXPECT_EQ(p2p.peak_key(m.name, p), "") << m.name;
+}
+
+TEST(P2p, PointsOnePerSizeAnyByteCount) {
+  const Kind& p2p = kind("p2p");
+  const auto points = p2p.points(params(p2p, {{"sizes", "1,7,4KiB"}}));
+  ASSERT_EQ(points.size(), 3u);
+  EXPECT_EQ(points[0].typed<P2pParams>().bytes, 1);
+  EXPECT_EQ(points[1].typed<P2pParams>().bytes, 7);
+  EXPECT_EQ(points[2].typed<P2pParams>().bytes, 4096);
+  EXPECT_EQ(points[2].list("sizes"), std::vector<std::int64_t>{4096});
+}
+
+TEST(P2p, BandwidthFromTimeWhateverTheRankCount) {
+  // 1 GB to each neighbour in turn: each rank sends 2 GB and receives 2 GB per launch.
+  const Kind& p2p = kind("p2p");
+  const Params point = p2p.points(params(p2p, {{"sizes", "1GB"}}))[0];
+  for (int ranks : {2, 3, 8}) {
+    const auto m = p2p.derive(point, 0.5, ranks);
+    ASSERT_EQ(m.size(), 3u);
+    EXPECT_DOUBLE_EQ(m.at("time_us"), 500000);
+    EXPECT_DOUBLE_EQ(m.at("bandwidth_gbps"), 4.0) << ranks << " ranks";
+    EXPECT_DOUBLE_EQ(m.at("bidirectional_gbps"), 8.0) << ranks << " ranks";
+  }
 }
 
 TEST(TransformerStep, MetricsFromStepTimeAndPhases) {

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include "rackqual/error.hpp"
+#include "rackqual/judge.hpp"
 #include "rackqual/kind_params.hpp"
 #include "rackqual/backend.hpp"
 #include "temp_dir.hpp"
@@ -46,6 +47,48 @@ TEST_F(PlanTest, FractionsOfPeakBecomeAbsoluteBoundsPerPoint) {
   EXPECT_EQ(judge(b, 150).reason, "150 < min 200 (37.5% of peak 400)");
   EXPECT_DOUBLE_EQ(large.peaks.at("busbw_gbps"), 400);
   EXPECT_EQ(large.params.typed<AllreduceParams>().bytes, 1 << 30);   // typed parameters decoded per point
+}
+
+TEST_F(PlanTest, PerSizeGateLatencyBelowAMebibyteBusbwAbove) {
+  const auto lab = platform("  busbw_gbps: {value: 400, unit: GB/s, source: test}\n");
+  const auto s = suite(R"(  - id: ar
+    kind: allreduce
+    scope: rack
+    repetitions: 20
+    params: {sizes: [1KiB, 64MiB]}
+    criteria:
+      time_p95_us: {max: 250, at: 1KiB}
+      busbw_gbps: {min: 40, at: 64MiB}
+)");
+  const auto plans = plan_suite(s, lab);
+  ASSERT_EQ(plans[0].points.size(), 2u);
+  const PointPlan& small = plans[0].points[0];
+  const PointPlan& large = plans[0].points[1];
+  EXPECT_EQ(small.bounds.size(), 1u);
+  EXPECT_DOUBLE_EQ(*small.bounds.at("time_p95_us").max, 250);
+  EXPECT_EQ(large.bounds.size(), 1u);
+  EXPECT_DOUBLE_EQ(*large.bounds.at("busbw_gbps").min, 40);
+
+  // 1 KiB: 20 repetitions around 100 us with two slow ones; the median passes, the p95 does not.
+  const Kind& k = *s.checks[0].kind;
+  Measurement m;
+  m.measured = true;
+  for (int i = 0; i < 20; ++i) m.samples.emplace_back((i < 18 ? 100 : 400) * 1e-6);
+  const auto records = judge_point(Record{}, k, small, m, 16);
+  for (const auto& r : records) {
+    EXPECT_EQ(r.verdict, r.metric == "time_p95_us" ? Verdict::fail : Verdict::pass) << r.metric << ": " << r.reason;
+    if (r.metric == "time_p95_us") {
+      EXPECT_EQ(r.reason, "400 > max 250");
+    }
+  }
+  // 64 MiB at 2.5 ms: algbw 26.8 GB/s, busbw x 2 x 15/16 = 50.3 >= 40; its tail is not gated.
+  Measurement big;
+  big.measured = true;
+  for (int i = 0; i < 20; ++i) big.samples.emplace_back(i == 0 ? 10e-3 : 2.5e-3);
+  for (const auto& r : judge_point(Record{}, k, large, big, 16)) {
+    EXPECT_EQ(r.verdict, Verdict::pass) << r.metric << ": " << r.reason;
+    EXPECT_EQ(r.criterion.empty(), r.metric != "busbw_gbps") << r.metric;
+  }
 }
 
 TEST_F(PlanTest, APeakWhoseUnitIsNotTheMetricsIsAnInputError) {

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
+
 #include <fstream>
 #include <regex>
 #include <thread>
@@ -30,7 +32,7 @@ Record full_record() {
   r.value = 0.0625;
   r.unit = "TFLOP/s";
   r.better = "higher";
-  r.stats = Stats{5, 0.0625, 0.06, 0.07, 0.061, 0.069, 0.01};
+  r.stats = Stats{5, 0.0625, 0.06, 0.07, 0.061, 0.069, 0.0695, 0.01};
   r.correct = true;
   r.correct_detail = "64 samples within 1e-5";
   r.criterion = "tflops: {min: 0.001}";
@@ -92,6 +94,17 @@ TEST(Record, RoundTrip) {
   const Record r = full_record();
   expect_same(record_from_json(to_json(r)), r);
   expect_same(record_from_json(nlohmann::json::parse(to_json(r).dump())), r);
+}
+
+TEST(Record, StatsWrittenBeforeP95ReadWithoutIt) {
+  nlohmann::json j = to_json(full_record());
+  EXPECT_DOUBLE_EQ(j.at("stats").at("p95").get<double>(), 0.0695);
+  j.at("stats").erase("p95");
+  const Record back = record_from_json(j);
+  ASSERT_TRUE(back.stats);
+  EXPECT_TRUE(std::isnan(back.stats->p95));
+  EXPECT_DOUBLE_EQ(back.stats->p90, 0.069);
+  EXPECT_DOUBLE_EQ(back.stats->cv, 0.01);
 }
 
 TEST(Record, RoundTripOfAnErrorRecord) {

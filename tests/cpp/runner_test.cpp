@@ -153,7 +153,7 @@ TEST_F(RunnerTest, MeasuresEveryRankAndEveryGroupAndJudgesThem) {
     }
   }
   EXPECT_EQ(gemm, 4);                 // one tflops record per rank (no power: no per-watt figure)
-  EXPECT_EQ(reduce, 2 * 2 * 3);       // 2 nodes x 2 sizes x 3 metrics
+  EXPECT_EQ(reduce, 2 * 2 * 4);       // 2 nodes x 2 sizes x 4 metrics (time_p95_us among them)
   std::ifstream manifest(dir + "/manifest.json");
   const auto m = nlohmann::json::parse(manifest);
   EXPECT_EQ(m["status"], "finished");

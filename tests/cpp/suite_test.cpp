@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <optional>
 
 #include "rackqual/error.hpp"
@@ -230,7 +231,7 @@ TEST_F(SuiteTest, DuplicateIds) {
 
 TEST_F(SuiteTest, UnknownKind) {
   EXPECT_EQ(error("name: s\nchecks:\n  - id: g\n    kind: tensor\n", 4, "checks[g].kind"),
-            "unknown kind 'tensor' (kinds: allreduce, gemm, hbm, transformer_step)");
+            "unknown kind 'tensor' (kinds: allreduce, gemm, hbm, p2p, transformer_step)");
 }
 
 TEST_F(SuiteTest, ScopeNotAllowedForKind) {
@@ -376,10 +377,85 @@ TEST_F(SuiteTest, AtForAKindThatSweepsNothing) {
             "kind gemm sweeps no parameter");
 }
 
+TEST_F(SuiteTest, ACriterionOnTheTailLatencyLoads) {
+  const Suite s = load_suite(write(R"(name: s
+defaults: {repetitions: 20}
+checks:
+  - id: ar
+    kind: allreduce
+    scope: rack
+    params: {sizes: [1KiB, 1MiB, 64MiB]}
+    criteria:
+      time_p95_us: {max: 250, at: 1KiB}
+      busbw_gbps: {min: 40, at: 64MiB}
+  - id: pair
+    kind: p2p
+    scope: node
+    repetitions: 25
+    params: {sizes: [8KiB, 256MiB]}
+    criteria:
+      time_p95_us: {max: 100, at: 8KiB}
+      bandwidth_gbps: {min: 10, at: 256MiB}
+)"));
+  ASSERT_EQ(s.checks.size(), 2u);
+  const Check& ar = s.checks[0];
+  EXPECT_EQ(ar.repetitions, 20);
+  ASSERT_EQ(ar.criteria.size(), 2u);
+  EXPECT_EQ(ar.criteria[0].metric, "time_p95_us");
+  EXPECT_EQ(*ar.criteria[0].max, 250);
+  EXPECT_EQ(*ar.criteria[0].at, 1024);
+  EXPECT_EQ(ar.criteria[0].text, "time_p95_us: {max: 250, at: 1KiB}");
+  const Check& pair = s.checks[1];
+  EXPECT_EQ(pair.kind->name(), "p2p");
+  EXPECT_EQ(pair.scope, Scope::node);
+  EXPECT_EQ(pair.repetitions, 25);
+  EXPECT_EQ(pair.params.list("sizes"), (std::vector<std::int64_t>{8 << 10, 256 << 20}));
+  EXPECT_EQ(pair.criteria[1].metric, "bandwidth_gbps");
+}
+
+TEST_F(SuiteTest, GatingTheTailLatencyNeedsTwentyRepetitions) {
+  EXPECT_EQ(error("name: s\ndefaults: {repetitions: 10}\nchecks:\n  - id: ar\n    kind: allreduce\n    params: {sizes: [1KiB]}\n"
+                  "    criteria:\n      busbw_gbps: {min: 1}\n      time_p95_us: {max: 250}\n",
+                  9, "checks[ar].criteria.time_p95_us"),
+            "time_p95_us is the 0.95 percentile of the repetitions: gating it needs repetitions: 20 or more, not 10");
+  // The built-in 5 repetitions: recorded, but not gated.
+  EXPECT_EQ(error("name: s\nchecks:\n  - id: p\n    kind: p2p\n    criteria:\n      time_p95_us: {max: 9}\n", 6,
+                  "checks[p].criteria.time_p95_us"),
+            "time_p95_us is the 0.95 percentile of the repetitions: gating it needs repetitions: 20 or more, not 5");
+  EXPECT_NO_THROW(load_suite(write("name: s\nchecks:\n  - id: p\n    kind: p2p\n    repetitions: 20\n    criteria:\n"
+                                   "      time_p95_us: {max: 9}\n")));
+}
+
+TEST_F(SuiteTest, P2pRunsBetweenRanksOnly) {
+  EXPECT_EQ(error("name: s\nchecks:\n  - id: p\n    kind: p2p\n    scope: gpu\n", 5, "checks[p].scope"),
+            "kind p2p runs at scope node, nvlink_domain, rack, cluster");
+  EXPECT_EQ(load_suite(write("name: s\nchecks:\n  - {id: p, kind: p2p}\n")).checks[0].scope, Scope::node);
+}
+
 TEST(Suite, TheSmokeSuiteLoads) {
   const Suite s = load_suite(RACKQUAL_SOURCE_DIR "/suites/smoke.yaml");
   EXPECT_EQ(s.name, "smoke");
   EXPECT_FALSE(s.checks.empty());
+}
+
+TEST(Suite, TheRackBringupSuiteGatesLatencyBelowAMebibyteAndBusbwAbove) {
+  const Suite s = load_suite(RACKQUAL_SOURCE_DIR "/suites/rack-bringup.yaml");
+  int latency = 0, bandwidth = 0;
+  for (const auto& check : s.checks)
+    for (const auto& c : check.criteria) {
+      if (!c.at) continue;
+      if (c.metric == "time_p95_us") {
+        EXPECT_LT(*c.at, 1 << 20) << check.id;
+        EXPECT_GE(check.repetitions, 20) << check.id;
+        ++latency;
+      }
+      if (c.metric == "busbw_gbps" || c.metric == "bandwidth_gbps") {
+        if (*c.at >= 1 << 20) ++bandwidth;
+      }
+    }
+  EXPECT_GE(latency, 1);
+  EXPECT_GE(bandwidth, 1);
+  EXPECT_TRUE(std::any_of(s.checks.begin(), s.checks.end(), [](const Check& c) { return c.kind->name() == "p2p"; }));
 }
 
 }  // namespace

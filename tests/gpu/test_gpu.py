@@ -37,6 +37,7 @@ checks:
   - {id: hbm-triad, kind: hbm, params: {op: triad, bytes: 1GiB}}
   - {id: allreduce, kind: allreduce, scope: node, params: {sizes: [1MiB, 64MiB], dtype: bf16}}
   - {id: allreduce-in-place, kind: allreduce, scope: node, params: {sizes: [4MiB], dtype: fp32, in_place: "true"}}
+  - {id: p2p, kind: p2p, scope: node, params: {sizes: [4099, 64MiB]}}
   - {id: transformer-bf16, kind: transformer_step, scope: node,
      params: {hidden: 256, heads: 4, seq: 128, micro_batch: 2, layers: 2, vocab: 1024, dtype: bf16}}
 """
@@ -60,7 +61,7 @@ class Gpu(unittest.TestCase):
         self.assertIn(proc.returncode, (0, 1), proc.stderr)   # 1: a threshold may fail on a busy GPU
         for r in records:
             if r["verdict"] == "skip":
-                self.assertEqual(r["kind"], "allreduce")   # one GPU: no collective
+                self.assertIn(r["kind"], ("allreduce", "p2p"))   # one GPU: no collective, no neighbour
                 continue
             self.assertNotEqual(r["verdict"], "error", r)
             self.assertTrue(r["correct"]["ok"], r)
@@ -86,6 +87,17 @@ class Gpu(unittest.TestCase):
             self.assertEqual(r["correct"]["ok"], r["rank"] not in faulty, r)
             if r["rank"] not in faulty:
                 self.assertIn(r["verdict"], ("pass", "warn"), r)
+    def test_a_corrupted_p2p_byte_fails_naming_the_sender(self):
+        if self.ranks < 2:
+            self.skipTest("one GPU: no neighbour")
+        last = self.ranks - 1
+        proc, records = self.run_suite("--fault", f"p2p:{last}:wrong", "--only", "p2p")
+        self.assertEqual(proc.returncode, 1, proc.stderr)
+        self.assertTrue(records)
+        for r in records:
+            self.assertEqual(r["verdict"], "fail", r)
+            self.assertIn(f"rank {last} (", r["reason"])
+            self.assertIn(f"bytes from rank {last - 1} (", r["reason"])
 
 if __name__ == "__main__":
     count = gpu_count()

@@ -9,11 +9,11 @@ class Cli(RackqualTest):
     def test_list_shows_kinds_with_parameters_and_metrics(self):
         run = self.rackqual("list", ranks=None)
         self.assertEqual(run.code, 0, run.stderr)
-        for words in ("gemm:", "hbm:", "allreduce:", "transformer_step:", "busbw_gbps", "tflops", "gbps", "mfu", "sizes",
-                      "dtype"):
+        for words in ("gemm:", "hbm:", "allreduce:", "p2p:", "transformer_step:", "busbw_gbps", "bandwidth_gbps",
+                      "time_p95_us", "tflops", "gbps", "mfu", "sizes", "dtype"):
             self.assertIn(words, run.stdout)
         backends = re.findall(r"^  backends: (.*)$", run.stdout, re.M)
-        self.assertEqual(len(backends), 4)
+        self.assertEqual(len(backends), 5)
         self.assertTrue(all("host" in b.split() for b in backends), backends)
 
     def test_check_validates_every_shipped_suite_on_every_platform(self):

@@ -20,12 +20,15 @@ class SmokeSuite(RackqualTest):
             self.assertTrue(r["correct"]["ok"], r)
             self.assertEqual(r["backend"], "host")
             self.assertGreater(r["value"], 0)
-            self.assertEqual(r["value"], r["stats"]["median"])
+            # The tail latency is the p95 of the samples time_us stands on; every other figure their median.
+            self.assertEqual(r["value"], r["stats"]["p95" if r["metric"] == "time_p95_us" else "median"])
             self.assertLessEqual(r["stats"]["min"], r["stats"]["p10"])
-            self.assertLessEqual(r["stats"]["p90"], r["stats"]["max"])
+            self.assertLessEqual(r["stats"]["p90"], r["stats"]["p95"])
+            self.assertLessEqual(r["stats"]["p95"], r["stats"]["max"])
             by_check.setdefault(r["check"], []).append(r)
         self.assertEqual(set(by_check),
-                         {"gemm-fp32", "gemm-fp64", "hbm-copy", "hbm-triad", "allreduce-node", "transformer-step"})
+                         {"gemm-fp32", "gemm-fp64", "hbm-copy", "hbm-triad", "allreduce-node", "p2p-node",
+                          "transformer-step"})
 
         # Per-GPU checks: one record from every rank, each naming its device.
         for check in ("gemm-fp32", "gemm-fp64", "hbm-copy", "hbm-triad"):
@@ -34,15 +37,23 @@ class SmokeSuite(RackqualTest):
 
         # The node all-reduce: one group figure per size and metric; busbw = algbw * 2(n-1)/n.
         allreduce = by_check["allreduce-node"]
-        self.assertEqual(len(allreduce), 2 * 3)
+        self.assertEqual(len(allreduce), 2 * 4)
         for size in (64 * 1024, 4 * 1024 * 1024):
             point = {r["metric"]: r for r in allreduce if r["params"]["sizes"] == [size]}
-            self.assertEqual(set(point), {"time_us", "algbw_gbps", "busbw_gbps"})
+            self.assertEqual(set(point), {"time_us", "time_p95_us", "algbw_gbps", "busbw_gbps"})
+            self.assertGreaterEqual(point["time_p95_us"]["value"], point["time_us"]["value"])
             algbw, busbw = point["algbw_gbps"]["value"], point["busbw_gbps"]["value"]
             self.assertAlmostEqual(busbw, algbw * 2 * (RANKS - 1) / RANKS, delta=1e-9 * algbw)
             self.assertIn(f"sum over {RANKS} ranks", point["busbw_gbps"]["correct"]["detail"])
         criterion = [r for r in allreduce if r["criterion"]]
         self.assertEqual([(r["metric"], r["params"]["sizes"]) for r in criterion], [("busbw_gbps", [4194304])])
+
+        # Point to point: one group figure per metric; every byte from the neighbours checked.
+        p2p = {r["metric"]: r for r in by_check["p2p-node"]}
+        self.assertEqual(set(p2p), {"time_us", "time_p95_us", "bandwidth_gbps", "bidirectional_gbps"})
+        self.assertIn("every byte of ", p2p["bandwidth_gbps"]["correct"]["detail"])
+        self.assertAlmostEqual(p2p["bandwidth_gbps"]["value"], 2 * (1 << 20) / p2p["time_us"]["value"] / 1e3,
+                               delta=1e-9 * p2p["bandwidth_gbps"]["value"])
 
         # The training step: one group figure per metric; data-parallel ranks end with identical weights.
         step = {r["metric"]: r for r in by_check["transformer-step"]}
@@ -61,7 +72,7 @@ class SmokeSuite(RackqualTest):
         self.assertEqual(manifest["run_id"], records[0]["run_id"])
         self.assertIn("mpi", manifest["versions"])
         self.assertIn("verdict", run.stdout)   # the console table
-        self.assertIn("[6/6] transformer-step pass", run.stderr)   # one progress line per check off a terminal
+        self.assertIn("[7/7] transformer-step pass", run.stderr)   # one progress line per check off a terminal
 
 
 if __name__ == "__main__":

@@ -29,6 +29,11 @@ struct MetricSpec {
   // device's average power over the measurement (TFLOP/s per watt); where the backend reads
   // no power, the metric is not measured.
   std::string per_watt_of = "";
+  // When set, the harness computes this metric as the `percentile` (in (0, 1)) of the named
+  // metric over the repetitions (time_p95_us: the 95th percentile of time_us); kinds do not
+  // derive it. A check that gates it needs samples_for_percentile(percentile) repetitions.
+  std::string percentile_of = "";
+  double percentile = 0;
 };
 
 // One timed iteration as the harness saw it: its duration and, where the operation reports

@@ -30,6 +30,11 @@ struct AllreduceParams {
   static AllreduceParams from(const Params& point);
 };
 
+struct P2pParams {
+  std::int64_t bytes = 0;    // this point's message size, sent to each neighbour in turn
+  static P2pParams from(const Params& point);
+};
+
 struct TransformerParams {
   std::int64_t hidden = 0, heads = 0, seq = 0, micro_batch = 0, layers = 0, vocab = 0;
   DType dtype = DType::fp32;        // compute type

@@ -20,6 +20,7 @@ class Allreduce : public Kind {
   }
   std::vector<MetricSpec> metrics() const override {
     return {{"time_us", "us", Better::lower, "time per all-reduce, slowest rank"},
+            {"time_p95_us", "us", Better::lower, "95th percentile of time_us over the repetitions", "", "", "time_us", 0.95},
             {"algbw_gbps", "GB/s", Better::higher, "bytes / time"},
             {"busbw_gbps", "GB/s", Better::higher, "algbw * 2(n-1)/n"}};
   }
