@@ -23,6 +23,7 @@ Fault parse_fault(const std::string& text) {
     throw FieldError("--fault", "rank must be a whole number >= 0, got '" + rank + "'");
   }
   if (mode == "wrong") f.mode = FaultMode::wrong;
+  else if (mode == "corrupt") f.mode = FaultMode::corrupt;
   else if (mode == "error") f.mode = FaultMode::error;
   else if (mode == "hang") f.mode = FaultMode::hang;
   else if (mode == "late" || mode.rfind("late=", 0) == 0) {
@@ -33,7 +34,7 @@ Fault parse_fault(const std::string& text) {
         throw FieldError("--fault", "late=DURATION takes a duration from 1us to 60s such as 2ms, got '" + mode.substr(5) + "'");
       f.late_s = *seconds;
     }
-  } else throw FieldError("--fault", "mode must be wrong, error, hang or late[=DURATION], got '" + mode + "'");
+  } else throw FieldError("--fault", "mode must be wrong, corrupt, error, hang or late[=DURATION], got '" + mode + "'");
   return f;
 }
 

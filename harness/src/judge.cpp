@@ -4,6 +4,7 @@
 
 #include "rackqual/stats.hpp"
 #include "rackqual/text.hpp"
+#include "rackqual/vote.hpp"
 
 namespace rackqual {
 namespace {
@@ -79,6 +80,7 @@ std::vector<Record> judge_point(const Record& base_in, const Kind& kind, const P
     if (r.telemetry.is_object() && spec.better == Better::higher && power) r.telemetry["per_watt"] = *r.value / *power;
     r.timing = m.timing;
     r.arrival = m.arrival;
+    r.digests = m.digests;
     if (bounds != point.bounds.end()) {
       r.criterion = bounds->second.text;
       const auto judgement = judge(bounds->second, *r.value);
@@ -134,6 +136,7 @@ void judge_peers(std::vector<Record>& records, const CheckPlan& plan) {
       }
     }
   }
+  vote_outputs(records);
 }
 
 }  // namespace rackqual

@@ -13,10 +13,13 @@ DType dtype_of(const Params& p, const std::string& name) {
   return *type;
 }
 
+// A "false"/"true" choice; false when the point leaves it out.
+bool flag(const Params& p, const std::string& name) { return p.has(name) && p.text(name) == "true"; }
+
 }  // namespace
 
 GemmParams GemmParams::from(const Params& p) {
-  return {p.integer("m"), p.integer("n"), p.integer("k"), dtype_of(p, "dtype")};
+  return {p.integer("m"), p.integer("n"), p.integer("k"), dtype_of(p, "dtype"), flag(p, "consensus")};
 }
 
 HbmParams HbmParams::from(const Params& p) {
@@ -37,7 +40,7 @@ P2pParams P2pParams::from(const Params& p) { return {p.list("sizes").front()}; }
 TransformerParams TransformerParams::from(const Params& p) {
   TransformerParams t{p.integer("hidden"), p.integer("heads"), p.integer("seq"), p.integer("micro_batch"),
                       p.integer("layers"), p.integer("vocab"), dtype_of(p, "dtype"),
-                      p.has("grad_dtype") ? dtype_of(p, "grad_dtype") : DType::fp32};
+                      p.has("grad_dtype") ? dtype_of(p, "grad_dtype") : DType::fp32, flag(p, "consensus")};
   if (t.hidden % t.heads != 0)
     throw FieldError("heads", std::to_string(t.heads) + " heads do not divide hidden " + std::to_string(t.hidden));
   return t;

@@ -8,6 +8,7 @@
 #include <cmath>
 #include <cstring>
 #include <ctime>
+#include <limits>
 #include <stdexcept>
 
 namespace rackqual {
@@ -15,6 +16,14 @@ namespace {
 
 nlohmann::json or_null(const std::string& s) { return s.empty() ? nlohmann::json() : nlohmann::json(s); }
 std::string text_or_empty(const nlohmann::json& j) { return j.is_null() ? "" : j.get<std::string>(); }
+
+nlohmann::json device_json(const DeviceInfo& d) {
+  return {{"index", d.index}, {"name", or_null(d.name)}, {"uuid", or_null(d.uuid)}, {"serial", or_null(d.serial)}};
+}
+DeviceInfo device_from_json(const nlohmann::json& d) {
+  return DeviceInfo{d.at("index").get<int>(), text_or_empty(d.at("name")), text_or_empty(d.at("uuid")),
+                    text_or_empty(d.at("serial"))};
+}
 
 }  // namespace
 
@@ -38,11 +47,7 @@ nlohmann::json to_json(const Record& r) {
   j["rank"] = r.rank;
   j["host"] = r.host;
   j["rack"] = r.rack;
-  if (r.device)
-    j["device"] = {{"index", r.device->index}, {"name", or_null(r.device->name)},
-                   {"uuid", or_null(r.device->uuid)}, {"serial", or_null(r.device->serial)}};
-  else
-    j["device"] = nullptr;
+  j["device"] = r.device ? device_json(*r.device) : nlohmann::json();
   j["params"] = r.params;
   j["metric"] = or_null(r.metric);
   j["value"] = r.value ? nlohmann::json(*r.value) : nlohmann::json();
@@ -54,6 +59,12 @@ nlohmann::json to_json(const Record& r) {
   j["timing"] = r.timing;
   j["arrival"] = r.arrival;
   j["isolation"] = r.isolation;
+  if (r.digests.empty()) {
+    j["digests"] = nullptr;
+  } else {
+    j["digests"] = nlohmann::json::array();
+    for (const auto& d : r.digests) j["digests"].push_back(to_json(d));
+  }
   j["criterion"] = or_null(r.criterion);
   j["verdict"] = std::string(to_string(r.verdict));
   j["reason"] = r.reason;
@@ -75,9 +86,7 @@ Record record_from_json(const nlohmann::json& j) {
   r.rank = j.at("rank").get<int>();
   r.host = j.at("host").get<std::string>();
   r.rack = j.at("rack").get<std::string>();
-  if (const auto& d = j.at("device"); !d.is_null())
-    r.device = DeviceInfo{d.at("index").get<int>(), text_or_empty(d.at("name")), text_or_empty(d.at("uuid")),
-                          text_or_empty(d.at("serial"))};
+  if (const auto& d = j.at("device"); !d.is_null()) r.device = device_from_json(d);
   r.params = j.at("params");
   r.metric = text_or_empty(j.at("metric"));
   if (!j.at("value").is_null()) r.value = j.at("value").get<double>();
@@ -93,12 +102,39 @@ Record record_from_json(const nlohmann::json& j) {
   r.timing = j.value("timing", nlohmann::json());
   r.arrival = j.value("arrival", nlohmann::json());
   r.isolation = j.value("isolation", nlohmann::json());
+  if (const auto digests = j.value("digests", nlohmann::json()); !digests.is_null())
+    for (const auto& d : digests) r.digests.push_back(rank_digest_from_json(d));
   r.criterion = text_or_empty(j.at("criterion"));
   auto verdict = parse_verdict(j.at("verdict").get<std::string>());
   if (!verdict) throw std::runtime_error("unknown verdict " + j.at("verdict").dump());
   r.verdict = *verdict;
   r.reason = j.at("reason").get<std::string>();
   return r;
+}
+
+// {"rank", "host", "device", "hash", "covers", "setting", "bit_exact"}, and "sample" and "tolerance" where
+// part of the output is not reproducible bit for bit (JSON has no NaN: a value that is not finite
+// is written null and read back as NaN).
+nlohmann::json to_json(const RankDigest& d) {
+  nlohmann::json j = {{"rank", d.rank}, {"host", d.host}, {"device", device_json(d.device)}, {"hash", d.digest.hash},
+                      {"covers", d.digest.covers}, {"setting", d.digest.setting}, {"bit_exact", d.digest.bit_exact()}};
+  if (!d.digest.bit_exact()) {
+    j["sample"] = d.digest.sample;
+    j["tolerance"] = d.digest.tolerance;
+  }
+  return j;
+}
+
+RankDigest rank_digest_from_json(const nlohmann::json& j) {
+  RankDigest d{j.at("rank").get<int>(), j.at("host").get<std::string>(), device_from_json(j.at("device")),
+               Digest{j.at("hash").get<std::string>(), j.at("covers").get<std::string>(),
+                      j.at("setting").get<std::string>(), {}, 0}};
+  if (!j.at("bit_exact").get<bool>()) {
+    for (const auto& v : j.at("sample"))
+      d.digest.sample.push_back(v.is_null() ? std::numeric_limits<double>::quiet_NaN() : v.get<double>());
+    d.digest.tolerance = j.at("tolerance").get<double>();
+  }
+  return d;
 }
 
 RecordWriter::RecordWriter(const std::string& path) {

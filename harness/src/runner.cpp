@@ -17,6 +17,7 @@
 #include "rackqual/sink.hpp"
 #include "rackqual/summary.hpp"
 #include "rackqual/version.hpp"
+#include "rackqual/vote.hpp"
 #include "rackqual/watchdog.hpp"
 
 namespace rackqual {
@@ -298,11 +299,14 @@ Measurement Runner::measure(const Check& check, const PointPlan& point, const Gr
 
   // Correctness, apart from timing: one untimed launch, then the kind's own check.
   Correctness correct{false, ""};
+  std::optional<RankDigest> digest;   // consensus: this rank's output, before verify() runs on
   if (prepared) {
     try {
       op->launch();
       op->wait();
       if (injected(FaultMode::wrong)) op->inject_error();
+      if (injected(FaultMode::corrupt)) op->corrupt();
+      if (auto d = op->digest()) digest = RankDigest{world_.rank(), here.host, backend_.device(here.local_rank), *d};
       correct = op->verify();
     } catch (const std::exception& e) {
       problem = e.what();
@@ -350,6 +354,7 @@ Measurement Runner::measure(const Check& check, const PointPlan& point, const Gr
   if (!problem.empty()) status = who + ": " + problem;
   else if (ran && !correct.ok) status = who + ": " + correct.detail;
   const auto statuses = group.gather(status);
+  m.digests = gather_digests(group, digest);
   if (!group.leader()) return m;
   m.samples = std::move(timing.samples);
   m.correct_detail = correct.detail;

@@ -31,6 +31,8 @@ class SlowedOp : public Op {
   void wait() override { inner_->wait(); }
   Correctness verify() override { return inner_->verify(); }
   void inject_error() override { inner_->inject_error(); }
+  std::optional<Digest> digest() override { return inner_->digest(); }
+  void corrupt() override { inner_->corrupt(); }
   std::map<std::string, double> phases() const override { return inner_->phases(); }
 
  private:

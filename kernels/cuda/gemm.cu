@@ -20,8 +20,10 @@
 #include <utility>
 #include <vector>
 
+#include "kernels/common/consensus.hpp"
 #include "kernels/common/dtype.hpp"
 #include "kernels/common/gemm_check.hpp"
+#include "kernels/common/hash.hpp"
 #include "kernels/common/random.hpp"
 #include "kernels/cuda/check.hpp"
 #include "kernels/cuda/cuda_backend.hpp"
@@ -205,10 +207,13 @@ struct Operands {
   Bytes a, b, c;
 };
 
+// With `consensus`, every rank multiplies the same first operand set (its seeds do not depend on
+// the rank) with the same algorithm, so that healthy GPUs of one model and cuBLASLt version
+// write the same bits.
 class Gemm : public Op {
  public:
-  Gemm(CudaBackend& cuda, std::int64_t m, std::int64_t n, std::int64_t k, std::string dtype)
-      : cuda_(cuda), m_(m), n_(n), k_(k), dtype_(std::move(dtype)), types_(types_of(dtype_)) {
+  Gemm(CudaBackend& cuda, std::int64_t m, std::int64_t n, std::int64_t k, std::string dtype, bool consensus)
+      : cuda_(cuda), m_(m), n_(n), k_(k), dtype_(std::move(dtype)), types_(types_of(dtype_)), consensus_(consensus) {
     require_capability(dtype_, types_.min_capability, cuda_.properties());
     scale_ = device_array<float>(1);
     to_device(scale_.get(), &one_f32, 1, cuda_.stream());
@@ -261,6 +266,29 @@ class Gemm : public Op {
     to_device(sets_[last_].c.get(), bits.data(), bits.size(), cuda_.stream());
   }
 
+  // The hash of the last run's C, copied to the host.
+  std::optional<Digest> digest() override {
+    if (!consensus_) return std::nullopt;
+    wait();
+    std::vector<unsigned char> bytes(static_cast<std::size_t>(m_ * n_) * size_of(types_.output));
+    to_host(bytes.data(), sets_[last_].c.get(), bytes.size(), cuda_.stream());
+    return Digest{consensus::hex(fnv1a_words(bytes.data(), bytes.size())),
+                  "C, " + std::to_string(m_) + " x " + std::to_string(n_) + " " + dtype_ + " input",
+                  "cuBLASLt " + std::to_string(cublasLtGetVersion()), {}, 0};
+  }
+
+  // One ulp of an element the check does not sample.
+  void corrupt() override {
+    wait();
+    const auto [i, j] = consensus::unsampled_element(m_, n_, random_samples);
+    const std::size_t size = size_of(types_.output);
+    unsigned char* element = sets_[last_].c.get() + static_cast<std::size_t>(i + j * m_) * size;
+    std::vector<unsigned char> bits(size);
+    to_host(bits.data(), element, size, cuda_.stream());
+    consensus::flip_lowest_bit(bits.data());
+    to_device(element, bits.data(), size, cuda_.stream());
+  }
+
  private:
   // The matmul (transpose A, not B) and the three matrix layouts.
   void describe() {
@@ -280,7 +308,9 @@ class Gemm : public Op {
     c_layout_ = make_layout(types_.output, m_, n_);
   }
 
-  // cuBLASLt's first choice for this shape within the workspace.
+  // cuBLASLt's first choice for this shape within the workspace, kept for every run. With
+  // `consensus`, among algorithms that reduce no split of k (no split-K reduction scheme), so
+  // each output is one accumulation in one order on every GPU of the model.
   void choose_algorithm() {
     cublasLtMatmulPreference_t handle = nullptr;
     RACKQUAL_CHECK(cublasLtMatmulPreferenceCreate(&handle));
@@ -288,6 +318,11 @@ class Gemm : public Op {
     const std::uint64_t max_workspace = workspace_bytes;
     RACKQUAL_CHECK(cublasLtMatmulPreferenceSetAttribute(handle, CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES, &max_workspace,
                                                         sizeof max_workspace));
+    if (consensus_) {
+      const std::uint32_t schemes = CUBLASLT_REDUCTION_SCHEME_NONE;
+      RACKQUAL_CHECK(cublasLtMatmulPreferenceSetAttribute(handle, CUBLASLT_MATMUL_PREF_REDUCTION_SCHEME_MASK, &schemes,
+                                                          sizeof schemes));
+    }
     cublasLtMatmulHeuristicResult_t result{};
     int found = 0;
     RACKQUAL_CHECK(cublasLtMatmulAlgoGetHeuristic(cuda_.lt(), desc_.get(), a_layout_.get(), b_layout_.get(), c_layout_.get(),
@@ -328,6 +363,7 @@ class Gemm : public Op {
   std::int64_t m_, n_, k_;
   std::string dtype_;
   Types types_;
+  bool consensus_;
   // Owners: everything below is freed or destroyed with the operation.
   DeviceArray<float> scale_;   // the fp8 input scales, 1
   Bytes workspace_;
@@ -343,7 +379,7 @@ class Gemm : public Op {
 std::unique_ptr<Op> make(const OpContext& ctx) {
   auto& cuda = dynamic_cast<CudaBackend&>(ctx.backend);
   const auto& p = ctx.params.typed<GemmParams>();
-  return std::make_unique<Gemm>(cuda, p.m, p.n, p.k, std::string(to_string(p.dtype)));
+  return std::make_unique<Gemm>(cuda, p.m, p.n, p.k, std::string(to_string(p.dtype)), p.consensus);
 }
 
 const OpRegistration registration("cuda", "gemm", make, {{"dtype", {"fp64", "fp32", "tf32", "bf16", "fp16", "fp8"}}});

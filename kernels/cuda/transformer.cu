@@ -36,15 +36,20 @@ void agree_on_set_up(const Group& group, const std::string& problem) {
   throw SetupError("cuda backend: transformer_step set-up failed on rank " + ranks + "; NCCL not started");
 }
 
+// With `consensus`, every rank trains on one micro-batch. The GPU sums the token embedding's
+// gradient with floating-point atomics, in no fixed order: the digest hashes every other
+// gradient and samples that one for a vote within a tolerance.
 class TransformerStep : public Op {
  public:
-  TransformerStep(const OpContext& ctx, const transformer::Shape& shape, const model::Precision& precision) {
+  TransformerStep(const OpContext& ctx, const transformer::Shape& shape, const model::Precision& precision, bool consensus)
+      : consensus_(consensus) {
     auto& gpu = dynamic_cast<CudaBackend&>(ctx.backend);
     const Group& group = ctx.group;
     std::string problem;
     try {
       primitives_ = std::make_unique<TransformerPrimitives>(gpu.device_index(), gpu.properties(), gpu.stream(), gpu.lt());
-      step_ = std::make_unique<model::TrainingStep>(*primitives_, shape, precision, group.world_rank(group.rank()));
+      step_ = std::make_unique<model::TrainingStep>(*primitives_, shape, precision,
+                                                    consensus ? 0 : group.world_rank(group.rank()));
     } catch (const std::invalid_argument& e) {
       problem = std::string("cuda backend: ") + e.what();
     } catch (const std::exception& e) {
@@ -58,9 +63,17 @@ class TransformerStep : public Op {
   void launch() override { step_->run(*collective_); }
   Correctness verify() override { return step_->verify(*collective_); }
   void inject_error() override { step_->inject_error(); }
+  std::optional<Digest> digest() override {
+    if (!consensus_) return std::nullopt;
+    Digest d = step_->digest(false);
+    d.setting = "cuBLASLt " + std::to_string(cublasLtGetVersion());
+    return d;
+  }
+  void corrupt() override { step_->corrupt(); }
   std::map<std::string, double> phases() const override { return step_->phases(); }
 
  private:
+  bool consensus_;
   std::unique_ptr<TransformerPrimitives> primitives_;
   std::unique_ptr<model::TrainingStep> step_;
   std::unique_ptr<model::GradientCollective> collective_;
@@ -78,7 +91,7 @@ std::unique_ptr<Op> make(const OpContext& ctx) {
                      device.name + " is " + std::to_string(device.major) + "." + std::to_string(device.minor));
   const transformer::Shape shape{p.hidden, p.heads, p.seq, p.micro_batch, p.layers, p.vocab};
   const model::Precision precision{model::DType::f32, element(p.dtype), element(p.grad_dtype)};
-  return std::make_unique<TransformerStep>(ctx, shape, precision);
+  return std::make_unique<TransformerStep>(ctx, shape, precision, p.consensus);
 }
 
 const OpRegistration registration("cuda", "transformer_step", make,

@@ -8,6 +8,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "kernels/common/transformer.hpp"
 #include "kernels/common/transformer_math.hpp"
@@ -22,9 +23,10 @@ namespace rackqual::model {
 class TrainingStep {
  public:
   // Allocates everything the step needs (OutOfMemory; std::invalid_argument on a bad shape),
-  // initialises the weights from transformer::weight_seed and this rank's micro-batch from
-  // transformer::token_seed + world_rank. Makes no collective call.
-  TrainingStep(Primitives& primitives, const transformer::Shape& shape, const Precision& precision, int world_rank);
+  // initialises the weights from transformer::weight_seed and the micro-batch from
+  // transformer::token_seed + batch: this rank's world rank, or one batch for every rank where
+  // their gradients are to be compared (consensus). Makes no collective call.
+  TrainingStep(Primitives& primitives, const transformer::Shape& shape, const Precision& precision, int batch);
 
   // One training step with the other ranks of `collective`; returns its duration by the
   // backend's clock. The first step's loss is kept for verify().
@@ -37,6 +39,17 @@ class TrainingStep {
   // Chaos drill: one master weight of this rank (the first of layer 0's QKV matrix, which every
   // output depends on) becomes NaN, and its compute copy with it.
   void inject_error();
+  // The digest of this rank's own gradients of its micro-batch at the current weights, from a
+  // forward and backward pass with no exchange: nothing from another rank enters them (the
+  // weights after a step are every rank's same sum whatever one of them computed). The hash
+  // covers every gradient; where the backend sums the token embedding's gradient with
+  // floating-point atomics (token_embedding_exact false), every gradient but that one, whose
+  // values at the batch's first tokens are sampled for a vote within a tolerance instead.
+  // The next step computes its gradients afresh.
+  Digest digest(bool token_embedding_exact);
+  // Chaos drill: one gradient digest() covers (the first of layer 0's QKV matrix) changes by its
+  // least significant bit.
+  void corrupt();
   // Seconds of the last step's forward, backward, allreduce (the part not hidden behind the
   // backward pass; only with more than one rank) and optimizer phases.
   std::map<std::string, double> phases() const { return phases_; }
@@ -50,11 +63,16 @@ class TrainingStep {
   double step(GradientCollective& collective);
   // This rank's weight hash, and every rank's.
   std::vector<std::uint64_t> weight_hashes(GradientCollective& collective);
+  // Forward and backward with no exchange, once after each step: gradients() then hold this
+  // rank's own.
+  void local_pass();
 
   Primitives& p_;
   Model model_;
   View exchange_;   // the gradients in the exchange type, when it is not the master type
   transformer::AdamW optimizer_;
+  std::vector<std::int32_t> tokens_;   // the micro-batch (kernels/model/tokens.hpp)
+  bool local_ = false;                  // gradients() hold a local pass's, not a step's
   std::int64_t steps_ = 0;
   double first_loss_ = std::numeric_limits<double>::quiet_NaN();
   std::map<std::string, double> phases_;

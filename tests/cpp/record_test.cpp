@@ -3,8 +3,8 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
-
 #include <fstream>
+#include <limits>
 #include <regex>
 #include <thread>
 
@@ -77,7 +77,8 @@ TEST(Record, ToJsonFields) {
   EXPECT_TRUE(j.at("timing").is_null());
   EXPECT_TRUE(j.at("arrival").is_null());
   EXPECT_TRUE(j.at("isolation").is_null());
-  EXPECT_EQ(j.size(), 27u);   // schema 1's 24 fields, then timing, arrival and isolation
+  EXPECT_TRUE(j.at("digests").is_null());
+  EXPECT_EQ(j.size(), 28u);   // schema 1's 24 fields, then timing, arrival, isolation and digests
 }
 
 TEST(Record, EmptyFieldsAreNull) {
@@ -118,6 +119,30 @@ TEST(Record, RoundTripOfAnErrorRecord) {
   EXPECT_FALSE(back.value);
   EXPECT_FALSE(back.stats);
   EXPECT_EQ(back.metric, "");
+}
+
+TEST(Record, RoundTripOfDigests) {
+  Record r = full_record();
+  RankDigest exact{3, "node01", DeviceInfo{1, "CPU", "", "SN-42"}, Digest{"9f8e7d6c5b4a3921", "C", "OpenBLAS, 4 threads", {}, 0}};
+  RankDigest sampled{4, "node02", DeviceInfo{0, "GPU", "GPU-1", ""},
+                     Digest{"0011223344556677", "gradients", "cuBLASLt 130000",
+                            {0.5, -1.25, std::numeric_limits<double>::quiet_NaN()}, 1e-4}};
+  r.digests = {exact, sampled};
+  const nlohmann::json j = to_json(r);
+  EXPECT_EQ(j.at("digests").at(0), nlohmann::json::parse(R"({"rank": 3, "host": "node01",
+      "device": {"index": 1, "name": "CPU", "uuid": null, "serial": "SN-42"}, "hash": "9f8e7d6c5b4a3921",
+      "covers": "C", "setting": "OpenBLAS, 4 threads", "bit_exact": true})"));
+  EXPECT_EQ(j.at("digests").at(1).at("bit_exact"), false);
+  EXPECT_EQ(j.at("digests").at(1).at("tolerance"), 1e-4);
+  const Record back = record_from_json(nlohmann::json::parse(j.dump()));   // NaN is written null
+  EXPECT_EQ(to_json(back).dump(), j.dump());
+  ASSERT_EQ(back.digests.size(), 2u);
+  EXPECT_EQ(back.digests[0].device.serial, "SN-42");
+  EXPECT_TRUE(back.digests[0].digest.bit_exact());
+  ASSERT_EQ(back.digests[1].digest.sample.size(), 3u);
+  EXPECT_EQ(back.digests[1].digest.sample[1], -1.25);
+  EXPECT_TRUE(std::isnan(back.digests[1].digest.sample[2]));
+  EXPECT_EQ(back.digests[1].digest.setting, "cuBLASLt 130000");
 }
 
 TEST(Record, FromJsonRejectsBadInput) {

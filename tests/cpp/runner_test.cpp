@@ -5,9 +5,12 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <cmath>
 #include <fstream>
 #include <thread>
 
+#include "kernels/common/consensus.hpp"
+#include "kernels/common/hash.hpp"
 #include "kernels/host/timer.hpp"
 #include "rackqual/fake_world.hpp"
 #include "rackqual/kind_params.hpp"
@@ -17,22 +20,52 @@
 namespace rackqual {
 namespace {
 
-// gemm as a busy wait of a known time per launch, its output a number the check knows.
+// gemm as a busy wait of a known time per launch, its output a number the check knows within a
+// tolerance; with consensus, that number's hash is its digest.
 class Spin : public Op {
  public:
-  explicit Spin(double seconds) : seconds_(seconds) {}
+  Spin(double seconds, bool consensus) : seconds_(seconds), consensus_(consensus) {}
   void launch() override {
     const auto until = std::chrono::steady_clock::now() + std::chrono::duration<double>(seconds_);
     while (std::chrono::steady_clock::now() < until) {
     }
     output_ = 42;
   }
-  Correctness verify() override { return {output_ == 42, "output " + std::to_string(output_)}; }
+  Correctness verify() override { return {std::fabs(output_ - 42) < 1e-9, "output " + std::to_string(output_)}; }
   void inject_error() override { output_ = 41; }
+  std::optional<Digest> digest() override {
+    if (!consensus_) return std::nullopt;
+    return Digest{consensus::hex(fnv1a_words(&output_, sizeof output_)), "output", "", {}, 0};
+  }
+  void corrupt() override { consensus::flip_lowest_bit(&output_); }
 
  private:
   double seconds_;
-  int output_ = 0;
+  bool consensus_;
+  double output_ = 0;
+};
+
+// transformer_step as a product of this rank's own, then its maximum across the group: as a
+// training step's gradients before their exchange, the local product is what the digest covers.
+class LocalThenMax : public Op {
+ public:
+  LocalThenMax(const Group& group, bool consensus) : group_(group), consensus_(consensus) {}
+  void launch() override {
+    local_ = 6.0 * 7.0;
+    result_ = group_.max(local_);
+  }
+  Correctness verify() override { return {std::fabs(result_ - 42) < 1e-9, "result " + std::to_string(result_)}; }
+  void inject_error() override { result_ = -1; }
+  std::optional<Digest> digest() override {
+    if (!consensus_) return std::nullopt;
+    return Digest{consensus::hex(fnv1a_words(&local_, sizeof local_)), "local product", "", {}, 0};
+  }
+  void corrupt() override { consensus::flip_lowest_bit(&local_); }
+
+ private:
+  const Group& group_;
+  bool consensus_;
+  double local_ = 0, result_ = 0;
 };
 
 // allreduce as a maximum across the group: every rank must end with the largest rank + 1.
@@ -67,8 +100,11 @@ const OpRegistration sim_gemm("sim", "gemm", [](const OpContext& ctx) -> std::un
   const auto& p = ctx.params.typed<GemmParams>();
   // m microseconds per multiply; world rank 2's device is ten times slower.
   const bool slow = ctx.group.world_rank(ctx.group.rank()) == 2;
-  return std::make_unique<Spin>(static_cast<double>(p.m) * 1e-6 * (slow ? 10 : 1));
+  return std::make_unique<Spin>(static_cast<double>(p.m) * 1e-6 * (slow ? 10 : 1), p.consensus);
 }, {{"dtype", {"fp32"}}});
+const OpRegistration sim_step("sim", "transformer_step", [](const OpContext& ctx) -> std::unique_ptr<Op> {
+  return std::make_unique<LocalThenMax>(ctx.group, ctx.params.typed<TransformerParams>().consensus);
+});
 const OpRegistration sim_allreduce("sim", "allreduce",
                                    [](const OpContext& ctx) -> std::unique_ptr<Op> { return std::make_unique<GroupMax>(ctx.group); });
 
@@ -290,6 +326,64 @@ TEST_F(RunnerTest, AHealthyGroupIsNotProbed) {
   const auto [codes, dir] = run({}, cluster_reduce, two_racks);
   EXPECT_EQ(codes, std::vector<int>(8, 0));
   for (const auto& r : read_records(dir)) EXPECT_TRUE(r["isolation"].is_null()) << r.dump();
+}
+
+const char* consensus_suite = R"(name: consensus
+platform: host
+defaults: {repetitions: 2, min_time: 0.005s, deadline: 60s}
+checks:
+  - id: gemm
+    kind: gemm
+    scope: gpu
+    params: {m: 50, n: 8, k: 8, consensus: "%s"}
+  - id: step
+    kind: transformer_step
+    scope: node
+    params: {consensus: "%s"}
+)";
+
+std::string consensus(bool on) {
+  const char* flag = on ? "true" : "false";
+  char text[512];
+  std::snprintf(text, sizeof text, consensus_suite, flag, flag);
+  return text;
+}
+
+TEST_F(RunnerTest, ACorruptOutputWithinTheChecksToleranceFailsOnlyItsRankByVote) {
+  const std::string suite = consensus(true);
+  const auto [codes, dir] = run({parse_fault("gemm:2:corrupt"), parse_fault("step:1:corrupt")}, suite.c_str());
+  EXPECT_EQ(codes, (std::vector<int>{1, 1, 1, 1}));
+  int failed = 0;
+  for (const auto& r : read_records(dir)) {
+    const std::string reason = r["reason"];
+    const bool corrupt = (r["check"] == "gemm" && r["rank"] == 2) || (r["check"] == "step" && r["group"] == "a");
+    EXPECT_EQ(r["verdict"], corrupt ? "fail" : "pass") << r.dump();
+    EXPECT_EQ(r["correct"]["ok"], !corrupt) << r.dump();
+    EXPECT_EQ(r["digests"].size(), r["check"] == "gemm" ? 1u : 2u) << r.dump();
+    if (!corrupt) {
+      EXPECT_NE(r["correct"]["detail"].get<std::string>().find("shared by 3 of 4 devices (simulated device)"),
+                std::string::npos)
+          << r.dump();
+      continue;
+    }
+    ++failed;
+    const std::string who = r["check"] == "gemm" ? "rank 2 (b dev0)" : "rank 1 (a dev1)";
+    EXPECT_EQ(reason.rfind("consensus: " + who + ": output hash ", 0), 0u) << reason;
+    EXPECT_NE(reason.find("differs from the 3 of 4 devices (simulated device) that agree on"), std::string::npos) << reason;
+    // The kind's own check passed: only the vote saw it.
+    EXPECT_EQ(r["correct"]["detail"].get<std::string>().rfind(r["check"] == "gemm" ? "output 42" : "result 42", 0), 0u);
+  }
+  EXPECT_EQ(failed, 1 + 4);   // rank 2's tflops; node a's four step figures
+}
+
+TEST_F(RunnerTest, WithoutConsensusTheSameCorruptionGoesUnseen) {
+  const std::string suite = consensus(false);
+  const auto [codes, dir] = run({parse_fault("gemm:2:corrupt"), parse_fault("step:1:corrupt")}, suite.c_str());
+  EXPECT_EQ(codes, (std::vector<int>{0, 0, 0, 0}));
+  for (const auto& r : read_records(dir)) {
+    EXPECT_EQ(r["verdict"], "pass") << r.dump();
+    EXPECT_TRUE(r["digests"].is_null());
+  }
 }
 
 }  // namespace

@@ -249,7 +249,7 @@ TEST_F(SuiteTest, UnknownScope) {
 TEST_F(SuiteTest, UnknownParam) {
   EXPECT_EQ(error("name: s\nchecks:\n  - id: g\n    kind: gemm\n    params:\n      m: 512\n      size: 3\n", 7,
                   "checks[g].params.size"),
-            "unknown field (known: dtype, k, m, n)");
+            "unknown field (known: consensus, dtype, k, m, n)");
 }
 
 TEST_F(SuiteTest, WrongParamType) {

@@ -3,6 +3,8 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -16,6 +18,23 @@ namespace rackqual {
 struct Correctness {
   bool ok = true;
   std::string detail;
+};
+
+// A fingerprint of an operation's output where every rank computes the same problem from the
+// same seed (a kind's `consensus` parameter): healthy devices of one model give the same digest,
+// and a vote across them names a device that computed something else.
+struct Digest {
+  std::string hash;     // 16 hex digits: FNV-1a of the output bytes that reproduce bit for bit
+  std::string covers;   // what the hash (and the sample) cover, in words
+  // What else devices of one model must share to agree bit for bit (the library's version, the
+  // threads that split the work): the vote compares only digests of the same model and setting.
+  std::string setting;
+  // Where part of the output does not reproduce bit for bit (floating-point atomics): its values
+  // at fixed positions, which healthy devices reproduce within `tolerance` relative to the
+  // largest of them. Empty when the hash covers the whole output.
+  std::vector<double> sample;
+  double tolerance = 0;
+  bool bit_exact() const { return sample.empty(); }
 };
 
 // The backend's clock for a timed region: marks on the stream the operations launch on (CUDA
@@ -47,6 +66,12 @@ class Op {
   virtual Correctness verify() = 0;
   // Chaos drill: corrupts one output element of the last launch, so that verify() must fail.
   virtual void inject_error() = 0;
+  // The digest of the last launch's output (untimed; waits first), computed on this rank alone;
+  // null where the operation computes no problem shared by every rank.
+  virtual std::optional<Digest> digest() { return std::nullopt; }
+  // Chaos drill: changes one element of the output digest() covers by its least significant
+  // bit, within every tolerance of verify(), so that only a vote across devices can catch it.
+  virtual void corrupt() { throw std::runtime_error("injected fault: this operation has no output digest to corrupt"); }
   // Seconds of each phase of the last launch (forward, backward, ...); empty for one-phase
   // operations. An operation with phases completes each launch before launch() returns.
   virtual std::map<std::string, double> phases() const { return {}; }

@@ -8,6 +8,8 @@ namespace rackqual {
 
 enum class FaultMode {
   wrong,   // corrupt one output element after the untimed pass: the kind's own check must catch it
+  corrupt, // change one output element by its least significant bit after the untimed pass: within
+           // the kind's own check, so only the consensus vote can catch it
   error,   // the operation throws while it is prepared
   hang,    // the rank stops before the measurement and never arrives: the deadline must catch it
   late,    // the rank reaches every timed sample of a collective late (late=DURATION, default 2ms):
@@ -21,7 +23,7 @@ struct Fault {
   double late_s = 0.002;   // for FaultMode::late
 };
 
-// Parses "CHECK:RANK:MODE" (MODE: wrong, error, hang, late or late=DURATION); throws FieldError.
+// Parses "CHECK:RANK:MODE" (MODE: wrong, corrupt, error, hang, late or late=DURATION); throws FieldError.
 Fault parse_fault(const std::string& text);
 // The fault for this check on this rank, if any.
 std::optional<FaultMode> fault_for(const std::vector<Fault>& faults, const std::string& check, int rank);

@@ -20,6 +20,7 @@ struct Measurement {
   nlohmann::json arrival;        // collectives: each rank's lateness at the common start
   std::string correct_detail;    // the leader's check, when every rank was right
   std::string complaints;        // every rank's problem or wrong result, joined
+  std::vector<RankDigest> digests;   // consensus: every rank's output digest, for the vote
 };
 
 // The records of one point: an error record when it could not be measured, else one record
@@ -32,7 +33,8 @@ std::vector<Record> judge_point(const Record& base, const Kind& kind, const Poin
 // metric): a figure under min_fraction_of_group_median of their median (over it, for a metric
 // where lower is better), or whose robust z-score in its worse direction exceeds max_robust_z,
 // fails even within its absolute bounds. Verdicts only get worse; error and skip records, and
-// figures without a value, are no one's peers.
+// figures without a value, are no one's peers. Then the ranks' output digests, where the records
+// carry them, are voted on (vote_outputs, vote.hpp).
 void judge_peers(std::vector<Record>& records, const CheckPlan& plan);
 
 }  // namespace rackqual

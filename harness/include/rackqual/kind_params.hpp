@@ -13,6 +13,7 @@ class Params;
 struct GemmParams {
   std::int64_t m = 0, n = 0, k = 0;
   DType dtype = DType::fp32;
+  bool consensus = false;   // inputs from one seed on every rank; the output's digest voted on
   static GemmParams from(const Params& point);   // throws FieldError
 };
 
@@ -39,6 +40,7 @@ struct TransformerParams {
   std::int64_t hidden = 0, heads = 0, seq = 0, micro_batch = 0, layers = 0, vocab = 0;
   DType dtype = DType::fp32;        // compute type
   DType grad_dtype = DType::fp32;   // type of the gradient all-reduce
+  bool consensus = false;           // every rank trains on one micro-batch; its local gradients voted on
   static TransformerParams from(const Params& point);
 };
 

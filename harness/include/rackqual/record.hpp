@@ -3,6 +3,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -13,6 +14,14 @@
 namespace rackqual {
 
 inline constexpr int record_schema = 1;
+
+// One rank's output digest at a consensus point (Op::digest), with where it was computed.
+struct RankDigest {
+  int rank = 0;
+  std::string host;
+  DeviceInfo device;   // its name is the model the vote groups by
+  Digest digest;
+};
 
 struct Record {
   std::string run_id;
@@ -39,6 +48,7 @@ struct Record {
   nlohmann::json timing;     // how it was timed: launches per timed batch, batches, repetitions
   nlohmann::json arrival;    // collectives: how late each rank reached the samples' common start
   nlohmann::json isolation;  // a culprit isolation's probe or culprit: what was tested, what it proved
+  std::vector<RankDigest> digests;   // consensus: each rank's output digest (vote.hpp); empty without
   std::string criterion;     // as written; empty when none applies
   Verdict verdict = Verdict::error;
   std::string reason;
@@ -46,6 +56,8 @@ struct Record {
 
 nlohmann::json to_json(const Record& r);
 Record record_from_json(const nlohmann::json& j);   // throws on a missing or mistyped field
+nlohmann::json to_json(const RankDigest& d);
+RankDigest rank_digest_from_json(const nlohmann::json& j);   // throws on a missing or mistyped field
 std::optional<Verdict> parse_verdict(const std::string& text);
 
 // Appends records to a JSON Lines file, one write and flush per record, so a run killed

@@ -14,7 +14,9 @@ class Gemm : public Kind {
             {"n", ParamType::integer, "4096", "columns of B and C", {}, 1},
             {"k", ParamType::integer, "4096", "columns of A, rows of B", {}, 1},
             {"dtype", ParamType::choice, "fp32", "element type (host: fp32, fp64)",
-             {"fp64", "fp32", "tf32", "bf16", "fp16", "fp8"}, 1}};
+             {"fp64", "fp32", "tf32", "bf16", "fp16", "fp8"}, 1},
+            {"consensus", ParamType::choice, "false",
+             "every rank multiplies the same inputs; C's hash is voted on across the devices of one model", {"false", "true"}, 1}};
   }
   std::vector<MetricSpec> metrics() const override {
     return {{"tflops", "TFLOP/s", Better::higher, "2mnk / time per multiply"},

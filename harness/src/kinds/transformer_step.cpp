@@ -29,7 +29,11 @@ class TransformerStep : public Kind {
             {"dtype", ParamType::choice, "fp32", "compute type (host: fp32; cuda: bf16 with fp32 master weights)",
              {"fp32", "bf16"}, 1},
             {"grad_dtype", ParamType::choice, "fp32", "type of the gradient all-reduce (host: fp32; cuda: fp32, bf16)",
-             {"fp32", "bf16"}, 1}};
+             {"fp32", "bf16"}, 1},
+            {"consensus", ParamType::choice, "false",
+             "every rank trains on the same micro-batch; the hash of its own gradients, before any exchange, is voted on "
+             "across the devices of one model",
+             {"false", "true"}, 1}};
   }
   std::vector<MetricSpec> metrics() const override {
     return {{"step_time_s", "s", Better::lower, "median time of one training step, slowest rank"},
