@@ -18,13 +18,18 @@ class MpiWorld : public World {
   int rank() const override { return rank_; }
   int size() const override { return size_; }
   const std::vector<Placement>& placements() const override { return placements_; }
+  const std::vector<HostAndRack>& identities() const override { return identities_; }
   const Group& group(Scope scope) const override;
   std::unique_ptr<ArrivalChannel> arrival_channel() const override;
   [[noreturn]] void abort(int code) const override;
 
+ protected:
+  void set_placements(std::vector<Placement> placements) override;
+
  private:
   int rank_ = 0;
   int size_ = 1;
+  std::vector<HostAndRack> identities_;
   std::vector<Placement> placements_;
   mutable std::map<Scope, std::unique_ptr<Group>> groups_;
 };
