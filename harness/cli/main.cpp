@@ -179,7 +179,7 @@ std::pair<std::unique_ptr<Backend>, std::string> choose_backend(World& world, co
 }
 
 int run(int argc, char** argv, const std::string& suite_path, const std::string& backend_name,
-        const std::vector<std::string>& only, RunOptions options) {
+        const std::vector<std::string>& only, RunOptions options, const TopologyOptions& topology) {
   MpiWorld world(&argc, &argv);
   // Set-up and input: every rank must succeed before any starts, or the others would wait
   // for it in the first collective. Rank 0 reports the first problem; all exit 2.
@@ -188,6 +188,7 @@ int run(int argc, char** argv, const std::string& suite_path, const std::string&
   std::vector<CheckPlan> plans;   // into the suite held by `loaded`, which stays where it is
   std::string problem;
   try {
+    world.place(topology);
     std::tie(backend, options.backend_choice) = choose_backend(world, backend_name);
     loaded = load(suite_path, backend->name(), backend->device(world.placement().local_rank).name);
     plans = plan_suite(loaded->first, loaded->second, only);
@@ -208,6 +209,7 @@ int run(int argc, char** argv, const std::string& suite_path, const std::string&
 
   const auto& [suite, platform] = *loaded;
   try {
+    world.take_nvlink_domains(backend->nvlink_domain(world.placement().local_rank));
     if (world.rank() == 0 && options.backend_choice.rfind("backend auto: no rank", 0) == 0)
       std::fprintf(stderr, "rackqual: %s\n", options.backend_choice.c_str());
     if (world.rank() == 0)
@@ -255,6 +257,13 @@ int main(int argc, char** argv) {
                     "Do not isolate the culprit when a collective group misses its criterion");
   run_cmd->add_option("--benchmark-json", options.benchmark_json,
                       "Also write Google Benchmark's JSON of the run here (it is always written beside the records)");
+  TopologyOptions topology;
+  std::string simulate;
+  auto* inventory_opt = run_cmd->add_option("--inventory", topology.inventory,
+                                            "Inventory YAML: racks, their hosts, GPUs per host, NVLink domains, leaf switches");
+  run_cmd->add_option("--simulate", simulate,
+                      "Place ranks on simulated racks and hosts, RACKSxHOSTSxGPUS (e.g. 2x2x2 for 8 ranks), on the host backend")
+      ->excludes(inventory_opt);
 
   auto* list_cmd = app.add_subcommand("list", "List benchmark kinds with their parameters and metrics");
   auto* check_cmd = app.add_subcommand("check", "Validate a suite and its platform profile without running it");
@@ -279,6 +288,11 @@ int main(int argc, char** argv) {
     for (const auto& f : faults) options.faults.push_back(parse_fault(f));
     for (const auto& h : slow_hosts) options.slowdowns.hosts.push_back(parse_slow_host(h));
     for (const auto& l : slow_links) options.slowdowns.links.push_back(parse_slow_link(l));
+    if (!simulate.empty()) {   // simulated hosts share one machine: the host backend
+      topology.simulation = parse_simulation(simulate);
+      if (backend == "cuda") throw FieldError("--simulate", "simulated hosts run the host backend, not cuda");
+      backend = "host";
+    }
     if (*list_cmd) {
       list_kinds();
       return exit_pass;
@@ -293,7 +307,7 @@ int main(int argc, char** argv) {
     int bench_argc = 1;
     char* bench_argv[] = {argv[0], nullptr};
     benchmark::Initialize(&bench_argc, bench_argv);
-    return run(argc, argv, suite_path, backend, only, std::move(options));
+    return run(argc, argv, suite_path, backend, only, std::move(options), topology);
   } catch (const InputError& e) {
     say(e.what());
     return exit_bad_input;

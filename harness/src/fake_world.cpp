@@ -133,7 +133,7 @@ class FakeArrivals : public ArrivalChannel {
 }  // namespace
 
 FakeCluster::FakeCluster(const std::vector<std::pair<std::string, std::string>>& host_and_rack)
-    : placements_(place(host_and_rack)), mailbox_(std::make_unique<Mailbox>()) {}
+    : identities_(host_and_rack), placements_(place(host_and_rack)), mailbox_(std::make_unique<Mailbox>()) {}
 
 FakeCluster::~FakeCluster() = default;
 
@@ -144,8 +144,14 @@ FakeCluster::Exchange& FakeCluster::exchange(const std::string& key, int members
   return *slot;
 }
 
-FakeWorld::FakeWorld(FakeCluster& cluster, int rank) : cluster_(cluster), rank_(rank) {}
+FakeWorld::FakeWorld(FakeCluster& cluster, int rank) : cluster_(cluster), rank_(rank), placements_(cluster.placements()) {}
 FakeWorld::~FakeWorld() = default;
+
+void FakeWorld::set_placements(std::vector<Placement> placements) {
+  for (const auto& [scope, group] : groups_)
+    if (scope != Scope::cluster) throw std::logic_error("ranks placed anew after the groups of a scope were built");
+  placements_ = std::move(placements);
+}
 
 const Group& FakeWorld::group(Scope scope) const {
   auto it = groups_.find(scope);

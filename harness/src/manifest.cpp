@@ -12,6 +12,7 @@ nlohmann::json to_json(const Manifest& m) {
           {"versions", m.versions},
           {"hosts", m.hosts},
           {"ranks", m.ranks},
+          {"topology", m.topology},
           {"backend", m.backend},
           {"backend_choice", m.backend_choice.empty() ? nlohmann::json() : nlohmann::json(m.backend_choice)},
           {"platform", m.platform},

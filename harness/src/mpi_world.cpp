@@ -286,20 +286,29 @@ MpiWorld::MpiWorld(int* argc, char*** argv) {
   MPI_Comm_rank(MPI_COMM_WORLD, &rank_);
   MPI_Comm_size(MPI_COMM_WORLD, &size_);
 
-  // Every rank's identity, gathered and shared, then placed once.
+  // Every rank's identity (host, rack, leaf switch: one line each), gathered and shared, then
+  // placed; World::place may place the ranks anew.
   const Placement me = local_identity();
-  const auto texts = gather_text(MPI_COMM_WORLD, me.host + "\n" + me.rack + "\n");
+  const auto texts = gather_text(MPI_COMM_WORLD, me.host + "\n" + me.rack + "\n" + me.leaf_switch + "\n");
   std::string table;
   for (const auto& t : texts) table += t;
   table = broadcast_text(MPI_COMM_WORLD, table, 0);
-  std::vector<std::pair<std::string, std::string>> identities;
+  std::vector<std::string> leaf_switches;
   for (std::size_t pos = 0; pos < table.size();) {
-    const std::size_t a = table.find('\n', pos), b = table.find('\n', a + 1);
-    identities.emplace_back(table.substr(pos, a - pos), table.substr(a + 1, b - a - 1));
-    pos = b + 1;
+    const std::size_t a = table.find('\n', pos), b = table.find('\n', a + 1), c = table.find('\n', b + 1);
+    identities_.emplace_back(table.substr(pos, a - pos), table.substr(a + 1, b - a - 1));
+    leaf_switches.push_back(table.substr(b + 1, c - b - 1));
+    pos = c + 1;
   }
-  placements_ = place(identities);
+  placements_ = rackqual::place(identities_);
+  for (std::size_t r = 0; r < placements_.size(); ++r) placements_[r].leaf_switch = leaf_switches[r];
   abandonment_ = std::make_unique<Abandonment>(rank_);
+}
+
+void MpiWorld::set_placements(std::vector<Placement> placements) {
+  for (const auto& [scope, group] : groups_)
+    if (scope != Scope::cluster) throw std::logic_error("ranks placed anew after the groups of a scope were built");
+  placements_ = std::move(placements);
 }
 
 MpiWorld::~MpiWorld() {

@@ -83,6 +83,7 @@ int Runner::run() {
     manifest.versions["rackqual"] = version;
     manifest.hosts = world_.hosts();
     manifest.ranks = world_.size();
+    manifest.topology = world_.topology();
     manifest.backend = backend_.name();
     manifest.backend_choice = options_.backend_choice;
     manifest.platform = platform_.name;

@@ -18,6 +18,12 @@ YamlFile::YamlFile(std::string path) : path_(std::move(path)) {
   std::ostringstream buffer;
   buffer << in.rdbuf();
   text_ = buffer.str();
+  parse();
+}
+
+YamlFile::YamlFile(std::string path, std::string text) : path_(std::move(path)), text_(std::move(text)) { parse(); }
+
+void YamlFile::parse() {
   try {
     root_ = YAML::Load(text_);
   } catch (const YAML::Exception& e) {

@@ -13,6 +13,8 @@ class YamlFile {
  public:
   // Parses the file; throws InputError for a missing file or malformed YAML.
   explicit YamlFile(std::string path);
+  // Parses `text`, read elsewhere from `path` (which errors name); throws InputError for malformed YAML.
+  YamlFile(std::string path, std::string text);
   const YAML::Node& root() const { return root_; }
   const std::string& path() const { return path_; }
   const std::string& text() const { return text_; }
@@ -29,6 +31,8 @@ class YamlFile {
   YAML::Node required(const YAML::Node& map, const std::string& key, const std::string& field) const;
 
  private:
+  void parse();
+
   std::string path_;
   std::string text_;
   YAML::Node root_;

@@ -122,6 +122,11 @@ std::unique_ptr<TelemetryWindow> CudaBackend::open_telemetry(int) {
   return std::make_unique<NvmlWindow>(*nvml_, pci_bus_id(device_));
 }
 
+std::optional<std::string> CudaBackend::nvlink_domain(int) const {
+  const auto fabric = nvml_->gpu_fabric(pci_bus_id(device_));
+  return fabric ? fabric->domain() : std::nullopt;
+}
+
 ncclComm_t CudaBackend::nccl(const Group& group) {
   auto it = comms_.find(&group);
   if (it != comms_.end()) return it->second;

@@ -30,6 +30,9 @@ class CudaBackend : public Backend {
   DeviceInfo device(int local_rank) const override;
   std::map<std::string, std::string> versions() const override;
   std::unique_ptr<TelemetryWindow> open_telemetry(int local_rank) override;
+  // The bound device's NVLink fabric, "<cluster uuid>/<clique id>", once NVML says it is
+  // registered with one (GB200/GB300 NVL72); nothing otherwise.
+  std::optional<std::string> nvlink_domain(int local_rank) const override;
   std::unique_ptr<Timer> timer() override;   // timer.cu
 
   int device_index() const { return device_; }

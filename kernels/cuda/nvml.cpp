@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <initializer_list>
+#include <iterator>
 #include <optional>
 #include <utility>
 #include <vector>
@@ -67,6 +68,30 @@ constexpr std::pair<unsigned long long, const char*> kReasonNames[] = {
 constexpr unsigned long long kThrottleReasons =
     kHwSlowdown | kSwThermalSlowdown | kHwThermalSlowdown | kHwPowerBrakeSlowdown;
 
+// nvmlGpuFabricInfo_t (nvmlDeviceGetGpuFabricInfo) and nvmlGpuFabricInfo_v2_t
+// (nvmlDeviceGetGpuFabricInfoV), as NVML's reference documents them; state is an unsigned char
+// (nvmlGpuFabricState_t: NOT_SUPPORTED 0, NOT_STARTED 1, IN_PROGRESS 2, COMPLETED 3).
+constexpr unsigned kFabricUuidLength = 16;
+struct nvmlGpuFabricInfo_t {
+  unsigned char clusterUuid[kFabricUuidLength];
+  nvmlReturn_t status;
+  unsigned cliqueId;
+  unsigned char state;
+};
+struct nvmlGpuFabricInfo_v2_t {
+  unsigned version;
+  unsigned char clusterUuid[kFabricUuidLength];
+  nvmlReturn_t status;
+  unsigned cliqueId;
+  unsigned char state;
+  unsigned healthMask;
+};
+static_assert(sizeof(nvmlGpuFabricInfo_t) == 28 && sizeof(nvmlGpuFabricInfo_v2_t) == 36);
+// NVML_STRUCT_VERSION(GpuFabricInfo, 2)
+constexpr unsigned nvmlGpuFabricInfo_v2 = sizeof(nvmlGpuFabricInfo_v2_t) | (2u << 24);
+constexpr const char* kFabricStates[] = {"not_supported", "not_started", "in_progress", "completed"};
+constexpr unsigned char kFabricCompleted = 3;
+
 using InitFn = nvmlReturn_t (*)();
 using ErrorStringFn = const char* (*)(nvmlReturn_t);
 using SystemTextFn = nvmlReturn_t (*)(char*, unsigned);
@@ -79,6 +104,8 @@ using TemperatureVFn = nvmlReturn_t (*)(nvmlDevice_t, nvmlTemperature_v1_t*);
 using EccFn = nvmlReturn_t (*)(nvmlDevice_t, unsigned, unsigned, unsigned long long*);
 using RemappedRowsFn = nvmlReturn_t (*)(nvmlDevice_t, unsigned*, unsigned*, unsigned*, unsigned*);
 using ViolationFn = nvmlReturn_t (*)(nvmlDevice_t, unsigned, nvmlViolationTime_t*);
+using FabricFn = nvmlReturn_t (*)(nvmlDevice_t, nvmlGpuFabricInfo_t*);
+using FabricVFn = nvmlReturn_t (*)(nvmlDevice_t, nvmlGpuFabricInfo_v2_t*);
 
 // ---- helpers ----
 
@@ -128,6 +155,8 @@ struct Nvml::Api {
   DeviceUintFn pcie_gen = nullptr, pcie_max_gen = nullptr, pcie_width = nullptr, pcie_max_width = nullptr;
   DeviceKindUintFn nvlink_state = nullptr;
   ViolationFn violation = nullptr;
+  FabricFn fabric = nullptr;
+  FabricVFn fabric_v = nullptr;
 
   template <typename Fn>
   void resolve(Fn& fn, const char* symbol) {
@@ -161,6 +190,8 @@ struct Nvml::Api {
     resolve(pcie_max_width, "nvmlDeviceGetMaxPcieLinkWidth");
     resolve(nvlink_state, "nvmlDeviceGetNvLinkState");
     resolve(violation, "nvmlDeviceGetViolationStatus");
+    resolve(fabric_v, "nvmlDeviceGetGpuFabricInfoV");   // newer drivers
+    resolve(fabric, "nvmlDeviceGetGpuFabricInfo");
   }
 
   std::string error_text(nvmlReturn_t rc) const {
@@ -319,6 +350,42 @@ nlohmann::json Nvml::sample(const std::string& pci_bus_id) const {
           {"power_w", a.power_w(d)},
           {"temperature_c", a.temperature_c(d)},
           {"clock_event_mask", or_null(a.clock_mask(d))}};
+}
+
+std::optional<std::string> GpuFabric::domain() const {
+  if (!registered) return std::nullopt;
+  return cluster_uuid + "/" + std::to_string(clique_id);
+}
+
+std::optional<GpuFabric> Nvml::gpu_fabric(const std::string& pci_bus_id) const {
+  if (!api_) return std::nullopt;
+  const Api& a = *api_;
+  nvmlDevice_t d = nullptr;
+  if (a.handle_by_pci_bus_id(pci_bus_id.c_str(), &d) != NVML_SUCCESS) return std::nullopt;
+  nvmlGpuFabricInfo_v2_t info{};
+  info.version = nvmlGpuFabricInfo_v2;
+  bool read = a.fabric_v && a.fabric_v(d, &info) == NVML_SUCCESS;
+  if (!read && a.fabric) {
+    nvmlGpuFabricInfo_t old{};
+    read = a.fabric(d, &old) == NVML_SUCCESS;
+    std::copy(std::begin(old.clusterUuid), std::end(old.clusterUuid), std::begin(info.clusterUuid));
+    info.status = old.status;
+    info.cliqueId = old.cliqueId;
+    info.state = old.state;
+  }
+  if (!read) return std::nullopt;
+  GpuFabric f;
+  f.state = info.state < std::size(kFabricStates) ? kFabricStates[info.state] : "unknown (" + std::to_string(info.state) + ")";
+  const bool completed = info.state == kFabricCompleted;
+  f.registered = completed && info.status == NVML_SUCCESS;
+  if (completed && info.status != NVML_SUCCESS) f.status = one_line(a.error_text(info.status));
+  const unsigned char* b = info.clusterUuid;
+  char uuid[40];
+  std::snprintf(uuid, sizeof uuid, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0], b[1], b[2],
+                b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14], b[15]);
+  f.cluster_uuid = uuid;
+  f.clique_id = info.cliqueId;
+  return f;
 }
 
 namespace {

@@ -2,11 +2,24 @@
 // NVML, the driver's management library, loaded at run time with dlopen: the build needs
 // no driver, and a machine without one reports telemetry as unavailable instead of failing.
 #include <memory>
+#include <optional>
 #include <string>
 
 #include <nlohmann/json.hpp>
 
 namespace rackqual::cuda {
+
+// A GPU's registration with a multi-node NVLink fabric (GB200/GB300 NVL72): the GPUs of one
+// NVLink domain share a cluster UUID and a clique id.
+struct GpuFabric {
+  std::string state;          // not_supported, not_started, in_progress, completed
+  bool registered = false;    // completed, and without an error
+  std::string status;         // NVML's error text when completed with an error; else empty
+  std::string cluster_uuid;   // 8-4-4-4-12 hex
+  unsigned clique_id = 0;
+  // "<cluster uuid>/<clique id>" once registered; nothing before, or without a fabric.
+  std::optional<std::string> domain() const;
+};
 
 class Nvml {
  public:
@@ -32,6 +45,10 @@ class Nvml {
   // 100 ms: {"sm_mhz", "power_w", "temperature_c", "clock_event_mask"} (null where the device
   // cannot report one); {"available": false, "why"} when NVML or the device is unavailable.
   nlohmann::json sample(const std::string& pci_bus_id) const;
+
+  // The device's NVLink fabric registration (nvmlDeviceGetGpuFabricInfoV, else the older
+  // nvmlDeviceGetGpuFabricInfo); nothing when NVML, the device or both calls are unavailable.
+  std::optional<GpuFabric> gpu_fabric(const std::string& pci_bus_id) const;
 
  private:
   struct Api;

@@ -1,10 +1,11 @@
 // A stand-in for libnvidia-ml: one device at PCI bus 0000:18:00.0 with fixed readings, an energy
 // counter that grows by 2500 mJ per read, violation-time counters for the six performance
-// policies, and setters (fake_nvml_*) the tests reach with dlsym. Readings a sampling thread
+// policies, NVLink fabric registration (not supported until a test sets it), and setters
+// (fake_nvml_*) the tests reach with dlsym. Readings a sampling thread
 // takes while a test changes them are atomic.
 // Built twice: fake_nvml exports every entry point rackqual uses; with FAKE_NVML_OLD_DRIVER it
 // lacks the newer ones (clock event reasons, TemperatureV, energy, remapped rows, violation
-// status), as an old driver does.
+// status, fabric information by versioned struct), as an old driver does.
 #include <atomic>
 #include <cctype>
 #include <cstring>
@@ -24,6 +25,23 @@ struct ViolationTime {
   unsigned long long referenceTime;
   unsigned long long violationTime;
 };
+// nvmlGpuFabricInfo_t and nvmlGpuFabricInfo_v2_t.
+struct FabricInfo {
+  unsigned char clusterUuid[16];
+  nvmlReturn_t status;
+  unsigned cliqueId;
+  unsigned char state;
+};
+struct FabricInfoV2 {
+  unsigned version;
+  unsigned char clusterUuid[16];
+  nvmlReturn_t status;
+  unsigned cliqueId;
+  unsigned char state;
+  unsigned healthMask;
+};
+constexpr unsigned char kClusterUuid[16] = {0x5c, 0x1a, 0x7e, 0x02, 0x9b, 0x44, 0x4f, 0x31,
+                                            0x8d, 0x20, 0x6e, 0x0b, 0xa1, 0xc3, 0x55, 0x7f};
 struct TemperatureV1 {
   unsigned version;
   unsigned sensorType;
@@ -41,6 +59,9 @@ std::atomic<unsigned long long> violation_ns[kPolicies] = {5'000'000, 0, 0, 0, 0
 std::atomic<unsigned> sm_mhz = 1980;
 std::atomic<unsigned> power_mw = 312'500;
 std::set<std::string> failing;
+unsigned char fabric_state = 0;   // NVML_GPU_FABRIC_STATE_NOT_SUPPORTED
+nvmlReturn_t fabric_status = kSuccess;
+unsigned clique_id = 0;
 
 // Every device call starts here: NVML must be initialised, the handle ours, the function not made to fail.
 nvmlReturn_t check(const char* function, nvmlDevice_t device) {
@@ -77,6 +98,9 @@ FAKE_EXPORT void fake_nvml_reset() {
   sm_mhz = 1980;
   power_mw = 312'500;
   failing.clear();
+  fabric_state = 0;
+  fabric_status = kSuccess;
+  clique_id = 0;
 }
 FAKE_EXPORT void fake_nvml_set_init_result(int rc) { init_result = rc; }
 FAKE_EXPORT void fake_nvml_set_clock_events(unsigned long long mask) { clock_events = mask; }
@@ -86,6 +110,12 @@ FAKE_EXPORT void fake_nvml_add_violation_ns(int policy, unsigned long long ns) {
   if (policy >= 0 && policy < kPolicies) violation_ns[policy] += ns;
 }
 FAKE_EXPORT void fake_nvml_fail(const char* function) { failing.insert(function); }
+// Fabric registration: state 0-3 (not supported, not started, in progress, completed), its status, the clique.
+FAKE_EXPORT void fake_nvml_set_fabric(unsigned state, int status, unsigned clique) {
+  fabric_state = static_cast<unsigned char>(state);
+  fabric_status = status;
+  clique_id = clique;
+}
 
 // ---- NVML ----
 FAKE_EXPORT nvmlReturn_t nvmlInit_v2() {
@@ -246,3 +276,23 @@ FAKE_EXPORT nvmlReturn_t nvmlDeviceGetViolationStatus(nvmlDevice_t d, unsigned p
   return kSuccess;
 }
 #endif
+#ifndef FAKE_NVML_OLD_DRIVER
+FAKE_EXPORT nvmlReturn_t nvmlDeviceGetGpuFabricInfoV(nvmlDevice_t d, FabricInfoV2* info) {
+  CHECK_DEVICE(d);
+  if (info->version != (sizeof(FabricInfoV2) | (2u << 24))) return 25;  // NVML_ERROR_ARGUMENT_VERSION_MISMATCH
+  std::memcpy(info->clusterUuid, kClusterUuid, sizeof kClusterUuid);
+  info->status = fabric_status;
+  info->cliqueId = clique_id;
+  info->state = fabric_state;
+  info->healthMask = 0;
+  return kSuccess;
+}
+#endif
+FAKE_EXPORT nvmlReturn_t nvmlDeviceGetGpuFabricInfo(nvmlDevice_t d, FabricInfo* info) {
+  CHECK_DEVICE(d);
+  std::memcpy(info->clusterUuid, kClusterUuid, sizeof kClusterUuid);
+  info->status = fabric_status;
+  info->cliqueId = clique_id;
+  info->state = fabric_state;
+  return kSuccess;
+}

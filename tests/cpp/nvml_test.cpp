@@ -394,6 +394,50 @@ TEST_F(FakeNvml, InitFailureIsUnavailableWithWhy) {
   EXPECT_EQ(nvml.snapshot("0000:18:00.0")["available"], false);
 }
 
+TEST_F(FakeNvml, FabricNotSupportedHasNoDomain) {
+  Nvml nvml(FAKE_NVML_PATH);
+  const auto fabric = nvml.gpu_fabric("0000:18:00.0");
+  ASSERT_TRUE(fabric);
+  EXPECT_EQ(fabric->state, "not_supported");
+  EXPECT_FALSE(fabric->registered);
+  EXPECT_EQ(fabric->domain(), std::nullopt);
+  EXPECT_EQ(nvml.gpu_fabric("0000:99:00.0"), std::nullopt);   // no such device
+  EXPECT_EQ(Nvml("libdoes-not-exist.so").gpu_fabric("0000:18:00.0"), std::nullopt);
+}
+
+TEST_F(FakeNvml, RegisteredFabricNamesTheDomainByClusterUuidAndClique) {
+  call<void (*)(unsigned, int, unsigned)>("fake_nvml_set_fabric", 3u, 0, 7u);   // completed
+  Nvml nvml(FAKE_NVML_PATH);
+  const auto fabric = nvml.gpu_fabric("0000:18:00.0");
+  ASSERT_TRUE(fabric);
+  EXPECT_EQ(fabric->state, "completed");
+  EXPECT_TRUE(fabric->registered);
+  EXPECT_EQ(fabric->status, "");
+  EXPECT_EQ(fabric->cluster_uuid, "5c1a7e02-9b44-4f31-8d20-6e0ba1c3557f");
+  EXPECT_EQ(fabric->clique_id, 7u);
+  EXPECT_EQ(fabric->domain(), "5c1a7e02-9b44-4f31-8d20-6e0ba1c3557f/7");
+
+  fail("nvmlDeviceGetGpuFabricInfoV");   // the older entry point answers the same
+  EXPECT_EQ(nvml.gpu_fabric("0000:18:00.0")->domain(), "5c1a7e02-9b44-4f31-8d20-6e0ba1c3557f/7");
+  fail("nvmlDeviceGetGpuFabricInfo");
+  EXPECT_EQ(nvml.gpu_fabric("0000:18:00.0"), std::nullopt);
+}
+
+TEST_F(FakeNvml, FabricNotYetOrBadlyRegisteredHasNoDomain) {
+  call<void (*)(unsigned, int, unsigned)>("fake_nvml_set_fabric", 2u, 0, 7u);   // in progress
+  Nvml nvml(FAKE_NVML_PATH);
+  auto fabric = nvml.gpu_fabric("0000:18:00.0");
+  EXPECT_EQ(fabric->state, "in_progress");
+  EXPECT_EQ(fabric->domain(), std::nullopt);
+
+  call<void (*)(unsigned, int, unsigned)>("fake_nvml_set_fabric", 3u, 3, 7u);   // completed, NOT_SUPPORTED
+  fabric = nvml.gpu_fabric("0000:18:00.0");
+  EXPECT_EQ(fabric->state, "completed");
+  EXPECT_FALSE(fabric->registered);
+  EXPECT_EQ(fabric->status, "Not Supported");
+  EXPECT_EQ(fabric->domain(), std::nullopt);
+}
+
 // An older driver: no clock event reasons (the throttle-reasons name answers), no TemperatureV,
 // no energy counter, no remapped rows, no violation status.
 TEST(FakeNvmlOldDriver, MissingSymbolsLeaveFieldsNull) {
@@ -416,6 +460,22 @@ TEST(FakeNvmlOldDriver, MissingSymbolsLeaveFieldsNull) {
   EXPECT_EQ(w["throttled"], false);
   for (const auto& [policy, seconds] : w["violation_s"].items()) EXPECT_TRUE(seconds.is_null()) << policy;
   EXPECT_EQ(w["violation_s"].size(), 6u);
+}
+
+// An older driver answers for the fabric only through nvmlDeviceGetGpuFabricInfo.
+TEST(FakeNvmlOldDriver, FabricThroughTheUnversionedCall) {
+  void* handle = dlopen(FAKE_NVML_OLD_PATH, RTLD_NOW | RTLD_LOCAL);
+  ASSERT_NE(handle, nullptr) << dlerror();
+  EXPECT_EQ(dlsym(handle, "nvmlDeviceGetGpuFabricInfoV"), nullptr);
+  auto set = reinterpret_cast<void (*)(unsigned, int, unsigned)>(dlsym(handle, "fake_nvml_set_fabric"));
+  ASSERT_NE(set, nullptr);
+  set(3u, 0, 12u);
+  {
+    Nvml nvml(FAKE_NVML_OLD_PATH);
+    EXPECT_EQ(nvml.gpu_fabric("0000:18:00.0")->domain(), "5c1a7e02-9b44-4f31-8d20-6e0ba1c3557f/12");
+  }
+  set(0u, 0, 0u);
+  dlclose(handle);
 }
 
 }  // namespace

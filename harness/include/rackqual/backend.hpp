@@ -125,6 +125,10 @@ class Backend {
   virtual std::unique_ptr<Timer> timer() = 0;
   // Starts watching this rank's device (none where the backend has no telemetry).
   virtual std::unique_ptr<TelemetryWindow> open_telemetry(int) { return nullptr; }
+  // The NVLink domain this rank's device belongs to, where the device says (a GB200/GB300
+  // NVL72's GPUs share one across 18 hosts); nothing where it does not, and the host's GPUs
+  // then form the domain.
+  virtual std::optional<std::string> nvlink_domain(int) const { return std::nullopt; }
 
   // Builds the operation of a kind; throws SetupError when this backend lacks it.
   std::unique_ptr<Op> make_op(const std::string& kind, const OpContext& context) const;

@@ -17,6 +17,7 @@ class FakeCluster {
   ~FakeCluster();
   int size() const { return static_cast<int>(placements_.size()); }
   const std::vector<Placement>& placements() const { return placements_; }
+  const std::vector<HostAndRack>& identities() const { return identities_; }
 
   struct Exchange;   // the shared state of one group
   struct Mailbox;    // the arrival channel's queue
@@ -25,6 +26,7 @@ class FakeCluster {
   Mailbox& mailbox() { return *mailbox_; }
 
  private:
+  std::vector<HostAndRack> identities_;
   std::vector<Placement> placements_;
   std::mutex mutex_;
   std::map<std::string, std::unique_ptr<Exchange>> exchanges_;
@@ -37,7 +39,9 @@ class FakeWorld : public World {
   ~FakeWorld() override;
   int rank() const override { return rank_; }
   int size() const override { return cluster_.size(); }
-  const std::vector<Placement>& placements() const override { return cluster_.placements(); }
+  // Each rank's own copy, placed from the cluster's until World::place or take_nvlink_domains.
+  const std::vector<Placement>& placements() const override { return placements_; }
+  const std::vector<HostAndRack>& identities() const override { return cluster_.identities(); }
   const Group& group(Scope scope) const override;
   std::unique_ptr<Group> split(const std::vector<std::vector<int>>& groups, const std::vector<std::string>& names) const override;
   std::unique_ptr<ArrivalChannel> arrival_channel() const override;
@@ -49,9 +53,13 @@ class FakeWorld : public World {
     using std::runtime_error::runtime_error;
   };
 
+ protected:
+  void set_placements(std::vector<Placement> placements) override;
+
  private:
   FakeCluster& cluster_;
   int rank_;
+  std::vector<Placement> placements_;
   mutable std::map<Scope, std::unique_ptr<Group>> groups_;
   mutable long splits_ = 0;   // every rank splits in the same order: the count names the exchange
 };

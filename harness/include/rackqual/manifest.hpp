@@ -13,6 +13,9 @@ struct Manifest {
   std::map<std::string, std::string> versions;
   std::vector<std::string> hosts;
   int ranks = 1;
+  // Where the ranks live and from what source: simulated, an inventory (its path) or the
+  // launcher; racks and NVLink domains with their hosts (describe_topology).
+  nlohmann::json topology;
   std::string backend;
   std::string backend_choice;   // how `auto` chose it, when it did (e.g. why not cuda)
   std::string platform;

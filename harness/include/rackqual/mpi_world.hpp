@@ -22,6 +22,7 @@ class MpiWorld : public World {
   int rank() const override { return rank_; }
   int size() const override { return size_; }
   const std::vector<Placement>& placements() const override { return placements_; }
+  const std::vector<HostAndRack>& identities() const override { return identities_; }
   const Group& group(Scope scope) const override;
   std::unique_ptr<Group> split(const std::vector<std::vector<int>>& groups, const std::vector<std::string>& names) const override;
   std::unique_ptr<ArrivalChannel> arrival_channel() const override;
@@ -31,9 +32,13 @@ class MpiWorld : public World {
   void exclude(const std::vector<int>& ranks) override;
   const std::vector<int>& excluded() const override { return excluded_; }
 
+ protected:
+  void set_placements(std::vector<Placement> placements) override;
+
  private:
   int rank_ = 0;
   int size_ = 1;
+  std::vector<HostAndRack> identities_;
   std::vector<Placement> placements_;
   mutable std::map<Scope, std::unique_ptr<Group>> groups_;
   MPI_Comm live_ = MPI_COMM_WORLD;   // the ranks still taking part

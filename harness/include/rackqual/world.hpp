@@ -3,6 +3,7 @@
 // MpiWorld (mpi_world.hpp) in a real run, FakeWorld (fake_world.hpp) in unit tests.
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -41,6 +42,20 @@ class World {
   virtual const std::vector<Placement>& placements() const = 0;
   const Placement& placement() const { return placements()[static_cast<std::size_t>(rank())]; }
   std::vector<std::string> hosts() const { return hosts_of(placements()); }
+  // What each rank reported of itself at start-up (index = world rank): how it is placed
+  // until place() is called.
+  virtual const std::vector<HostAndRack>& identities() const = 0;
+
+  // Places every rank by the run's topology (topology.hpp): the simulation, else the inventory
+  // (rank 0 reads it, every rank parses the same text), else what each rank reported. Every
+  // rank together, before any group but the cluster's is built; throws the same InputError or
+  // FieldError on every rank.
+  void place(const TopologyOptions& options);
+  // Every rank's NVLink domain as its backend reports it (nothing: none), taken by every rank
+  // together before any group but the cluster's is built; a domain the inventory names stays.
+  void take_nvlink_domains(const std::optional<std::string>& mine);
+  // The topology for the run manifest (describe_topology).
+  nlohmann::json topology() const { return describe_topology(placements(), topology_); }
 
   // This rank's group for a scope (built once, then kept).
   virtual const Group& group(Scope scope) const = 0;
@@ -72,6 +87,14 @@ class World {
   virtual void exclude(const std::vector<int>& ranks);
   // The ranks excluded so far, in world ranks.
   virtual const std::vector<int>& excluded() const;
+
+ protected:
+  // Replaces every rank's placement, the same on every rank; throws std::logic_error once a
+  // group other than the cluster's (which placements do not change) is built.
+  virtual void set_placements(std::vector<Placement> placements) = 0;
+
+ private:
+  TopologyOptions topology_;
 };
 
 }  // namespace rackqual
