@@ -139,6 +139,8 @@ std::vector<Record> Runner::isolate_failures(const CheckPlan& plan, const std::v
 std::vector<Record> Runner::isolate_group(const Check& check, const PointPlan& point, const std::vector<int>& group,
                                           const std::string& metric) {
   const Members members = members_of(group, world_.placements());
+  // Two members: every probe would be the group itself; there is nothing to tell apart.
+  if (members.names.size() < 3) return {};
   // One round on every rank: this rank's probe, if any, measured and judged; its records on rank 0.
   auto round = [&](const std::vector<std::vector<int>>& sets) {
     std::vector<std::vector<int>> ranks;
@@ -245,7 +247,10 @@ std::vector<Record> Runner::isolate_group(const Check& check, const PointPlan& p
     r.verdict = Verdict::fail;
     std::string names;
     for (int m : found.unresolved) names += (names.empty() ? "" : ", ") + members.names[static_cast<std::size_t>(m)];
-    r.reason = "isolation left in doubt: " + names + (prober.exhausted() ? " (its deadline passed)" : "");
+    const bool none_passed = std::none_of(found.probes.begin(), found.probes.end(),
+                                          [](const Probe& p) { return p.outcome.verdict == ProbeOutcome::Verdict::pass; });
+    r.reason = "isolation left in doubt: " + names + (prober.exhausted() ? " (its deadline passed)" : "") +
+               (none_passed ? "; every subset probed misses the criterion alike: no one member or link explains it" : "");
     r.isolation = {{"unresolved", nlohmann::json::array()}, {"of_group", group_name}};
     for (int m : found.unresolved) r.isolation["unresolved"].push_back(members.names[static_cast<std::size_t>(m)]);
     out.push_back(std::move(r));
