@@ -8,6 +8,7 @@
 #include <map>
 #include <mutex>
 #include <stdexcept>
+#include <thread>
 
 #include "rackqual/error.hpp"
 #include "rackqual/mpi_native.hpp"
@@ -105,6 +106,7 @@ void wait_for(MPI_Request& request, Abandonment& abandonment, std::shared_ptr<vo
     int done = 0;
     MPI_Test(&request, &done, MPI_STATUS_IGNORE);
     if (done) return;
+    std::this_thread::yield();   // ranks that share cores let the others on
     try {
       abandonment.check();
     } catch (const Abandoned&) {

@@ -142,6 +142,24 @@ int Runner::run() {
       watchdog.begin_check(static_cast<int>(i), check.id, check.deadline * defaults::watchdog_factor + defaults::watchdog_grace_s);
     }
     std::vector<Record> check_records = excluded_records(check);
+    // A staged run (qualify's ladder) stops at the first stage that failed: what is left is skipped.
+    if (!options_.stages.empty() && options_.stop_at_failed_stage && i > 0 && options_.stages[i] != options_.stages[i - 1] &&
+        stopped_after_.empty())
+      if (world_.broadcast(root && (run_worst == Verdict::fail || run_worst == Verdict::error) ? "stop" : "") == "stop")
+        stopped_after_ = plans[i - 1].check->id;
+    if (!stopped_after_.empty()) {
+      if (root)
+        for (const PointPlan& point : plans[i].points) {
+          Record r = base_record(check, point.params, world_.all());
+          r.verdict = Verdict::skip;
+          r.reason = "not run: a stage before it failed (the last to run: " + stopped_after_ + ")";
+          check_records.push_back(std::move(r));
+        }
+      for (const auto& r : check_records) sinks.write(r);
+      all_records_.insert(all_records_.end(), check_records.begin(), check_records.end());
+      if (root) sinks.end_check(Verdict::skip);
+      continue;
+    }
     try {
       std::string mine;
       for (const auto& r : run_check(plans[i])) mine += to_json(r).dump() + "\n";
@@ -158,7 +176,7 @@ int Runner::run() {
       world_.exclude(gone.ranks);
       if (root) {
         watchdog.exclude(gone.ranks);
-        check_records.clear();
+        check_records = excluded_records(check);
         std::string reason;
         {
           std::lock_guard lock(abandon_mutex_);
@@ -177,6 +195,7 @@ int Runner::run() {
       sinks.write(r);
       verdict = worst(verdict, r.verdict);
     }
+    if (options_.verdicts) all_records_.insert(all_records_.end(), check_records.begin(), check_records.end());
     run_worst = worst(run_worst, verdict);
     if (root) sinks.end_check(verdict);
     watchdog.drain();
@@ -191,6 +210,14 @@ int Runner::run() {
     if (!options_.benchmark_json.empty()) std::ofstream(options_.benchmark_json) << merged;
   }
 
+  // The verdicts drawn from the whole run (qualify's per GPU, node and rack), on rank 0.
+  if (root && options_.verdicts) {
+    Record base = base_record(*plans.front().check, Params(), world_.all());
+    for (const auto& r : options_.verdicts(base, world_.placements(), all_records_)) {
+      sinks.write(r);
+      run_worst = worst(run_worst, r.verdict);
+    }
+  }
   const int code = exit_code(run_worst);
   if (root) sinks.end_run("finished", code);
   return std::stoi(world_.broadcast(std::to_string(code)));

@@ -1,6 +1,7 @@
 #include "rackqual/watchdog.hpp"
 
 #include <cstdio>
+#include <limits>
 
 #include "rackqual/defaults.hpp"
 
@@ -111,13 +112,18 @@ void Watchdog::watch() {
 
 // Ranks behind the furthest one, with where each stopped; or, when none is behind, the
 // place where all of them wait.
+// The ranks that got least far, when others got further: the ranks that never arrived. Those
+// between them and the furthest wait for them inside a collective.
 std::vector<int> Watchdog::ranks_behind() const {
-  Mark furthest;
+  Mark furthest, least{std::numeric_limits<int>::max(), 0};
   for (std::size_t r = 0; r < marks_.size(); ++r)
-    if (live(r)) furthest = std::max(furthest, marks_[r]);
+    if (live(r)) {
+      furthest = std::max(furthest, marks_[r]);
+      least = std::min(least, marks_[r]);
+    }
   std::vector<int> out;
   for (std::size_t r = 0; r < marks_.size(); ++r)
-    if (live(r) && marks_[r] < furthest) out.push_back(static_cast<int>(r));
+    if (live(r) && marks_[r] == least && least < furthest) out.push_back(static_cast<int>(r));
   return out;
 }
 

@@ -1,6 +1,7 @@
 #pragma once
 // Runs a suite's planned checks on every rank: for each point, measure (prepare, check, time)
 // then judge, and pass the records to the sinks on rank 0.
+#include <functional>
 #include <map>
 #include <mutex>
 #include <string>
@@ -26,6 +27,13 @@ struct RunOptions {
   std::vector<Fault> faults;
   Slowdowns slowdowns;               // simulated slow hosts and links (tests, chaos drills)
   bool isolate = true;               // isolate the culprit of a collective group that fails
+  // Stages (one per plan, in order; empty: none): with stop_at_failed_stage, once a stage ends
+  // with a failure or error, the checks of later stages are skipped (qualify's ladder).
+  std::vector<int> stages;
+  bool stop_at_failed_stage = false;
+  // Records drawn from every record of the run, written last (qualify's verdicts), on rank 0;
+  // `base` carries the run's context.
+  std::function<std::vector<Record>(const Record& base, const std::vector<Placement>&, const std::vector<Record>&)> verdicts;
   std::string command_line;
   std::string backend_choice;        // how `auto` chose the backend, for the manifest
   std::string benchmark_json;        // also write Google Benchmark's JSON here (it is always beside the records)
@@ -69,6 +77,8 @@ class Runner {
   std::mutex abandon_mutex_;
   std::string abandon_reason_;           // why rank 0 gave up on ranks (the watchdog's words)
   std::map<int, std::string> excluded_at_;   // excluded rank -> the check where it never arrived
+  std::string stopped_after_;                // the check after which a failed stage stopped the run
+  std::vector<Record> all_records_;          // rank 0, when options_.verdicts draws on them
 };
 
 }  // namespace rackqual
