@@ -19,6 +19,7 @@
 #include "rackqual/text.hpp"
 #include "rackqual/version.hpp"
 #include "rackqual/mpi_world.hpp"
+#include "rackqual/qualify.hpp"
 #include "rackqual/plan.hpp"
 
 namespace {
@@ -178,8 +179,10 @@ std::pair<std::unique_ptr<Backend>, std::string> choose_backend(World& world, co
   return {std::move(host), decision.substr(newline + 1)};
 }
 
+// Runs a suite; with a qualify target, as its ladder, with the rack's verdicts last.
 int run(int argc, char** argv, const std::string& suite_path, const std::string& backend_name,
-        const std::vector<std::string>& only, RunOptions options, const TopologyOptions& topology) {
+        const std::vector<std::string>& only, RunOptions options, const TopologyOptions& topology,
+        const std::optional<QualifyTarget>& target = std::nullopt, bool stop_at_failed_rung = true) {
   MpiWorld world(&argc, &argv);
   // Set-up and input: every rank must succeed before any starts, or the others would wait
   // for it in the first collective. Rank 0 reports the first problem; all exit 2.
@@ -192,6 +195,20 @@ int run(int argc, char** argv, const std::string& suite_path, const std::string&
     std::tie(backend, options.backend_choice) = choose_backend(world, backend_name);
     loaded = load(suite_path, backend->name(), backend->device(world.placement().local_rank).name);
     plans = plan_suite(loaded->first, loaded->second, only);
+    if (target) {
+      // Rank 0 holds the inventory the verdicts count against; every rank knows the ladder.
+      if (world.rank() == 0) {
+        auto inventory = std::make_shared<Inventory>(load_inventory(topology.inventory));
+        check_target(*target, *inventory, world.placements());
+        options.verdicts = [inventory, target](const Record& base, const std::vector<Placement>& placements,
+                                               const std::vector<Record>& records) {
+          return qualify_verdicts(base, *target, *inventory, placements, records);
+        };
+      }
+      plans = ladder(std::move(plans));
+      for (const auto& plan : plans) options.stages.push_back(static_cast<int>(rung_of(plan.check->scope)));
+      options.stop_at_failed_stage = stop_at_failed_rung;
+    }
   } catch (const InputError& e) {
     problem = e.what();
   } catch (const std::exception& e) {
@@ -237,28 +254,42 @@ int main(int argc, char** argv) {
 
   auto* run_cmd = app.add_subcommand("run", "Run a suite's checks and write records (launch under mpiexec or srun)");
   run_cmd->add_option("suite", suite_path, "Suite YAML file")->required();
-  run_cmd->add_option("--backend", backend, "Where kinds run: auto (cuda if a GPU is present, else host), host, cuda")
-      ->check(CLI::IsMember({"auto", "host", "cuda"}));
-  run_cmd->add_option("--out", options.out_dir, "Results folder; each run writes OUT/RUN_ID/{records.jsonl,manifest.json}")
-      ->capture_default_str();
-  std::vector<std::string> only;
-  run_cmd->add_option("--only", only, "Run only this check id (repeatable)");
-  run_cmd->add_option("--fault", faults,
-                      "Inject a fault for tests and chaos drills: CHECK:RANK:MODE, MODE = wrong (corrupt a result), "
-                      "error (fail to prepare), hang (never arrive) or late[=DURATION] (reach every timed sample late, "
-                      "default 2ms)");
-  std::vector<std::string> slow_hosts, slow_links;
-  run_cmd->add_option("--slow-host", slow_hosts,
-                      "Chaos drill: HOST=FACTOR makes every operation on HOST's ranks take FACTOR times as long");
-  run_cmd->add_option("--slow-link", slow_links,
-                      "Chaos drill: HOST_A,HOST_B=FACTOR makes operations whose group spans both hosts take FACTOR "
-                      "times as long on their ranks");
-  run_cmd->add_flag("--no-isolate", [&options](std::int64_t) { options.isolate = false; },
-                    "Do not isolate the culprit when a collective group misses its criterion");
-  run_cmd->add_option("--benchmark-json", options.benchmark_json,
-                      "Also write Google Benchmark's JSON of the run here (it is always written beside the records)");
+  auto* qualify_cmd = app.add_subcommand("qualify",
+                                         "Qualify a rack: the ladder gpu -> node -> rack -> span, a verdict per GPU, per node and "
+                                         "for the rack (launch over the rack's GPUs, and those of the --with racks)");
+  QualifyTarget target;
+  bool keep_going = false;
   TopologyOptions topology;
+  qualify_cmd->add_option("--rack", target.rack, "The rack under qualification, as the inventory names it")->required();
+  qualify_cmd->add_option("--inventory", topology.inventory, "Inventory YAML: racks, their hosts, GPUs per host")->required();
+  qualify_cmd->add_option("--with", target.with, "A rack already qualified that the span rung joins (repeatable)");
+  suite_path = installed_suite("rack-bringup.yaml");
+  qualify_cmd->add_option("--suite", suite_path, "Suite whose checks form the ladder, by scope")->capture_default_str();
+  qualify_cmd->add_flag("--keep-going", keep_going, "Run every rung even after one fails (default: stop at the first that fails)");
+
+  // Options both run and qualify take.
+  std::vector<std::string> only, slow_hosts, slow_links;
   std::string simulate;
+  for (auto* cmd : {run_cmd, qualify_cmd}) {
+    cmd->add_option("--backend", backend, "Where kinds run: auto (cuda if a GPU is present, else host), host, cuda")
+        ->check(CLI::IsMember({"auto", "host", "cuda"}));
+    cmd->add_option("--out", options.out_dir, "Results folder; each run writes OUT/RUN_ID/{records.jsonl,manifest.json}")
+        ->capture_default_str();
+    cmd->add_option("--only", only, "Run only this check id (repeatable)");
+    cmd->add_option("--fault", faults,
+                    "Inject a fault for tests and chaos drills: CHECK:RANK:MODE, MODE = wrong (corrupt a result), "
+                    "corrupt (flip one bit of the output a consensus vote hashes), error (fail to prepare), hang (never "
+                    "arrive) or late[=DURATION] (reach every timed sample late, default 2ms)");
+    cmd->add_option("--slow-host", slow_hosts,
+                    "Chaos drill: HOST=FACTOR makes every operation on HOST's ranks take FACTOR times as long");
+    cmd->add_option("--slow-link", slow_links,
+                    "Chaos drill: HOST_A,HOST_B=FACTOR makes operations whose group spans both hosts take FACTOR "
+                    "times as long on their ranks");
+    cmd->add_flag("--no-isolate", [&options](std::int64_t) { options.isolate = false; },
+                  "Do not isolate the culprit when a collective group misses its criterion");
+    cmd->add_option("--benchmark-json", options.benchmark_json,
+                    "Also write Google Benchmark's JSON of the run here (it is always written beside the records)");
+  }
   auto* inventory_opt = run_cmd->add_option("--inventory", topology.inventory,
                                             "Inventory YAML: racks, their hosts, GPUs per host, NVLink domains, leaf switches");
   run_cmd->add_option("--simulate", simulate,
@@ -307,6 +338,10 @@ int main(int argc, char** argv) {
     int bench_argc = 1;
     char* bench_argv[] = {argv[0], nullptr};
     benchmark::Initialize(&bench_argc, bench_argv);
+    if (*qualify_cmd) {
+      topology.missing_gpus_allowed = true;   // a missing GPU fails its node's verdict, by name
+      return run(argc, argv, suite_path, backend, only, std::move(options), topology, target, !keep_going);
+    }
     return run(argc, argv, suite_path, backend, only, std::move(options), topology);
   } catch (const InputError& e) {
     say(e.what());

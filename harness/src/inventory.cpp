@@ -106,7 +106,8 @@ Inventory parse_inventory(const std::string& path, const std::string& text) {
   return inv;
 }
 
-std::vector<Placement> place_by_inventory(const Inventory& inventory, const std::vector<HostAndRack>& identities) {
+std::vector<Placement> place_by_inventory(const Inventory& inventory, const std::vector<HostAndRack>& identities,
+                                          bool missing_gpus_allowed) {
   std::vector<Placement> out(identities.size());
   std::map<std::string, int> ranks_on;                        // listed host -> its ranks
   std::vector<std::pair<std::string, std::vector<int>>> missing;   // hosts not listed, with their ranks
@@ -138,7 +139,7 @@ std::vector<Placement> place_by_inventory(const Inventory& inventory, const std:
   for (const auto& rack : inventory.racks)
     for (const auto& host : rack.hosts) {
       const auto it = ranks_on.find(host.name);
-      if (it == ranks_on.end() || it->second == host.gpus) continue;
+      if (it == ranks_on.end() || it->second == host.gpus || (missing_gpus_allowed && it->second < host.gpus)) continue;
       const int ranks = it->second;
       throw InputError(inventory.path, host.gpus_line, host.gpus_field,
                        "the inventory lists " + std::to_string(host.gpus) + " GPU" + (host.gpus == 1 ? "" : "s") + " on " +

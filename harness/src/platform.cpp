@@ -94,6 +94,12 @@ std::vector<std::string> platform_dirs(const std::string& suite_path) {
           (data / "suites" / "platforms").string()};
 }
 
+std::string installed_suite(const std::string& name) {
+  const char* moved = std::getenv("RACKQUAL_DATA_DIR");
+  const std::filesystem::path data = moved && *moved ? moved : RACKQUAL_DATA_DIR;
+  return (data / "suites" / name).string();
+}
+
 std::string find_platform(const std::string& name, const std::vector<std::string>& dirs) {
   for (const auto& dir : dirs) {
     const auto candidate = std::filesystem::path(dir) / (name + ".yaml");

@@ -36,7 +36,7 @@ void World::place(const TopologyOptions& options) {
   } else if (!options.inventory.empty()) {
     const std::string reading = broadcast(rank() == 0 ? read_on_rank_0(options.inventory) : "");
     const Inventory inventory = parse_inventory(options.inventory, take_reading(options.inventory, reading));
-    set_placements(place_by_inventory(inventory, identities()));
+    set_placements(place_by_inventory(inventory, identities(), options.missing_gpus_allowed));
   }
   topology_ = options;
 }

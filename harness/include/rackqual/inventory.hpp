@@ -59,6 +59,9 @@ Inventory parse_inventory(const std::string& path, const std::string& text);
 // used). Throws InputError when a rank's host is not listed, or when a host runs another number
 // of ranks than the GPUs listed for it: one rank per GPU, so fewer ranks means a GPU the host
 // lacks (or a rank not launched) and more means ranks sharing a GPU.
-std::vector<Placement> place_by_inventory(const Inventory& inventory, const std::vector<HostAndRack>& identities);
+// With `missing_gpus_allowed` (qualify, whose node verdict names a missing GPU), fewer ranks
+// than GPUs is accepted.
+std::vector<Placement> place_by_inventory(const Inventory& inventory, const std::vector<HostAndRack>& identities,
+                                          bool missing_gpus_allowed = false);
 
 }  // namespace rackqual

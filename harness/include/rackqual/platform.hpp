@@ -40,6 +40,8 @@ std::string resolve_platform(const Suite& suite, const std::string& backend, con
                              const std::vector<std::string>& dirs);
 // Where profiles are looked for: the suite's platforms/ folder, then the installed ones.
 std::vector<std::string> platform_dirs(const std::string& suite_path);
+// A suite shipped with rackqual (suites/NAME), where the installed data lives.
+std::string installed_suite(const std::string& name);
 // Finds a profile by name in `dirs`, in order; empty when absent.
 std::string find_platform(const std::string& name, const std::vector<std::string>& dirs);
 

@@ -61,6 +61,7 @@ std::vector<Placement> place_simulated(const Simulation& simulation, int world_s
 struct TopologyOptions {
   std::string inventory;                  // an inventory file; empty: none
   std::optional<Simulation> simulation;   // --simulate
+  bool missing_gpus_allowed = false;      // qualify: fewer ranks than a host's GPUs is judged, not refused
 };
 
 // The NVLink domain of every rank whose placement names none, from what its backend reports
