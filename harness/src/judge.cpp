@@ -93,6 +93,16 @@ std::vector<Record> judge_point(const Record& base_in, const Kind& kind, const P
     }
     if (m.telemetry.is_object() && m.telemetry.value("throttled", false))
       r.reason += " [throttled: " + m.telemetry.value("throttle_reasons", std::string("clocks reduced")) + "]";
+    // Stragglers: ranks that reached the samples' common start later than the margin (median
+    // over the samples), named where a crew reads first. Their lateness is not in the figure.
+    if (m.arrival.is_object() && !m.arrival.value("late_ranks", nlohmann::json::array()).empty()) {
+      std::string who;
+      for (const auto& rank : m.arrival.at("late_ranks")) {
+        const double late = m.arrival.at("late_s").at(std::to_string(rank.get<int>())).get<double>();
+        who += (who.empty() ? "" : ", ") + std::string("rank ") + std::to_string(rank.get<int>()) + " " + format_number(late * 1e3) + " ms";
+      }
+      r.reason += " [stragglers, late at the common start: " + who + "]";
+    }
     out.push_back(std::move(r));
   }
   return out;

@@ -239,6 +239,7 @@ TEST_F(RunnerTest, ALateRankIsNamedAndItsLatenessIsNotTimed) {
     if (r["check"] != "reduce" || r["group"] != "b") continue;
     EXPECT_EQ(r["arrival"]["latest_rank"], 3) << r.dump();
     EXPECT_EQ(r["arrival"]["late_ranks"], (nlohmann::json{3}));
+    EXPECT_NE(r["reason"].get<std::string>().find("[stragglers, late at the common start: rank 3 "), std::string::npos) << r.dump();
     EXPECT_GT(r["arrival"]["latest_late_s"].get<double>(), 0.015);
     if (r["metric"] == "time_us") {
       EXPECT_LT(r["value"].get<double>(), 15000) << r.dump();   // far below the 20 ms
