@@ -20,6 +20,17 @@ std::optional<ParamSpec> Kind::param(const std::string& name) const {
 
 void Kind::validate(const Params& params) const { points(params); }
 
+std::vector<Params> Kind::sweep(const Params& params) const {
+  if (sweep_param().empty()) return {params};
+  std::vector<Params> out;
+  for (std::int64_t value : params.list(sweep_param())) {
+    Params point = params;
+    point.set(sweep_param(), std::vector<std::int64_t>{value});
+    out.push_back(point);
+  }
+  return out;
+}
+
 std::vector<Params> Kind::points(const Params& params) const {
   std::vector<Params> out = sweep(params);
   for (auto& point : out) point.set_typed(decode(point));

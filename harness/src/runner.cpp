@@ -142,22 +142,28 @@ int Runner::run() {
       watchdog.begin_check(static_cast<int>(i), check.id, check.deadline * defaults::watchdog_factor + defaults::watchdog_grace_s);
     }
     std::vector<Record> check_records = excluded_records(check);
-    // A staged run (qualify's ladder) stops at the first stage that failed: what is left is skipped.
-    if (!options_.stages.empty() && options_.stop_at_failed_stage && i > 0 && options_.stages[i] != options_.stages[i - 1] &&
-        stopped_after_.empty())
-      if (world_.broadcast(root && (run_worst == Verdict::fail || run_worst == Verdict::error) ? "stop" : "") == "stop")
-        stopped_after_ = plans[i - 1].check->id;
+    // A staged run (qualify's ladder) stops once a stage ends failed: the later checks are skipped.
+    const bool new_stage = !options_.stages.empty() && i > 0 && options_.stages[i] != options_.stages[i - 1];
+    if (new_stage && options_.stop_at_failed_stage && stopped_after_.empty()) {
+      const bool failed = run_worst == Verdict::fail || run_worst == Verdict::error;
+      if (world_.broadcast(root && failed ? "stop" : "") == "stop") stopped_after_ = plans[i - 1].check->id;
+    }
     if (!stopped_after_.empty()) {
       if (root)
         for (const PointPlan& point : plans[i].points) {
           Record r = base_record(check, point.params, world_.all());
           r.verdict = Verdict::skip;
-          r.reason = "not run: a stage before it failed (the last to run: " + stopped_after_ + ")";
+          r.reason = "not run: an earlier stage failed (stopped after " + stopped_after_ + ")";
           check_records.push_back(std::move(r));
         }
-      for (const auto& r : check_records) sinks.write(r);
+      Verdict verdict = Verdict::skip;
+      for (const auto& r : check_records) {
+        sinks.write(r);
+        verdict = worst(verdict, r.verdict);
+      }
       all_records_.insert(all_records_.end(), check_records.begin(), check_records.end());
-      if (root) sinks.end_check(Verdict::skip);
+      run_worst = worst(run_worst, verdict);
+      if (root) sinks.end_check(verdict);
       continue;
     }
     try {

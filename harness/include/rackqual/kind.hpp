@@ -74,7 +74,8 @@ class Kind {
 
  protected:
   // The points before decoding: one per value of the swept parameter, if any.
-  virtual std::vector<Params> sweep(const Params& params) const { return {params}; }
+  // By default one point per value of the sweep parameter's list, if the kind has one.
+  virtual std::vector<Params> sweep(const Params& params) const;
 
  public:
   std::optional<ParamSpec> param(const std::string& name) const;

@@ -28,15 +28,6 @@ class Allreduce : public Kind {
   int min_ranks() const override { return 2; }
   std::any decode(const Params& p) const override { return AllreduceParams::from(p); }
   std::string sweep_param() const override { return "sizes"; }
-  std::vector<Params> sweep(const Params& p) const override {
-    std::vector<Params> out;
-    for (std::int64_t size : p.list("sizes")) {
-      Params point = p;
-      point.set("sizes", std::vector<std::int64_t>{size});
-      out.push_back(point);
-    }
-    return out;
-  }
   std::map<std::string, double> derive(const Params& p, const Sample& s, int ranks) const override {
     const double algbw = static_cast<double>(p.typed<AllreduceParams>().bytes) / s.seconds / 1e9;
     return {{"time_us", s.seconds * 1e6}, {"algbw_gbps", algbw}, {"busbw_gbps", algbw * collective::allreduce_bus_factor(ranks)}};

@@ -32,15 +32,6 @@ class P2p : public Kind {
   int min_ranks() const override { return 2; }
   std::any decode(const Params& p) const override { return P2pParams::from(p); }
   std::string sweep_param() const override { return "sizes"; }
-  std::vector<Params> sweep(const Params& p) const override {
-    std::vector<Params> out;
-    for (std::int64_t size : p.list("sizes")) {
-      Params point = p;
-      point.set("sizes", std::vector<std::int64_t>{size});
-      out.push_back(point);
-    }
-    return out;
-  }
   std::map<std::string, double> derive(const Params& p, const Sample& s, int) const override {
     const double sent = 2.0 * static_cast<double>(p.typed<P2pParams>().bytes);   // per rank and launch
     return {{"time_us", s.seconds * 1e6}, {"bandwidth_gbps", sent / s.seconds / 1e9},
