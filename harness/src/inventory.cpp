@@ -27,7 +27,16 @@ int gpu_count(const YamlFile& f, const YAML::Node& node, const std::string& fiel
   return static_cast<int>(v);
 }
 
-// One host of a rack: a name, or {name, gpus, nvlink_domain}; gpus and nvlink_domain default to the rack's.
+// NVLink links each GPU should have up: a whole number from 1 to 64.
+int link_count(const YamlFile& f, const YAML::Node& node, const std::string& field) {
+  const double v = f.number(node, field);
+  if (!(v >= 1 && v <= 64) || v != std::floor(v))
+    f.fail(node, field, "expected a whole number of NVLink links per GPU, 1 to 64; got '" + node.Scalar() + "'");
+  return static_cast<int>(v);
+}
+
+// One host of a rack: a name, or {name, gpus, nvlink_domain, nvlinks}; gpus, nvlink_domain and
+// nvlinks default to the rack's.
 InventoryHost read_host(const YamlFile& f, const YAML::Node& node, const YAML::Node& rack_node, const std::string& rack_field) {
   InventoryHost h;
   h.line = YamlFile::line(node);
@@ -35,7 +44,7 @@ InventoryHost read_host(const YamlFile& f, const YAML::Node& node, const YAML::N
   if (listed_alone) {
     h.name = name_of(f, node, rack_field + ".hosts[]");
   } else {
-    f.expect_map(node, rack_field + ".hosts[]", {"name", "gpus", "nvlink_domain"});
+    f.expect_map(node, rack_field + ".hosts[]", {"name", "gpus", "nvlink_domain", "nvlinks"});
     h.name = name_of(f, f.required(node, "name", rack_field + ".hosts[]"), rack_field + ".hosts[].name");
   }
   h.field = rack_field + ".hosts[" + h.name + "]";
@@ -49,6 +58,8 @@ InventoryHost read_host(const YamlFile& f, const YAML::Node& node, const YAML::N
     h.nvlink_domain = name_of(f, node["nvlink_domain"], h.field + ".nvlink_domain");
   else if (rack_node["nvlink_domain"])
     h.nvlink_domain = name_of(f, rack_node["nvlink_domain"], rack_field + ".nvlink_domain");
+  if (!listed_alone && node["nvlinks"]) h.nvlinks = link_count(f, node["nvlinks"], h.field + ".nvlinks");
+  else if (rack_node["nvlinks"]) h.nvlinks = link_count(f, rack_node["nvlinks"], rack_field + ".nvlinks");
   return h;
 }
 
@@ -83,7 +94,7 @@ Inventory parse_inventory(const std::string& path, const std::string& text) {
   for (std::size_t i = 0; i < racks.size(); ++i) {
     const YAML::Node node = racks[i];
     const std::string at = "racks[" + std::to_string(i) + "]";
-    f.expect_map(node, at, {"name", "leaf_switch", "nvlink_domain", "gpus", "hosts"});
+    f.expect_map(node, at, {"name", "leaf_switch", "nvlink_domain", "gpus", "nvlinks", "hosts"});
     InventoryRack rack;
     rack.name = name_of(f, f.required(node, "name", at), at + ".name");
     const std::string field = "racks[" + rack.name + "]";

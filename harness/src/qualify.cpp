@@ -2,12 +2,27 @@
 
 #include <algorithm>
 #include <map>
+#include <optional>
 #include <set>
 
 #include "rackqual/error.hpp"
 
 namespace rackqual {
 namespace {
+
+// NVLink links up on a GPU, from the device telemetry its records carry (NVML's link states
+// after the measurement, else before); none where no telemetry reads them.
+std::optional<int> nvlinks_up(const Record& r) {
+  if (!r.telemetry.is_object()) return std::nullopt;
+  for (const char* when : {"after", "before"}) {
+    const auto at = r.telemetry.find(when);
+    if (at == r.telemetry.end() || !at->is_object() || !at->contains("nvlink") || !(*at)["nvlink"].is_array()) continue;
+    int up = 0;
+    for (const auto& link : (*at)["nvlink"]) up += link.value("active", false) ? 1 : 0;
+    return up;
+  }
+  return std::nullopt;
+}
 
 bool on_rack(const QualifyTarget& t, const std::string& rack) {
   return rack == t.rack || std::find(t.with.begin(), t.with.end(), rack) != t.with.end();
@@ -117,12 +132,21 @@ std::vector<Record> qualify_verdicts(const Record& base, const QualifyTarget& ta
     for (int rank : ranks) {
       Findings gpu;
       Record v = verdict_record("gpu", host.name, rank, host.name);
+      std::optional<int> links;
       for (const auto& r : records) {
         if (r.scope != "gpu" || r.rank != rank) continue;
         gpu.add(r);
         if (r.device && !v.device) v.device = r.device;
+        if (const auto up = nvlinks_up(r); up && (!links || *up < *links)) links = up;
       }
       if (gpu.records == 0) gpu.verdict = Verdict::error, gpu.problems.push_back("no gpu-rung record for this GPU");
+      // Expected NVLink links: fewer up fails the GPU; none read where the inventory expects them is an error.
+      if (host.nvlinks > 0 && !links) {
+        gpu.verdict = worst(gpu.verdict, Verdict::error);
+        gpu.problems.push_back("NVLink links not read (the inventory expects " + std::to_string(host.nvlinks) + " up)");
+      } else if (host.nvlinks > 0 && *links < host.nvlinks) {
+        gpu.fail(std::to_string(*links) + " of " + std::to_string(host.nvlinks) + " NVLink links up");
+      }
       v.verdict = gpu.verdict == Verdict::skip ? Verdict::error : gpu.verdict;
       v.reason = gpu.reason("every gpu-rung check passed (" + std::to_string(gpu.records) + " records)");
       if (gpu.verdict == Verdict::skip) v.reason = "the gpu rung did not run";

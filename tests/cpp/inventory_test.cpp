@@ -191,3 +191,34 @@ TEST_F(InventoryTest, AHostWithFewerOrMoreRanksThanGpusIsNamed) {
 
 }  // namespace
 }  // namespace rackqual
+
+namespace rackqual {
+namespace {
+
+TEST_F(InventoryTest, NvlinksPerGpuComeFromTheHostElseTheRack) {
+  const Inventory inv = parse(R"(racks:
+  - name: r1
+    gpus: 4
+    nvlinks: 18
+    hosts: [n1, {name: n2, nvlinks: 12}]
+  - name: r2
+    gpus: 1
+    hosts: [n3]
+)");
+  EXPECT_EQ(inv.racks[0].hosts[0].nvlinks, 18);
+  EXPECT_EQ(inv.racks[0].hosts[1].nvlinks, 12);
+  EXPECT_EQ(inv.racks[1].hosts[0].nvlinks, 0);   // not said: not counted
+  EXPECT_NE(error("racks:\n  - name: r1\n    gpus: 1\n    nvlinks: 0\n    hosts: [n1]\n", 4, "racks[r1].nvlinks")
+                .find("whole number of NVLink links"),
+            std::string::npos);
+}
+
+TEST_F(InventoryTest, QualifyAcceptsFewerRanksThanGpusToJudgeThem) {
+  const Inventory inv = parse(two_racks);
+  const auto placed = place_by_inventory(inv, {{"n1", "n1"}}, true);
+  EXPECT_EQ(placed[0].host, "n1");
+  EXPECT_THROW(place_by_inventory(inv, {{"n1", "n1"}}), InputError);
+}
+
+}  // namespace
+}  // namespace rackqual

@@ -8,11 +8,18 @@
 namespace rackqual {
 namespace {
 
+InventoryHost host(const std::string& name) {
+  InventoryHost h;
+  h.name = name;
+  h.gpus = 2;
+  return h;
+}
+
 Inventory rack_of_two() {
   Inventory inv;
   inv.path = "inv.yaml";
-  inv.racks.push_back({"r17", "", {{"n1", 2, "", 0, "", 0, ""}, {"n2", 2, "", 0, "", 0, ""}}});
-  inv.racks.push_back({"r18", "", {{"n3", 2, "", 0, "", 0, ""}}});
+  inv.racks.push_back({"r17", "", {host("n1"), host("n2")}});
+  inv.racks.push_back({"r18", "", {host("n3")}});
   return inv;
 }
 
@@ -78,6 +85,34 @@ TEST(Qualify, MissingGpusAndHostsFailTheirNodeByName) {
   EXPECT_NE(nodes["n1"].reason.find("n1: 1 of 2 GPUs present"), std::string::npos) << nodes["n1"].reason;
   EXPECT_NE(nodes["n2"].reason.find("n2: listed with 2 GPUs, no rank ran there"), std::string::npos) << nodes["n2"].reason;
   EXPECT_EQ(verdicts.back().verdict, Verdict::fail);
+}
+
+TEST(Qualify, AGpuWithFewerNvlinksUpThanTheInventorySaysFails) {
+  Inventory inv = rack_of_two();
+  for (auto& h : inv.racks[0].hosts) h.nvlinks = 2;
+  const auto placements = on({{"n1", "r17"}, {"n1", "r17"}, {"n2", "r17"}, {"n2", "r17"}});
+  std::vector<Record> records;
+  for (int r = 0; r < 4; ++r) {
+    records.push_back(gpu_record(r, placements[static_cast<std::size_t>(r)].host, Verdict::pass));
+    records.back().telemetry = {{"after", {{"nvlink", {{{"link", 0}, {"active", true}}, {{"link", 1}, {"active", r != 1}}}}}}};
+  }
+  auto verdicts = qualify_verdicts(Record{}, {"r17", {}}, inv, placements, records);
+  for (const auto& v : verdicts)
+    if (v.scope == "gpu") {
+      EXPECT_EQ(v.verdict, v.rank == 1 ? Verdict::fail : Verdict::pass) << v.reason;
+      if (v.rank == 1) {
+        EXPECT_NE(v.reason.find("1 of 2 NVLink links up"), std::string::npos) << v.reason;
+      }
+    }
+  EXPECT_EQ(verdicts.back().verdict, Verdict::fail);
+
+  records[2].telemetry = nullptr;   // expected, yet not read: never a pass
+  verdicts = qualify_verdicts(Record{}, {"r17", {}}, inv, placements, records);
+  for (const auto& v : verdicts) {
+    if (v.scope == "gpu" && v.rank == 2) {
+      EXPECT_EQ(v.verdict, Verdict::error) << v.reason;
+    }
+  }
 }
 
 TEST(Qualify, RanksOutsideTheTargetRacksAreRefused) {

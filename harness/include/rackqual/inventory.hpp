@@ -9,6 +9,7 @@
 //       leaf_switch: leaf-17        # optional
 //       nvlink_domain: nvl72-r17    # optional: every host of the rack in one NVLink domain (NVL72)
 //       gpus: 4                     # optional: GPUs of each host that does not say
+//       nvlinks: 18                 # optional: NVLink links up on each GPU (qualify counts them)
 //       hosts:
 //         - {name: node001, gpus: 8}
 //         - {name: node002, gpus: 8, nvlink_domain: hgx-2}   # optional per host
@@ -24,6 +25,7 @@ struct InventoryHost {
   std::string name;
   int gpus = 0;
   std::string nvlink_domain;   // the host's own, else the rack's; empty: neither names one
+  int nvlinks = 0;             // NVLink links each GPU should have up, the host's or the rack's; 0: not said
   int line = 0;                // where the host is listed
   std::string field;           // its path in the file: racks[r17].hosts[node001]
   int gpus_line = 0;           // where its GPU count is written: its own, or its rack's
