@@ -326,9 +326,9 @@ Isolation isolate(const std::vector<int>& members, Prober& prober, int max_probe
 
 std::string to_string(Culprit::Kind kind) {
   switch (kind) {
-    case Culprit::Kind::slow_member: return "slow member";
-    case Culprit::Kind::dead_member: return "never arrives";
-    case Culprit::Kind::slow_link: return "slow link";
+    case Culprit::Kind::slow_member: return "slow_member";
+    case Culprit::Kind::dead_member: return "dead_member";
+    case Culprit::Kind::slow_link: return "slow_link";
   }
   return "?";
 }

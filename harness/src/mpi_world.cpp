@@ -60,39 +60,6 @@ class Abandonment {
 
 namespace {
 
-// Every rank's text on rank 0 of `comm` (empty elsewhere).
-std::vector<std::string> gather_text(MPI_Comm comm, const std::string& text) {
-  int rank = 0, size = 1;
-  MPI_Comm_rank(comm, &rank);
-  MPI_Comm_size(comm, &size);
-  int length = static_cast<int>(text.size());
-  std::vector<int> lengths(rank == 0 ? size : 0), offsets(rank == 0 ? size : 0);
-  MPI_Gather(&length, 1, MPI_INT, lengths.data(), 1, MPI_INT, 0, comm);
-  std::string all;
-  if (rank == 0) {
-    int total = 0;
-    for (int i = 0; i < size; ++i) {
-      offsets[i] = total;
-      total += lengths[i];
-    }
-    all.resize(static_cast<std::size_t>(total));
-  }
-  MPI_Gatherv(text.data(), length, MPI_CHAR, all.data(), lengths.data(), offsets.data(), MPI_CHAR, 0, comm);
-  std::vector<std::string> out;
-  for (int i = 0; rank == 0 && i < size; ++i) out.push_back(all.substr(offsets[i], lengths[i]));
-  return out;
-}
-
-std::string broadcast_text(MPI_Comm comm, const std::string& text, int root) {
-  int rank = 0;
-  MPI_Comm_rank(comm, &rank);
-  int length = static_cast<int>(text.size());
-  MPI_Bcast(&length, 1, MPI_INT, root, comm);
-  std::string out = rank == root ? text : std::string(static_cast<std::size_t>(length), '\0');
-  MPI_Bcast(out.data(), length, MPI_CHAR, root, comm);
-  return out;
-}
-
 // What an abandoned collective may still touch: its buffers stay alive to the end of the process.
 std::vector<std::shared_ptr<void>>& abandoned_buffers() {
   static std::vector<std::shared_ptr<void>> kept;
@@ -290,11 +257,16 @@ MpiWorld::MpiWorld(int* argc, char*** argv) {
 
   // Every rank's identity (host, rack, leaf switch: one line each), gathered and shared, then
   // placed; World::place may place the ranks anew.
+  abandonment_ = std::make_unique<Abandonment>(rank_);
+  MPI_Comm everyone = MPI_COMM_NULL;
+  MPI_Comm_dup(MPI_COMM_WORLD, &everyone);
+  std::vector<int> ranks(static_cast<std::size_t>(size_));
+  for (int r = 0; r < size_; ++r) ranks[static_cast<std::size_t>(r)] = r;
+  const MpiGroup all(everyone, ranks, "cluster", *abandonment_);
   const Placement me = local_identity();
-  const auto texts = gather_text(MPI_COMM_WORLD, me.host + "\n" + me.rack + "\n" + me.leaf_switch + "\n");
   std::string table;
-  for (const auto& t : texts) table += t;
-  table = broadcast_text(MPI_COMM_WORLD, table, 0);
+  for (const auto& t : all.gather(me.host + "\n" + me.rack + "\n" + me.leaf_switch + "\n")) table += t;
+  table = all.broadcast(table, 0);
   std::vector<std::string> leaf_switches;
   for (std::size_t pos = 0; pos < table.size();) {
     const std::size_t a = table.find('\n', pos), b = table.find('\n', a + 1), c = table.find('\n', b + 1);
@@ -304,7 +276,6 @@ MpiWorld::MpiWorld(int* argc, char*** argv) {
   }
   placements_ = rackqual::place(identities_);
   for (std::size_t r = 0; r < placements_.size(); ++r) placements_[r].leaf_switch = leaf_switches[r];
-  abandonment_ = std::make_unique<Abandonment>(rank_);
 }
 
 void MpiWorld::set_placements(std::vector<Placement> placements) {

@@ -51,15 +51,6 @@ std::string joined(const std::vector<int>& set, const Members& m) {
   return out;
 }
 
-std::string key(Culprit::Kind kind) {
-  switch (kind) {
-    case Culprit::Kind::slow_member: return "slow_member";
-    case Culprit::Kind::dead_member: return "dead_member";
-    case Culprit::Kind::slow_link: return "slow_link";
-  }
-  return "";
-}
-
 std::string to_string(ProbeOutcome::Verdict v) {
   switch (v) {
     case ProbeOutcome::Verdict::pass: return "pass";
@@ -196,7 +187,7 @@ std::vector<Record> Runner::isolate_group(const Check& check, const PointPlan& p
 
   // Every probe as it ran, then each culprit with the probe that confirms it.
   std::vector<Record> out;
-  const std::string group_name = group_name_of(check, group);
+  const std::string group_name = rackqual::group_name(check.scope, world_.placements(), group.front());
   for (std::size_t p = 0; p < found.probes.size(); ++p) {
     const Probe& probe = found.probes[p];
     nlohmann::json what = {{"probe", p + 1},
@@ -222,7 +213,7 @@ std::vector<Record> Runner::isolate_group(const Check& check, const PointPlan& p
     r.verdict = Verdict::fail;
     const std::string name = members.names[static_cast<std::size_t>(c.member)];
     const std::string probe_no = std::to_string(c.confirmed_by + 1);
-    r.isolation = {{"culprit", key(c.kind)}, {"member", name}, {"of_group", group_name}, {"confirmed_by", c.confirmed_by + 1}};
+    r.isolation = {{"culprit", to_string(c.kind)}, {"member", name}, {"of_group", group_name}, {"confirmed_by", c.confirmed_by + 1}};
     const std::string noun = members.hosts ? "host " : "";
     switch (c.kind) {
       case Culprit::Kind::slow_member:
@@ -265,10 +256,6 @@ std::vector<Record> Runner::isolate_group(const Check& check, const PointPlan& p
   }
   watchdog_->begin_check(check_index_, check.id, check.deadline * defaults::watchdog_factor + defaults::watchdog_grace_s);
   return out;
-}
-
-std::string Runner::group_name_of(const Check& check, const std::vector<int>& group) const {
-  return rackqual::group_name(check.scope, world_.placements(), group.front());
 }
 
 }  // namespace rackqual

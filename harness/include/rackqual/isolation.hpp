@@ -54,6 +54,7 @@ struct Isolation {
 // its two ends, each good with others). Stops after `max_probes` probes.
 Isolation isolate(const std::vector<int>& members, Prober& prober, int max_probes = 100000);
 
+// slow_member, dead_member, slow_link: how records name a culprit's kind.
 std::string to_string(Culprit::Kind kind);
 
 }  // namespace rackqual

@@ -59,7 +59,6 @@ class Runner {
   std::vector<Record> isolate_failures(const CheckPlan& plan, const std::vector<Record>& records);
   std::vector<Record> isolate_group(const Check& check, const PointPlan& point, const std::vector<int>& group,
                                     const std::string& metric);
-  std::string group_name_of(const Check& check, const std::vector<int>& group) const;
   std::vector<Record> excluded_records(const Check& check) const;
   Record rank_error(const Check& check, int rank, const std::string& what) const;
 
