@@ -15,14 +15,20 @@ RANKS = int(os.environ.get("RACKQUAL_RANKS", "2"))
 DATA = ROOT / "tests" / "data"
 
 
+def run_folders(out: pathlib.Path) -> set[pathlib.Path]:
+    return {p for p in out.iterdir() if p.is_dir()} if out.exists() else set()
+
+
 class Run:
     """One finished rackqual invocation: exit code, output, and the run folder it wrote."""
 
-    def __init__(self, proc: subprocess.CompletedProcess, out: pathlib.Path):
+    def __init__(self, proc: subprocess.CompletedProcess, out: pathlib.Path, before: set | None = None):
         self.code = proc.returncode
         self.stdout = proc.stdout
         self.stderr = proc.stderr
-        runs = sorted(p for p in out.iterdir() if p.is_dir()) if out.exists() else []
+        # The folder this invocation made: run ids of one second sort by their random suffix, so
+        # the newest by name is not always the newest run.
+        runs = sorted(p for p in run_folders(out) if p not in (before or set()))
         self.dir = runs[-1] if runs else None
 
     def records(self) -> list[dict]:
@@ -46,9 +52,10 @@ class RackqualTest(unittest.TestCase):
         command = [BIN, *args]
         if ranks is not None:
             command = [MPIEXEC, "-n", str(ranks or RANKS), *command]
+        before = run_folders(self.out)
         proc = subprocess.run(command, capture_output=True, text=True, timeout=timeout,
                               env={**os.environ, **(env or {})}, stdin=subprocess.DEVNULL)
-        return Run(proc, self.out)
+        return Run(proc, self.out, before)
 
     def run_suite(self, suite: str | pathlib.Path, *args: str, **kw) -> Run:
         return self.rackqual("run", str(suite), "--out", str(self.out), *args, **kw)

@@ -6,7 +6,7 @@ import socket
 import subprocess
 import unittest
 
-from harness import BIN, MPIEXEC, RANKS, RackqualTest, Run
+from harness import BIN, MPIEXEC, RANKS, RackqualTest, Run, run_folders
 
 LINE = re.compile(r"^(?P<file>[^:\n]+):(?P<line>\d+): (?P<field>[^:\n]+): (?P<message>[^\n]+)$")
 
@@ -41,7 +41,8 @@ class Topology(RackqualTest):
                 command.append(":")
             command += ["-n", "2", "-env", "RACKQUAL_HOST", host, "-env", "RACKQUAL_RACK", "rack-1",
                         BIN, "run", str(suite), "--out", str(self.out)]
-        run = Run(subprocess.run(command, capture_output=True, text=True, timeout=300), self.out)
+        before = run_folders(self.out)
+        run = Run(subprocess.run(command, capture_output=True, text=True, timeout=300), self.out, before)
         self.assertEqual(run.code, 0, run.stdout + run.stderr)
         records = run.records()
 
@@ -72,7 +73,9 @@ class Topology(RackqualTest):
             if len(command) > 1:
                 command.append(":")
             command += ["-n", "2", "-env", "RACKQUAL_HOST", host, BIN, *args]
-        return Run(subprocess.run(command, capture_output=True, text=True, timeout=300, stdin=subprocess.DEVNULL), self.out)
+        before = run_folders(self.out)
+        return Run(subprocess.run(command, capture_output=True, text=True, timeout=300, stdin=subprocess.DEVNULL),
+                   self.out, before)
 
     def assert_one_line_error(self, run, path, line, field, words):
         self.assertEqual(run.code, 2, run.stderr)
