@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Installs every system package rackqual's build and tests need (Debian, idempotent).
+# Installs every system package rackqual's build and tests need (Debian), then the pinned Python
+# packages into .venv (python/requirements.txt). Idempotent.
 # MPICH, not OpenMPI: the build names MPICH's wrappers explicitly.
 set -euo pipefail
 
@@ -9,7 +10,9 @@ packages=(
   mpich libmpich-dev
   libyaml-cpp-dev nlohmann-json3-dev libcli11-dev
   libbenchmark-dev libgtest-dev libgmock-dev
-  python3
+  libsimdjson-dev
+  python3 python3-dev python3-venv
+  chromium
 )
 
 missing=()
@@ -23,4 +26,16 @@ if ((${#missing[@]})); then
   echo "setup: installing ${missing[*]}" >&2
   $sudo apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# The Python packages, pinned, in a virtual environment of the project's own; reinstalled when
+# the pins change.
+cd "$(dirname "$0")/.."
+if [ ! -x .venv/bin/python ]; then
+  python3 -m venv .venv
+fi
+if ! cmp -s python/requirements.txt .venv/requirements.txt; then
+  echo "setup: installing python/requirements.txt into .venv" >&2
+  .venv/bin/pip install -q --disable-pip-version-check -r python/requirements.txt
+  cp python/requirements.txt .venv/requirements.txt
 fi
