@@ -8,3 +8,12 @@ import os as _os
 # In a source checkout the compiled module lives in the build tree: RACKQUAL_BUILD names it.
 if _os.environ.get("RACKQUAL_BUILD"):
     __path__.append(_os.path.join(_os.environ["RACKQUAL_BUILD"], "python", "rackqual"))
+# An installed package carries the suites and platform profiles beside it.
+_data = _os.path.join(_os.path.dirname(__file__), "data")
+if _os.path.isdir(_os.path.join(_data, "suites")):
+    _os.environ.setdefault("RACKQUAL_DATA_DIR", _data)
+
+from rackqual.records import judge, load, run  # noqa: E402
+from rackqual._core import InputError, kinds, load_suite  # noqa: E402
+
+__all__ = ["load", "judge", "run", "kinds", "load_suite", "InputError"]
