@@ -40,6 +40,8 @@ from collections.abc import Callable
 import numpy as np
 import pandas as pd
 
+from rackqual.summary import tidy
+
 PHASES = ("forward_s", "backward_s", "allreduce_s", "optimizer_s")
 COMPONENTS = ("compute", "memory", "communication", "straggling", "unexplained")
 # Closeness of dtypes when the step's own was not measured: neighbours in precision.
@@ -117,12 +119,13 @@ def _members(step: pd.Series, gpus: pd.DataFrame) -> tuple[list[int], str]:
     if ranks:
         return ranks, "arrival"
     scope, group = str(step.get("scope")), str(step.get("group"))
+    own = [int(step["rank"])] if pd.notna(step.get("rank")) else []
     if scope == "gpu":
-        return [int(step["rank"])], "rank"
+        return own, "rank"
     by = {"node": "host", "nvlink_domain": "host", "rack": "rack"}.get(scope)
-    pick = gpus[gpus[by].astype(str) == group] if by else gpus
-    ranks = sorted(set(int(r) for r in pick["rank"]))
-    return (ranks or [int(step["rank"])]), f"{scope} {group}"
+    pick = gpus[gpus[by].astype(str) == group] if by and by in gpus.columns else gpus
+    ranks = sorted(set(int(r) for r in pick["rank"].dropna()))
+    return (ranks or own), f"{scope} {group}"
 
 
 def _closest_dtype(wanted: str, have: list[str]) -> str:
@@ -240,15 +243,17 @@ def attribute(df: pd.DataFrame, step_work: StepWork | None = None) -> pd.DataFra
                *(f"gap_{c}_s" for c in COMPONENTS), "dominant", "note"]
     if df.empty or "kind" not in df.columns or "metric" not in df.columns:
         return pd.DataFrame(columns=columns)
+    df = tidy(df)
     work_of = step_work or _default_step_work()
     keep = _not_probe(df)
-    steps = df[keep & (df["kind"] == "transformer_step").to_numpy() & (df["metric"] == "step_time_s").to_numpy()]
+    steps = df[keep & (df["kind"] == "transformer_step").to_numpy() & (df["metric"] == "step_time_s").to_numpy() &
+               np.isfinite(df["value"].to_numpy(dtype=float, na_value=np.nan))]
     rows = []
     for _, step in steps.iterrows():
         run = df[keep & (df["run_id"] == step["run_id"]).to_numpy()]
         gpus = run[run["device.index"].notna()] if "device.index" in run.columns else run.iloc[0:0]
         members, found_by = _members(step, gpus)
-        n = len(members)
+        n = max(1, len(members))
         params = _step_params(step)
         dtype = str(params.get("dtype", "fp32"))
         notes = []

@@ -21,6 +21,7 @@ import os
 import pathlib
 import re
 import sys
+import warnings
 from dataclasses import dataclass, field
 
 import jinja2
@@ -33,11 +34,14 @@ from plotly.subplots import make_subplots
 import rackqual
 from rackqual import attribution
 from rackqual.summary import (VERDICTS, column, is_culprit, is_probe, number, problems, skipped, summary, text,
-                              verdict_counts, where)
+                              tidy, verdict_counts, where)
 
-__all__ = ["build", "write", "summary", "cli"]
+__all__ = ["build", "write", "summary", "cli", "BadInput"]
 
-TEMPLATES = pathlib.Path(__file__).resolve().parents[2] / "reports" / "templates"
+# The page's template: reports/templates in a source checkout, data/templates beside an installed package.
+TEMPLATE = "report.html.j2"
+TEMPLATE_DIRS = (pathlib.Path(__file__).resolve().parent / "data" / "templates",
+                 pathlib.Path(__file__).resolve().parents[2] / "reports" / "templates")
 VERDICT_COLOURS = {"pass": "#2e7d32", "warn": "#ef8f00", "fail": "#c62828", "error": "#6a1b9a", "skip": "#78909c"}
 PART_COLOURS = {"compute": "#1f77b4", "memory": "#17becf", "communication": "#ff7f0e", "straggling": "#d62728",
                 "unexplained": "#7f7f7f", "optimizer": "#9467bd"}
@@ -430,7 +434,11 @@ def _regressions(df: pd.DataFrame, history: str | None) -> tuple[Table | None, s
         compare = fleet.compare
     except (ImportError, AttributeError) as e:
         return None, f"regressions left out: rackqual.fleet.compare is not available ({e})"
-    found = compare(history, df)
+    try:
+        found = compare(history, df)
+    except getattr(fleet, "BadInput", ()) as e:   # a history it cannot read: `path: message`
+        message = str(e)
+        raise BadInput(message if message.startswith(str(history)) else f"{history}: {message}") from None
     if found.empty:
         return None, f"nothing regressed against {history}"
     return _table(found, {
@@ -449,6 +457,7 @@ def _regressions(df: pd.DataFrame, history: str | None) -> tuple[Table | None, s
 def build(df: pd.DataFrame, *, history: str | None = None, title: str | None = None,
           source: str | None = None) -> str:
     """The report of `df` (rackqual.load's frame) as one self-contained HTML page."""
+    df = tidy(df)
     counts = verdict_counts(df)
     table, attribution_note = _attribution(df)
     regressions, regressions_note = _regressions(df, history)
@@ -459,11 +468,11 @@ def build(df: pd.DataFrame, *, history: str | None = None, title: str | None = N
         "step": _step_figures(table) if table is not None else [],
     }
     probs = problems(df)
-    skip = skipped(df)
+    skip = [dict(s, file=_relative(s.get("file"), source)) for s in skipped(df)]
     runs = sorted(column(df, "run_id").dropna().astype(str).unique())
-    env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATES)),
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader([str(d) for d in TEMPLATE_DIRS]),
                              autoescape=jinja2.select_autoescape(["html", "j2"]), undefined=jinja2.StrictUndefined)
-    return env.get_template("report.html.j2").render(
+    return env.get_template(TEMPLATE).render(
         title=title or "rackqual report", source=source or "", generated=_dt.datetime.now(_dt.timezone.utc)
         .strftime("%Y-%m-%d %H:%M UTC"), plotly_js=plotly.offline.get_plotlyjs(), runs=runs,
         records=len(df), counts=counts, colours=VERDICT_COLOURS,
@@ -477,6 +486,17 @@ def build(df: pd.DataFrame, *, history: str | None = None, title: str | None = N
         attribution_note=attribution_note, model=attribution.__doc__,
         regressions=regressions, regressions_note=regressions_note, history=history,
         skipped=skip[:10], skipped_count=len(skip), summary=summary(df))
+
+
+def _relative(file, root: str | None) -> str:
+    """A records file's path from the results root the report was made of, where it lies below it."""
+    if not file or not root:
+        return text(file)
+    try:
+        base = pathlib.Path(root)
+        return str(pathlib.Path(file).relative_to(base if base.is_dir() else base.parent))
+    except ValueError:
+        return str(file)
 
 
 def _attribution(df: pd.DataFrame) -> tuple[pd.DataFrame | None, str]:
@@ -494,13 +514,13 @@ def write(df: pd.DataFrame, path: str | os.PathLike, **kwargs) -> pathlib.Path:
     return path
 
 
+class BadInput(ValueError):
+    """Results, a history or an output path the report cannot use: `path: message`."""
+
+
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> None:   # one line, exit 2
-        raise _BadInput(f"rackqual report: {message}")
-
-
-class _BadInput(Exception):
-    pass
+        raise BadInput(f"rackqual report: {message}")
 
 
 def cli(argv: list[str]) -> int:
@@ -514,30 +534,26 @@ def cli(argv: list[str]) -> int:
     parser.add_argument("--title", help="the page's title")
     try:
         args = parser.parse_args(argv)
-        results = pathlib.Path(args.results)
-        if not results.exists():
-            raise _BadInput(f"{results}: no such file or directory")
-        if args.history is not None and not pathlib.Path(args.history).exists():
-            raise _BadInput(f"{args.history}: no such file or directory")
+        results, output = pathlib.Path(args.results), pathlib.Path(args.output)
+        for path in (results, args.history):
+            if path is not None and not pathlib.Path(path).exists():
+                raise BadInput(f"{path}: no such file or directory")
+        if not output.parent.is_dir():
+            raise BadInput(f"{output}: no such folder: {output.parent}")
         try:
-            df = rackqual.load(results)
+            with warnings.catch_warnings():   # the summary says what was skipped, and where
+                warnings.filterwarnings("ignore", message="rackqual: skipped")
+                df = rackqual.load(results)
         except (OSError, ValueError) as e:
-            raise _BadInput(f"{results}: {e}") from None
+            raise BadInput(f"{results}: {e}") from None
         if df.empty:
             n = len(skipped(df))
-            raise _BadInput(f"{results}: no rackqual records" + (f" ({n} unreadable line(s) skipped)" if n else ""))
-        output = pathlib.Path(args.output)
-        if not output.parent.is_dir():
-            raise _BadInput(f"{output}: no such folder: {output.parent}")
+            raise BadInput(f"{results}: no rackqual records" + (f" ({n} unreadable line(s) skipped)" if n else ""))
         try:
             write(df, output, history=args.history, title=args.title, source=str(results))
         except OSError as e:
-            raise _BadInput(f"{output}: {e.strerror or e}") from None
-        except ValueError as e:   # fleet.BadInput: the history cannot be read
-            message = str(e)
-            raise _BadInput(message if args.history and message.startswith(args.history)
-                            else f"{args.history or results}: {message}") from None
-    except _BadInput as e:
+            raise BadInput(f"{output}: {e.strerror or e}") from None
+    except BadInput as e:
         print(str(e).replace("\n", " "), file=sys.stderr)
         return 2
     print(summary(df))

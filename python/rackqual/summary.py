@@ -11,6 +11,23 @@ VERDICTS = ("pass", "warn", "fail", "error", "skip")
 PROBLEM_ORDER = {"culprit": 0, "fail": 1, "error": 2, "warn": 3}
 
 
+# Fields read as numbers. A foreign record with text there (e.g. "value": "fast") turns the loader's
+# column into text; read as numbers, such an entry is missing instead of breaking the arithmetic.
+NUMERIC = ("value", "rank", "device.index", "arrival.latest_late_s", "timing.launches_per_batch", "isolation.probe")
+
+
+def tidy(df: pd.DataFrame) -> pd.DataFrame:
+    """`df` with the fields read as numbers numeric whatever foreign records put there."""
+    bad = [c for c in NUMERIC if c in df.columns and not pd.api.types.is_numeric_dtype(df[c])]
+    if not bad:
+        return df
+    out = df.copy()
+    for c in bad:
+        out[c] = pd.to_numeric(out[c].astype("string"), errors="coerce").astype("float64")
+    out.attrs = dict(df.attrs)
+    return out
+
+
 def column(df: pd.DataFrame, name: str) -> pd.Series:
     """A column of `df`, or missing values where the records never had that field."""
     return df[name] if name in df.columns else pd.Series(pd.NA, index=df.index, dtype="object")
@@ -104,6 +121,7 @@ def attribution_or_reason(df: pd.DataFrame) -> tuple[pd.DataFrame | None, str]:
 def summary(df: pd.DataFrame, *, limit: int = 10) -> str:
     """A few lines for the console: runs, verdict counts, culprits, then what failed, the step
     time's attribution, and how many lines of the record files were skipped."""
+    df = tidy(df)
     lines = []
     runs = column(df, "run_id").dropna().astype(str).unique()
     hosts = column(df, "host").dropna().astype(str).unique()

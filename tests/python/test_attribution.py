@@ -57,8 +57,8 @@ def test_the_prediction_is_the_steps_work_over_its_own_gpus_rates(results):
         assert work["flops"] == pytest.approx(model * 1e12 * step["value"], rel=1e-6)
         assert row.flops == work["flops"] and row.memory_bytes == work["memory_bytes"]
 
-        gemm = min(r["value"] for r in run if r["kind"] == "gemm" and r["rank"] in ranks)
-        hbm = min(r["value"] for r in run if r["kind"] == "hbm" and r["rank"] in ranks)
+        gemm = min(r["value"] for r in run if r["metric"] == "tflops" and r["rank"] in ranks)
+        hbm = min(r["value"] for r in run if r["metric"] == "gbps" and r["rank"] in ranks)
         reduce = [r for r in run if r["kind"] == "allreduce" and r["metric"] == "busbw_gbps"]
         # The nearest measured message size to the gradient bytes, in log size (the larger on a tie).
         nearest = min(reduce, key=lambda r: (abs(math.log(r["params"]["sizes"][0] / work["allreduce_bytes"])),
