@@ -2,6 +2,9 @@
 #include <benchmark/benchmark.h>
 
 #include <CLI/CLI.hpp>
+#include <cerrno>
+#include <cstring>
+#include <unistd.h>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -21,6 +24,9 @@
 #include "rackqual/mpi_world.hpp"
 #include "rackqual/qualify.hpp"
 #include "rackqual/plan.hpp"
+#include "rackqual/prepared_suite.hpp"
+#include "rackqual/rejudge.hpp"
+#include "rackqual/summary.hpp"
 
 namespace {
 
@@ -35,24 +41,6 @@ bool first_rank() {
 
 void say(const std::string& line) {
   if (first_rank()) std::fprintf(stderr, "%s\n", line.c_str());
-}
-
-// A platform profile by name, from the suite's folder or the installed ones; throws InputError.
-Platform profile(const std::string& suite_path, const std::string& name, const std::string& field) {
-  const auto dirs = platform_dirs(suite_path);
-  const std::string path = find_platform(name, dirs);
-  if (path.empty())
-    throw InputError(suite_path, 0, field, "no profile named '" + name + "' in " + dirs.front() + " or " + dirs.back());
-  return load_platform(path);
-}
-
-// The suite and its platform profile for the backend: every check's kind and parameters
-// supported (plan_suite then checks every criterion's peak and unit). Throws InputError.
-std::pair<Suite, Platform> load(const std::string& suite_path, const std::string& backend, const std::string& device_name) {
-  Suite suite = load_suite(suite_path);
-  check_support(suite, backend);
-  Platform platform = profile(suite_path, resolve_platform(suite, backend, device_name, platform_dirs(suite_path)), "platform");
-  return {std::move(suite), std::move(platform)};
 }
 
 // The profiles of GPUs (those that name devices), by name.
@@ -91,10 +79,40 @@ void check_suite(const std::string& suite_path, std::string backend, const std::
     names = {resolve_platform(suite, backend, device_name, platform_dirs(suite_path))};
   else
     names = gpu_profiles(suite_path);
-  for (const auto& name : names) plan_suite(suite, profile(suite_path, name, platform_name.empty() ? "platform" : "--platform"));
+  for (const auto& name : names)
+    plan_suite(suite, platform_profile(suite_path, name, platform_name.empty() ? "platform" : "--platform"));
   std::printf("%s: suite %s is valid: %zu checks, backend %s, platform%s %s\n", suite_path.c_str(), suite.name.c_str(),
               suite.checks.size(), backend.c_str(), names.size() == 1 ? "" : "s",
               join(names, [](const std::string& n) { return n; }).c_str());
+}
+
+// `rackqual judge`: records read back and judged again by a suite, written as JSON Lines to
+// stdout; the exit code is the worst verdict's, as a run's would be.
+int judge_records(const std::string& records_path, const std::string& suite_path, const std::string& platform_name) {
+  auto records = read_records(records_path);
+  const auto suite = prepare_for_records(suite_path, records, platform_name);
+  records = rejudge(std::move(records), suite);
+  for (const Record& r : records) std::printf("%s\n", to_json(r).dump().c_str());
+  return exit_code(records);
+}
+
+// `rackqual ingest` and `rackqual compare` are the Python package's (`python -m rackqual ...`):
+// this process becomes that one, with the package found where the build put it unless the
+// environment says otherwise (RACKQUAL_PYTHON, PYTHONPATH, RACKQUAL_BUILD).
+int python_command(const std::string& command, const std::vector<std::string>& args) {
+  const char* chosen = std::getenv("RACKQUAL_PYTHON");
+  const std::string python = chosen && *chosen ? chosen : RACKQUAL_PYTHON_EXECUTABLE;
+  if (!std::getenv("RACKQUAL_BUILD")) setenv("RACKQUAL_BUILD", RACKQUAL_BUILD_DIR, 1);
+  const char* path = std::getenv("PYTHONPATH");
+  setenv("PYTHONPATH", (std::string(RACKQUAL_PYTHON_DIR) + (path && *path ? std::string(":") + path : "")).c_str(), 1);
+  std::vector<std::string> words = {python, "-m", "rackqual", command};
+  words.insert(words.end(), args.begin(), args.end());
+  std::vector<char*> argv;
+  for (auto& w : words) argv.push_back(w.data());
+  argv.push_back(nullptr);
+  execvp(argv[0], argv.data());
+  throw SetupError("rackqual " + command + " runs the Python package, and " + python + " could not be started: " +
+                   std::strerror(errno) + " (run scripts/setup.sh, or set RACKQUAL_PYTHON)");
 }
 
 void list_kinds() {
@@ -187,14 +205,12 @@ int run(int argc, char** argv, const std::string& suite_path, const std::string&
   // Set-up and input: every rank must succeed before any starts, or the others would wait
   // for it in the first collective. Rank 0 reports the first problem; all exit 2.
   std::unique_ptr<Backend> backend;
-  std::optional<std::pair<Suite, Platform>> loaded;
-  std::vector<CheckPlan> plans;   // into the suite held by `loaded`, which stays where it is
+  PreparedSuite prepared;
   std::string problem;
   try {
     world.place(topology);
     std::tie(backend, options.backend_choice) = choose_backend(world, backend_name);
-    loaded = load(suite_path, backend->name(), backend->device(world.placement().local_rank).name);
-    plans = plan_suite(loaded->first, loaded->second, only);
+    prepared = prepare_suite(suite_path, backend->name(), backend->device(world.placement().local_rank).name, only);
     if (target) {
       // Rank 0 holds the inventory the verdicts count against; every rank knows the ladder.
       if (world.rank() == 0) {
@@ -205,8 +221,8 @@ int run(int argc, char** argv, const std::string& suite_path, const std::string&
           return qualify_verdicts(base, *target, *inventory, placements, records);
         };
       }
-      plans = ladder(std::move(plans));
-      for (const auto& plan : plans) options.stages.push_back(static_cast<int>(rung_of(plan.check->scope)));
+      prepared.plans = ladder(std::move(prepared.plans));
+      for (const auto& plan : prepared.plans) options.stages.push_back(static_cast<int>(rung_of(plan.check->scope)));
       options.stop_at_failed_stage = stop_at_failed_rung;
     }
   } catch (const InputError& e) {
@@ -224,7 +240,8 @@ int run(int argc, char** argv, const std::string& suite_path, const std::string&
     return exit_bad_input;
   }
 
-  const auto& [suite, platform] = *loaded;
+  const Suite& suite = *prepared.suite;
+  const Platform& platform = prepared.platform;
   try {
     world.take_nvlink_domains(backend->nvlink_domain(world.placement().local_rank));
     if (world.rank() == 0 && options.backend_choice.rfind("backend auto: no rank", 0) == 0)
@@ -232,7 +249,7 @@ int run(int argc, char** argv, const std::string& suite_path, const std::string&
     if (world.rank() == 0)
       std::fprintf(stderr, "rackqual %s: suite %s, backend %s, platform %s, %d ranks on %zu hosts\n", version,
                    suite.name.c_str(), backend->name().c_str(), platform.name.c_str(), world.size(), world.hosts().size());
-    Runner runner(world, *backend, suite, platform, std::move(plans), std::move(options));
+    Runner runner(world, *backend, suite, platform, std::move(prepared.plans), std::move(options));
     return runner.run();
   } catch (const std::exception& e) {
     // Other ranks may wait in a collective for this one: end them all, records stay on disk.
@@ -296,6 +313,20 @@ int main(int argc, char** argv) {
                       "Place ranks on simulated racks and hosts, RACKSxHOSTSxGPUS (e.g. 2x2x2 for 8 ranks), on the host backend")
       ->excludes(inventory_opt);
 
+  auto* judge_cmd = app.add_subcommand("judge", "Judge records again by a suite's criteria; writes them as JSON Lines to stdout");
+  std::string records_path;
+  judge_cmd->add_option("records", records_path, "A records.jsonl file")->required();
+  judge_cmd->add_option("--suite", suite_path, "Suite YAML file whose criteria judge the records")->required();
+  std::string judge_platform;
+  judge_cmd->add_option("--platform", judge_platform, "Platform profile (default: the suite's, or the records' device's for auto)");
+
+  auto* ingest_cmd = app.add_subcommand("ingest", "Add runs to the fleet history (Parquet): ingest RESULTS --into HISTORY");
+  auto* compare_cmd = app.add_subcommand("compare", "List what regressed between two results trees or histories: compare OLD NEW");
+  for (auto* cmd : {ingest_cmd, compare_cmd}) {
+    cmd->allow_extras();
+    cmd->prefix_command();
+  }
+
   auto* list_cmd = app.add_subcommand("list", "List benchmark kinds with their parameters and metrics");
   auto* check_cmd = app.add_subcommand("check", "Validate a suite and its platform profile without running it");
   check_cmd->add_option("suite", suite_path, "Suite YAML file")->required();
@@ -328,6 +359,9 @@ int main(int argc, char** argv) {
       list_kinds();
       return exit_pass;
     }
+    if (*ingest_cmd) return python_command("ingest", ingest_cmd->remaining());
+    if (*compare_cmd) return python_command("compare", compare_cmd->remaining());
+    if (*judge_cmd) return judge_records(records_path, suite_path, judge_platform);
     if (*check_cmd) {
       check_suite(suite_path, backend, platform_name, device_name);
       return exit_pass;

@@ -18,6 +18,34 @@ std::optional<double> average_power(const nlohmann::json& telemetry) {
 
 }  // namespace
 
+void judge_figure(Record& r, const Bounds* bounds) {
+  r.verdict = Verdict::pass;
+  r.reason = "measured; no criterion";
+  r.criterion.clear();
+  if (bounds) {
+    r.criterion = bounds->text;
+    const auto judgement = judge(*bounds, *r.value);
+    r.verdict = judgement.verdict;
+    r.reason = judgement.reason;
+  }
+  if (!r.correct) {
+    r.verdict = Verdict::fail;
+    r.reason = "incorrect result: " + r.correct_detail;
+  }
+  if (r.telemetry.is_object() && r.telemetry.value("throttled", false))
+    r.reason += " [throttled: " + r.telemetry.value("throttle_reasons", std::string("clocks reduced")) + "]";
+  // Stragglers: ranks that reached the samples' common start later than the margin (median
+  // over the samples), named where a crew reads first. Their lateness is not in the figure.
+  if (r.arrival.is_object() && !r.arrival.value("late_ranks", nlohmann::json::array()).empty()) {
+    std::string who;
+    for (const auto& rank : r.arrival.at("late_ranks")) {
+      const double late = r.arrival.at("late_s").at(std::to_string(rank.get<int>())).get<double>();
+      who += (who.empty() ? "" : ", ") + std::string("rank ") + std::to_string(rank.get<int>()) + " " + format_number(late * 1e3) + " ms";
+    }
+    r.reason += " [stragglers, late at the common start: " + who + "]";
+  }
+}
+
 std::vector<Record> judge_point(const Record& base_in, const Kind& kind, const PointPlan& point, const Measurement& m,
                                 int ranks) {
   Record base = base_in;
@@ -74,35 +102,12 @@ std::vector<Record> judge_point(const Record& base_in, const Kind& kind, const P
     r.value = spec.percentile_of.empty() ? r.stats->median : percentile(values.at(from), spec.percentile);
     r.correct = all_correct;
     r.correct_detail = all_correct ? m.correct_detail : m.complaints;
-    r.verdict = Verdict::pass;
-    r.reason = "measured; no criterion";
     r.telemetry = m.telemetry;
     if (r.telemetry.is_object() && spec.better == Better::higher && power) r.telemetry["per_watt"] = *r.value / *power;
     r.timing = m.timing;
     r.arrival = m.arrival;
     r.digests = m.digests;
-    if (bounds != point.bounds.end()) {
-      r.criterion = bounds->second.text;
-      const auto judgement = judge(bounds->second, *r.value);
-      r.verdict = judgement.verdict;
-      r.reason = judgement.reason;
-    }
-    if (!all_correct) {
-      r.verdict = Verdict::fail;
-      r.reason = "incorrect result: " + m.complaints;
-    }
-    if (m.telemetry.is_object() && m.telemetry.value("throttled", false))
-      r.reason += " [throttled: " + m.telemetry.value("throttle_reasons", std::string("clocks reduced")) + "]";
-    // Stragglers: ranks that reached the samples' common start later than the margin (median
-    // over the samples), named where a crew reads first. Their lateness is not in the figure.
-    if (m.arrival.is_object() && !m.arrival.value("late_ranks", nlohmann::json::array()).empty()) {
-      std::string who;
-      for (const auto& rank : m.arrival.at("late_ranks")) {
-        const double late = m.arrival.at("late_s").at(std::to_string(rank.get<int>())).get<double>();
-        who += (who.empty() ? "" : ", ") + std::string("rank ") + std::to_string(rank.get<int>()) + " " + format_number(late * 1e3) + " ms";
-      }
-      r.reason += " [stragglers, late at the common start: " + who + "]";
-    }
+    judge_figure(r, bounds == point.bounds.end() ? nullptr : &bounds->second);
     out.push_back(std::move(r));
   }
   return out;

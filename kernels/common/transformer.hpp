@@ -40,4 +40,17 @@ inline double flops_per_token(const Shape& s) {
 // FLOPs of one training step on one rank (its micro-batch).
 inline double flops_per_step(const Shape& s) { return flops_per_token(s) * static_cast<double>(s.tokens()); }
 
+// Bytes one training step moves through device memory on one rank, estimated: each of the
+// `parameters` weights read three times in the compute type (forward, and backward for the
+// inputs' and the weights' gradients), its fp32 gradient written, and AdamW reading weight,
+// gradient and both moments and writing weight and moments in fp32 (7 x 4 bytes); activations
+// written forward and read backward, 34 x hidden + 5 x heads x seq values per token and layer
+// (Korthikanti et al. 2022, without recomputation).
+inline double memory_bytes_per_step(const Shape& s, double parameters, int compute_bytes) {
+  const double per_parameter = 3.0 * compute_bytes + 4.0 + 7.0 * 4.0;
+  const double activations = static_cast<double>(s.tokens()) * static_cast<double>(s.layers) *
+                             (34.0 * static_cast<double>(s.hidden) + 5.0 * static_cast<double>(s.heads * s.seq));
+  return parameters * per_parameter + 2.0 * activations * compute_bytes;
+}
+
 }  // namespace rackqual::transformer

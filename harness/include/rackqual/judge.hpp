@@ -23,6 +23,11 @@ struct Measurement {
   std::vector<RankDigest> digests;   // consensus: every rank's output digest, for the vote
 };
 
+// Judges one record's figure by the bounds of its point and metric (none: "measured; no
+// criterion"): its criterion, verdict and reason; failed when its result was wrong; throttling
+// and stragglers named from its telemetry and arrival. Rejudging records read back shares it.
+void judge_figure(Record& r, const Bounds* bounds);
+
 // The records of one point: an error record when it could not be measured, else one record
 // per metric, judged by its bounds, failed when any rank computed a wrong result. `base`
 // carries the context (run, check, group, rank, device, params).

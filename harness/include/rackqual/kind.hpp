@@ -70,6 +70,12 @@ class Kind {
   // The platform peak figure a metric is compared with (empty: none, e.g. for times).
   virtual std::string peak_key(const std::string& metric, const Params& point) const = 0;
 
+  // What one measured operation of a point does on each of `ranks` ranks, for explaining its
+  // time from figures measured apart (step-time attribution): "flops", "memory_bytes" (through
+  // device memory), "allreduce_bytes" (each rank's share of a sum across the group),
+  // "parameters". Empty where the kind gives none.
+  virtual std::map<std::string, double> work(const Params& /*point*/, int /*ranks*/) const { return {}; }
+
   std::optional<MetricSpec> metric(const std::string& name) const;
 
  protected:

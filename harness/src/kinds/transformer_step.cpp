@@ -1,6 +1,7 @@
 // transformer_step: one data-parallel training step of a GPT-style decoder: forward, loss,
 // backward, gradient all-reduce across the scope's ranks, AdamW. What a cluster exists for.
 #include "kernels/common/transformer.hpp"
+#include "kernels/common/transformer_math.hpp"
 #include "rackqual/error.hpp"
 #include "rackqual/kind.hpp"
 #include "rackqual/kind_params.hpp"
@@ -60,6 +61,17 @@ class TransformerStep : public Kind {
       if (it != s.phases.end()) m[std::string(phase) + "_s"] = it->second;
     }
     return m;
+  }
+  // A step on each rank: its model FLOPs, its memory traffic (an estimate), and every
+  // parameter's gradient all-reduced in grad_dtype when the group has more than one rank.
+  std::map<std::string, double> work(const Params& p, int ranks) const override {
+    const auto shape = shape_of(p);
+    const auto& typed = p.typed<TransformerParams>();
+    const double parameters = static_cast<double>(transformer::Layout(shape).total());
+    return {{"flops", transformer::flops_per_step(shape)},
+            {"parameters", parameters},
+            {"memory_bytes", transformer::memory_bytes_per_step(shape, parameters, traits(typed.dtype).bytes)},
+            {"allreduce_bytes", ranks > 1 ? parameters * traits(typed.grad_dtype).bytes : 0.0}};
   }
   std::string peak_key(const std::string& metric, const Params& p) const override {
     return metric == "model_tflops" ? "tflops_" + std::string(to_string(p.typed<TransformerParams>().dtype)) : "";

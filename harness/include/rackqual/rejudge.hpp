@@ -1,0 +1,27 @@
+#pragma once
+// Records read back and judged again by a suite's criteria, exactly as a run judges them: the
+// CLI's `rackqual judge` and the Python module share it, so both give the same verdicts.
+#include <string>
+#include <vector>
+
+#include "rackqual/prepared_suite.hpp"
+#include "rackqual/record.hpp"
+
+namespace rackqual {
+
+// Every figure of a planned check judged by its point's bounds (judge_figure), then against its
+// peers of the same run and check and by the consensus vote (judge_peers). Records of checks the
+// suite lacks or at points it does not plan, error and skip records, and isolation's probes and
+// culprits keep the verdicts they have.
+std::vector<Record> rejudge(std::vector<Record> records, const PreparedSuite& suite);
+
+// A records file read strictly: a line that is not a whole record is an InputError naming its
+// file and line.
+std::vector<Record> read_records(const std::string& path);
+
+// The suite prepared for the backend and device the records were measured on (the first
+// record's that names one), against `platform_name` when given. Throws InputError.
+PreparedSuite prepare_for_records(const std::string& suite_path, const std::vector<Record>& records,
+                                  const std::string& platform_name = "");
+
+}  // namespace rackqual

@@ -1,0 +1,234 @@
+// rackqual._core: the harness the CLI is built from, for Python. Suites, kinds, judging records
+// again, a suite run in-process on one rank, and record files read into columns.
+#include <pybind11/numpy.h>
+#include <pybind11/pybind11.h>
+#include <pybind11/stl.h>
+
+#include <fstream>
+#include <sstream>
+
+#include "rackqual/backend.hpp"
+#include "rackqual/error.hpp"
+#include "rackqual/fake_world.hpp"
+#include "rackqual/fault.hpp"
+#include "rackqual/kind.hpp"
+#include "rackqual/prepared_suite.hpp"
+#include "rackqual/record_columns.hpp"
+#include "rackqual/rejudge.hpp"
+#include "rackqual/runner.hpp"
+#include "rackqual/topology.hpp"
+#include "rackqual/version.hpp"
+
+namespace py = pybind11;
+using namespace rackqual;
+
+namespace {
+
+py::object to_python(const nlohmann::json& j) {
+  switch (j.type()) {
+    case nlohmann::json::value_t::null: return py::none();
+    case nlohmann::json::value_t::boolean: return py::bool_(j.get<bool>());
+    case nlohmann::json::value_t::number_integer: return py::int_(j.get<std::int64_t>());
+    case nlohmann::json::value_t::number_unsigned: return py::int_(j.get<std::uint64_t>());
+    case nlohmann::json::value_t::number_float: return py::float_(j.get<double>());
+    case nlohmann::json::value_t::string: return py::str(j.get<std::string>());
+    case nlohmann::json::value_t::array: {
+      py::list out;
+      for (const auto& item : j) out.append(to_python(item));
+      return out;
+    }
+    default: {
+      py::dict out;
+      for (const auto& [key, value] : j.items()) out[py::str(key)] = to_python(value);
+      return out;
+    }
+  }
+}
+
+const Kind& kind_named(const std::string& name) {
+  const Kind* kind = KindRegistry::instance().find(name);
+  if (!kind) throw FieldError("kind", "no kind named '" + name + "'");
+  return *kind;
+}
+
+py::dict describe_kind(const Kind& kind) {
+  py::list params, metrics, scopes;
+  for (const auto& p : kind.params())
+    params.append(py::dict(py::arg("name") = p.name, py::arg("type") = std::string(to_string(p.type)),
+                           py::arg("default") = p.default_value, py::arg("help") = p.help, py::arg("choices") = p.choices));
+  for (const auto& m : kind.metrics())
+    metrics.append(py::dict(py::arg("name") = m.name, py::arg("unit") = m.unit,
+                            py::arg("better") = std::string(to_string(m.better)), py::arg("help") = m.help));
+  for (Scope s : kind.scopes()) scopes.append(std::string(to_string(s)));
+  return py::dict(py::arg("name") = kind.name(), py::arg("help") = kind.help(), py::arg("scopes") = scopes,
+                  py::arg("params") = params, py::arg("metrics") = metrics);
+}
+
+py::dict describe_suite(const PreparedSuite& prepared) {
+  py::list checks;
+  for (const CheckPlan& plan : prepared.plans) {
+    const Check& c = *plan.check;
+    py::list criteria, points;
+    for (const auto& criterion : c.criteria) criteria.append(criterion.text);
+    for (const PointPlan& point : plan.points) {
+      py::dict bounds;
+      for (const auto& [metric, b] : point.bounds) {
+        py::dict d;
+        for (const auto& [key, value] : {std::pair{"min", b.min}, {"max", b.max}, {"warn_below", b.warn_below},
+                                         {"warn_above", b.warn_above}, {"peak", b.peak}})
+          d[key] = value ? py::object(py::float_(*value)) : py::object(py::none());
+        d["text"] = b.text;
+        bounds[py::str(metric)] = d;
+      }
+      points.append(py::dict(py::arg("params") = to_python(point.params.to_json()), py::arg("bounds") = bounds));
+    }
+    checks.append(py::dict(py::arg("id") = c.id, py::arg("kind") = c.kind->name(),
+                           py::arg("scope") = std::string(to_string(c.scope)), py::arg("params") = to_python(c.params.to_json()),
+                           py::arg("criteria") = criteria, py::arg("points") = points,
+                           py::arg("repetitions") = c.repetitions, py::arg("min_time") = c.min_time,
+                           py::arg("deadline") = c.deadline, py::arg("line") = c.line));
+  }
+  return py::dict(py::arg("name") = prepared.suite->name, py::arg("path") = prepared.path,
+                  py::arg("hash") = prepared.suite->hash, py::arg("platform") = prepared.platform.name,
+                  py::arg("checks") = checks);
+}
+
+// A numpy array over a vector's own storage.
+template <class T>
+py::array_t<T> array_of(std::vector<T>&& values) {
+  auto* held = new std::vector<T>(std::move(values));
+  py::capsule owner(held, [](void* p) { delete static_cast<std::vector<T>*>(p); });
+  return py::array_t<T>(static_cast<py::ssize_t>(held->size()), held->data(), owner);
+}
+
+// Columns as (name, type, data, values): numbers float64, booleans int8 (-1 missing), text int32
+// codes into `values` (-1 missing), time int64 ns since the epoch (INT64_MIN missing).
+py::tuple to_python(RecordColumns&& read) {
+  py::list columns, skipped;
+  for (Column& c : read.columns) {
+    switch (c.type) {
+      case Column::Type::number: columns.append(py::make_tuple(c.name, "number", array_of(std::move(c.numbers)), py::none())); break;
+      case Column::Type::boolean: columns.append(py::make_tuple(c.name, "boolean", array_of(std::move(c.booleans)), py::none())); break;
+      case Column::Type::time: columns.append(py::make_tuple(c.name, "time", array_of(std::move(c.times)), py::none())); break;
+      case Column::Type::text: columns.append(py::make_tuple(c.name, "text", array_of(std::move(c.codes)), c.values)); break;
+    }
+  }
+  for (const auto& s : read.skipped) skipped.append(py::make_tuple(s.file, s.line, s.reason));
+  return py::make_tuple(read.rows, columns, skipped);
+}
+
+// A point's parameters from a record's (numbers or text), every other one at its default.
+Params params_of(const Kind& kind, const py::dict& given) {
+  Params params;
+  for (const auto& spec : kind.params()) {
+    std::string text = spec.default_value;
+    if (given.contains(spec.name)) {
+      const py::handle value = given[py::str(spec.name)];
+      if (py::isinstance<py::list>(value)) {
+        std::vector<std::string> items;
+        for (const auto& item : value) items.push_back(py::str(item));
+        params.set(spec.name, parse_param_list(spec, items));
+        continue;
+      }
+      text = py::str(value);
+    }
+    if (text.empty()) throw FieldError(spec.name, "required");
+    params.set(spec.name, parse_param(spec, text));
+  }
+  params.set_typed(kind.decode(params));
+  return params;
+}
+
+// Runs a suite on one rank in this process (the host backend, or cuda where it binds a GPU).
+py::tuple run_here(const std::string& suite_path, const std::string& out_dir, std::string backend_name,
+                   const std::vector<std::string>& only, const std::vector<std::string>& faults) {
+  RunOptions options;
+  options.out_dir = out_dir;
+  for (const auto& f : faults) options.faults.push_back(parse_fault(f));
+  options.command_line = "rackqual._core.run " + suite_path;
+  auto& registry = BackendRegistry::instance();
+  std::unique_ptr<Backend> backend;
+  if (backend_name == "auto") {
+    backend_name = "host";
+    options.backend_choice = "auto: no GPU bound in this process; running on the host backend";
+    if (registry.has("cuda")) try {
+        backend = registry.create("cuda");
+        backend->set_up(0, 1);
+        backend_name = "cuda";
+        options.backend_choice = "auto: this process bound a GPU";
+      } catch (const std::exception&) {
+        backend.reset();
+      }
+  }
+  if (!backend) {
+    backend = registry.create(backend_name);
+    backend->set_up(0, 1);
+  }
+  PreparedSuite prepared = prepare_suite(suite_path, backend->name(), backend->device(0).name, only);
+  const Placement here = local_identity();
+  FakeCluster cluster({{here.host, here.rack}});
+  FakeWorld world(cluster, 0);
+  Runner runner(world, *backend, *prepared.suite, prepared.platform, std::move(prepared.plans), std::move(options));
+  int code = 0;
+  {
+    py::gil_scoped_release unlocked;
+    code = runner.run();
+  }
+  return py::make_tuple(code, runner.dir());
+}
+
+}  // namespace
+
+PYBIND11_MODULE(_core, m) {
+  m.doc() = "rackqual's C++ harness: suites, kinds, judging, in-process runs, record columns";
+  m.attr("__version__") = version;
+  py::register_exception<InputError>(m, "InputError", PyExc_ValueError);
+  py::register_exception<FieldError>(m, "FieldError", PyExc_ValueError);
+  py::register_exception<SetupError>(m, "SetupError", PyExc_RuntimeError);
+
+  m.def("kinds", [] {
+    py::list out;
+    for (const Kind* kind : KindRegistry::instance().all()) out.append(describe_kind(*kind));
+    return out;
+  }, "Every benchmark kind: name, help, scopes, params (name, type, default, help, choices), metrics (name, unit, better, help).");
+
+  m.def("load_suite", [](const std::string& path, const std::string& backend, const std::string& device,
+                         const std::string& platform) { return describe_suite(prepare_suite(path, backend, device, {}, platform)); },
+        py::arg("path"), py::arg("backend") = "host", py::arg("device") = "", py::arg("platform") = "",
+        "Loads, validates and plans a suite for a backend; raises InputError (file:line: field: message).");
+
+  m.def("judge", [](const std::string& records_path, const std::string& suite_path, const std::string& platform) {
+    auto records = read_records(records_path);
+    const auto prepared = prepare_for_records(suite_path, records, platform);
+    std::string out;
+    for (const Record& r : rejudge(std::move(records), prepared)) out += to_json(r).dump() + "\n";
+    return out;
+  }, py::arg("records"), py::arg("suite"), py::arg("platform") = "",
+        "Judges a records file again by a suite's criteria, as `rackqual judge` does; returns JSON Lines.");
+
+  m.def("run", &run_here, py::arg("suite"), py::arg("out") = "results", py::arg("backend") = "auto",
+        py::arg("only") = std::vector<std::string>{}, py::arg("faults") = std::vector<std::string>{},
+        "Runs a suite on one rank in this process; returns (exit code, run folder).");
+
+  m.def("read_records", [](const std::vector<std::string>& paths) {
+    RecordColumnReader reader;
+    {
+      py::gil_scoped_release unlocked;
+      for (const auto& path : paths) reader.read_file(path);
+    }
+    return to_python(reader.take());
+  }, py::arg("paths"), "Reads record files into columns: (rows, [(name, type, data, values)], [(file, line, reason)]).");
+
+  m.def("read_records_text", [](const std::string& text, const std::string& name) {
+    RecordColumnReader reader;
+    reader.read_text(text, name);
+    return to_python(reader.take());
+  }, py::arg("text"), py::arg("name") = "<text>", "Reads JSON Lines text into columns, as read_records does.");
+
+  m.def("step_work", [](const py::dict& params, int ranks) {
+    const Kind& kind = kind_named("transformer_step");
+    return kind.work(params_of(kind, params), ranks);
+  }, py::arg("params"), py::arg("ranks"),
+        "What one training step (transformer_step) does per rank at these parameters on a group of `ranks`: flops, "
+        "memory_bytes (estimated), allreduce_bytes, parameters.");
+}
