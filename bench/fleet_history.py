@@ -60,6 +60,11 @@ CHECKS = [
 ALLREDUCE = [("allreduce-node", "node", {64 * MIB: 250.0, 2 * GIB: 370.0}), ("allreduce-rack", "rack", {64 * MIB: 40.0, 2 * GIB: 45.0})]
 
 
+def cpu_s() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
 def vmhwm_mib() -> float:
     for line in pathlib.Path("/proc/self/status").read_text().splitlines():
         if line.startswith("VmHWM:"):
@@ -259,18 +264,19 @@ def compare_child(args) -> None:
 
     config = {"threads": 2, "memory_limit": args.memory_limit}
     h = args.history
-    out = {}
-    t = time.perf_counter()
+    out = {"load_before": os.getloadavg()[0]}
+    t, c = time.perf_counter(), cpu_s()
     nights = fleet.compare(h, h, old_dates=[NIGHTS[0]], new_dates=[NIGHTS[1]], config=config)
-    out["night_vs_night_s"] = time.perf_counter() - t
-    t = time.perf_counter()
+    out["night_vs_night_s"], out["night_vs_night_cpu_s"] = time.perf_counter() - t, cpu_s() - c
+    t, c = time.perf_counter(), cpu_s()
     own = fleet.compare(h, h, config=config)
-    out["own_history_s"] = time.perf_counter() - t
+    out["own_history_s"], out["own_history_cpu_s"] = time.perf_counter() - t, cpu_s() - c
     out["compare_vmhwm_mib"] = vmhwm_mib()
+    out["load_after"] = os.getloadavg()[0]
     if args.suspects:
-        t = time.perf_counter()
+        t, c = time.perf_counter(), cpu_s()
         ranked = fleet.suspects(h, h, config=config)
-        out["suspects_s"] = time.perf_counter() - t
+        out["suspects_s"], out["suspects_cpu_s"] = time.perf_counter() - t, cpu_s() - c
         out["suspects"] = len(ranked)
         out["suspects_top"] = ranked.head(3)[["subject", "score"]].to_dict("records")
     out["vmhwm_mib"] = vmhwm_mib()
@@ -353,13 +359,14 @@ def main() -> int:
     children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     expected = {(c, s) for c, s in fleet.expected()}
     found = {tuple(x) for x in out["found"]}
-    print(f"compare night {NIGHTS[0]} -> {NIGHTS[1]}: {out['night_vs_night_s']:.1f} s; against each GPU's own history: "
-          f"{out['own_history_s']:.1f} s (same regressions: {out['own_equal']}); peak memory of the comparison "
-          f"process {out['compare_vmhwm_mib']:,.0f} MiB (VmHWM; ru_maxrss of children {children:,.0f} MiB); "
-          f"child wall time with start-up {wall:.1f} s")
+    print(f"compare night {NIGHTS[0]} -> {NIGHTS[1]}: {out['night_vs_night_s']:.1f} s ({out['night_vs_night_cpu_s']:.1f} s of CPU); "
+          f"against each GPU's own history: {out['own_history_s']:.1f} s ({out['own_history_cpu_s']:.1f} s of CPU; same "
+          f"regressions: {out['own_equal']}); 2 threads, load average {out['load_before']:.1f} before, {out['load_after']:.1f} after")
+    print(f"peak memory of the comparison process: {out['compare_vmhwm_mib']:,.0f} MiB (VmHWM; ru_maxrss of all "
+          f"children so far {children:,.0f} MiB); its wall time with start-up {wall:.1f} s")
     if "suspects_s" in out:
-        print(f"suspects: {out['suspects']:,} ranked in {out['suspects_s']:.1f} s, top {out['suspects_top']}; "
-              f"peak memory {out['vmhwm_mib']:,.0f} MiB")
+        print(f"suspects: {out['suspects']:,} ranked in {out['suspects_s']:.1f} s ({out['suspects_cpu_s']:.1f} s of CPU), "
+              f"top {out['suspects_top']}; peak memory {out['vmhwm_mib']:,.0f} MiB")
     print(f"regressions: {out['regressions']:,} figures of {len(found):,} subjects; planted {len(expected):,}; "
           f"missed {len(expected - found)}, false {len(found - expected)}")
     print(f"peak memory of this process (generation and ingest): {vmhwm_mib():,.0f} MiB")

@@ -21,6 +21,7 @@ import duckdb
 import pandas as pd
 import pyarrow as pa
 
+import rackqual
 from rackqual import history as _history
 
 Source = str | os.PathLike | pd.DataFrame
@@ -96,8 +97,6 @@ class _Sources:
             return f"{self.histories[key]}records", True
         if not path.exists():
             raise BadInput(f"{path}: no such file or folder")
-        import rackqual
-
         try:
             frame = rackqual.load(path)
         except Exception as e:   # whatever the loader cannot read is bad input here
@@ -258,17 +257,23 @@ def _timestamp(value) -> str:
     return f"TIMESTAMPTZ '{pd.Timestamp(value).isoformat()}'"
 
 
-# Regressions in two passes. The first keeps the figures (check, metric, point, subject) that
-# dropped more than the loosest criterion, grouped by a 64-bit hash of their key (cheaper than
-# four strings over millions of rows; a collision could only add or hide a candidate, about one
-# chance in 10^7 at 5 million figures). The second takes all the detail of the candidates only.
+# Regressions in two passes. The first keeps the figures (check, metric, point, subject) that may
+# have dropped more than the loosest criterion, from cheap aggregates only: medians lie between the
+# minimum and the maximum, so the largest drop the old and new figures allow bounds the drop of
+# their medians (exact when each side has one figure, as night against night). It groups by a
+# 64-bit hash of the key (cheaper than four strings over millions of rows; a collision could only
+# add or hide a candidate, about one chance in 10^7 at 5 million figures). The second pass takes
+# the medians and all the detail of the candidates only.
 _CANDIDATES = """
 CREATE OR REPLACE TEMP TABLE candidates AS
 SELECT k FROM (
   SELECT hash("check", metric, point, subject) AS k, any_value(sign) AS sign,
-         median(value) FILTER (WHERE side = 'old') AS old, median(value) FILTER (WHERE side = 'new') AS new
+         min(value) FILTER (WHERE side = 'old') AS old_min, max(value) FILTER (WHERE side = 'old') AS old_max,
+         min(value) FILTER (WHERE side = 'new') AS new_min, max(value) FILTER (WHERE side = 'new') AS new_max
   FROM f WHERE value IS NOT NULL AND isfinite(value) GROUP BY k)
-WHERE sign * (old - new) / nullif(abs(old), 0) > (SELECT min(max_drop) FROM criteria)"""
+WHERE old_min IS NOT NULL AND new_min IS NOT NULL AND (
+  old_min <= 0 OR new_min <= 0 OR
+  CASE WHEN sign > 0 THEN 1 - new_min / old_max ELSE new_max / old_min - 1 END > (SELECT min(max_drop) FROM criteria))"""
 
 _REGRESSIONS = """
 WITH a AS (
@@ -453,8 +458,8 @@ def compare_cli(argv: list[str]) -> int:
     shown = found.head(args.top)
     with pd.option_context("display.max_rows", None, "display.max_columns", None, "display.width", 200,
                            "display.max_colwidth", 60):
-        print(shown[["check", "metric", "params", "subject", "host", "rack", "old", "old_runs", "new", "unit",
-                     "drop", "criterion"]].to_string(index=False))
+        print(shown[["check", "metric", "subject", "host", "rack", "old", "old_runs", "new", "unit", "drop",
+                     "criterion", "params"]].to_string(index=False))
     print(f"{len(found)} regression(s) from {args.old} to {args.new}" +
           (f" ({len(shown)} shown)" if len(shown) < len(found) else ""))
     return 1

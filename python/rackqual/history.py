@@ -31,6 +31,7 @@ import pathlib
 import shutil
 import sys
 import uuid
+import warnings
 
 import duckdb
 import numpy as np
@@ -39,6 +40,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.dataset as ds
 import pyarrow.parquet as pq
+
+import rackqual
 
 DEVICE = pa.struct([("index", pa.int32()), ("name", pa.string()), ("serial", pa.string()), ("uuid", pa.string())])
 STATS = pa.struct([(name, pa.float64()) for name in ("n", "median", "min", "max", "cv", "p10", "p90", "p95")])
@@ -322,14 +325,6 @@ def _runs_table(table: pa.Table, ingest_id: str) -> pa.Table:
     return runs.cast(RUNS)
 
 
-def _records_files(results: pathlib.Path) -> list[pathlib.Path]:
-    if results.is_file():
-        return [results]
-    if (results / "records.jsonl").is_file():
-        return [results / "records.jsonl"]
-    return sorted(results.rglob("records.jsonl"))
-
-
 def _still_running(frame: pd.DataFrame) -> np.ndarray:
     """Which rows come from a run whose manifest says it is still running (its records are not all
     there yet: ingested now, the rest would be skipped later as a run already in the history)."""
@@ -354,12 +349,8 @@ def _batches(results: pd.DataFrame | str | os.PathLike, summary: IngestSummary, 
         summary.skipped += list(results.attrs.get("skipped", []))
         yield results
         return
-    import rackqual
-
     path = pathlib.Path(results)
-    if not path.exists():
-        raise FileNotFoundError(f"{path}: no such file or folder")
-    files = _records_files(path)
+    files = rackqual.records.record_files(path)
     if not files:
         raise ValueError(f"{path}: no records.jsonl in it")
     sizes = [f.stat().st_size for f in files]
@@ -377,7 +368,9 @@ def _batches(results: pd.DataFrame | str | os.PathLike, summary: IngestSummary, 
         frames = []
         for item in group:
             try:
-                frame = rackqual.load(item)
+                with warnings.catch_warnings():   # the lines it skips are in the summary
+                    warnings.simplefilter("ignore")
+                    frame = rackqual.load(item)
             except Exception as e:   # a path the loader cannot read at all (bad lines it skips itself)
                 raise ValueError(f"{item}: {str(e).splitlines()[0] if str(e) else type(e).__name__}") from e
             summary.skipped += list(frame.attrs.get("skipped", []))
