@@ -322,7 +322,8 @@ int main(int argc, char** argv) {
 
   auto* ingest_cmd = app.add_subcommand("ingest", "Add runs to the fleet history (Parquet): ingest RESULTS --into HISTORY");
   auto* compare_cmd = app.add_subcommand("compare", "List what regressed between two results trees or histories: compare OLD NEW");
-  for (auto* cmd : {ingest_cmd, compare_cmd}) {
+  for (auto* cmd : {ingest_cmd, compare_cmd}) {   // every argument, --help included, is the package's
+    cmd->set_help_flag();
     cmd->allow_extras();
     cmd->prefix_command();
   }

@@ -2,10 +2,12 @@
 
 #include <simdjson.h>
 
+#include <algorithm>
 #include <charconv>
 #include <chrono>
 #include <cmath>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <limits>
 #include <unordered_map>
@@ -190,7 +192,9 @@ struct RecordColumnReader::State {
   void add_record(simdjson::dom::object record) {
     for (auto [key, value] : record) {
       if (value.is_null()) continue;
-      Slot& slot = slots.try_emplace(std::string(key)).first->second;
+      auto found_slot = slots.find(key);
+      if (found_slot == slots.end()) found_slot = slots.emplace(std::string(key), Slot{}).first;
+      Slot& slot = found_slot->second;
       if (value.type() == simdjson::dom::element_type::OBJECT) {
         for (auto [child_key, child] : simdjson::dom::object(value)) {
           if (child.is_null()) continue;
@@ -246,8 +250,11 @@ void RecordColumnReader::read_file(const std::string& path) {
     return;
   }
   state_->begin_source(path);
-  // Chunks of whole lines; what follows the last newline waits for the next chunk.
-  constexpr std::size_t chunk = 64u << 20;
+  // Chunks of whole lines, up to 64 MiB (a small file is one chunk, its buffer no larger than
+  // itself); what follows the last newline waits for the next chunk.
+  std::error_code unknown;
+  const auto size = std::filesystem::file_size(path, unknown);
+  const std::size_t chunk = std::clamp<std::size_t>(unknown ? 0 : size + 1, 4096, 64u << 20);
   std::vector<char> buffer;
   std::size_t held = 0;
   long line = 0;

@@ -1,0 +1,535 @@
+"""The fleet history: runs' records in Parquet, partitioned by date and clustered by rack, queried
+with DuckDB.
+
+    HISTORY/records/date=YYYY-MM-DD/part-INGEST-B-I.parquet   the records, one fixed schema
+    HISTORY/runs/ingest-INGEST.parquet       the runs one ingest added: written last, its commit
+    HISTORY/.staging-INGEST/                 an ingest under way (or one that died: the next removes it)
+
+Within a date, each ingest's records are sorted by rack, host and check into row groups of
+ROW_GROUP rows: a query for one rack reads the row groups whose rack range holds it (Parquet's
+statistics, which DuckDB, Spark and Trino all use), without a folder per rack. A folder per rack
+would mean one small file per rack per night (31,250 racks at 1,000,000 GPUs in racks of 32), and
+opening the files would cost more than reading them.
+
+An ingest writes its files under its staging folder, renames them into their partitions, then
+renames its runs file into runs/: readers see whole files only, and only the records of committed
+runs (the `records` view joins on runs). A run already in the history is skipped by run_id.
+A run's records go under the date its first record was taken (UTC), so a run past midnight stays
+in one date. Columns: the records' own names; device, stats and correct as structs (so
+`device.serial` reads the same in DuckDB, Spark and Trino); params, telemetry, timing, arrival and
+isolation as JSON text with sorted keys (params is also the key of a parameter point).
+"""
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import datetime as _dt
+import fcntl
+import json
+import os
+import pathlib
+import shutil
+import sys
+import uuid
+import warnings
+
+import duckdb
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.dataset as ds
+import pyarrow.parquet as pq
+
+import rackqual
+
+DEVICE = pa.struct([("index", pa.int32()), ("name", pa.string()), ("serial", pa.string()), ("uuid", pa.string())])
+STATS = pa.struct([(name, pa.float64()) for name in ("n", "median", "min", "max", "cv", "p10", "p90", "p95")])
+CORRECT = pa.struct([("ok", pa.bool_()), ("detail", pa.string())])
+JSON_OBJECTS = ("params", "telemetry", "timing", "arrival", "isolation")
+
+# Every file of every run has this schema; the partition column date comes from the path.
+RECORDS = pa.schema([
+    ("run_id", pa.string()), ("time", pa.timestamp("ms", tz="UTC")), ("suite", pa.string()),
+    ("check", pa.string()), ("kind", pa.string()), ("backend", pa.string()), ("scope", pa.string()),
+    ("group", pa.string()), ("rank", pa.int32()), ("host", pa.string()), ("rack", pa.string()), ("device", DEVICE),
+    ("params", pa.string()), ("metric", pa.string()), ("value", pa.float64()), ("unit", pa.string()),
+    ("better", pa.string()), ("stats", STATS), ("correct", CORRECT), ("telemetry", pa.string()),
+    ("timing", pa.string()), ("arrival", pa.string()), ("isolation", pa.string()), ("digests", pa.string()),
+    ("criterion", pa.string()), ("verdict", pa.string()), ("reason", pa.string()), ("schema", pa.int32()),
+    ("source", pa.string()), ("extra", pa.string()),
+])
+PARTITIONS = pa.schema([("date", pa.string())])
+ROW_GROUP = 128 * 1024
+FILE_ROWS = 8 * 1024 * 1024
+RUNS = pa.schema([
+    ("run_id", pa.string()), ("suite", pa.string()), ("date", pa.string()), ("first", pa.timestamp("ms", tz="UTC")),
+    ("last", pa.timestamp("ms", tz="UTC")), ("records", pa.int64()), ("racks", pa.int64()), ("source", pa.string()),
+    ("ingest", pa.string()),
+])
+
+# Records files larger than this together are read and written in several batches of about this size.
+BATCH_BYTES = 512 << 20
+
+
+@dataclasses.dataclass
+class IngestSummary:
+    """What one ingest did: runs added and already there, records and files written, lines skipped."""
+    history: pathlib.Path
+    runs_added: list[str] = dataclasses.field(default_factory=list)
+    runs_present: list[str] = dataclasses.field(default_factory=list)
+    records: int = 0
+    files: int = 0
+    skipped: list[dict] = dataclasses.field(default_factory=list)
+    running: list[str] = dataclasses.field(default_factory=list)
+    duplicates: list[str] = dataclasses.field(default_factory=list)
+    recovered: list[str] = dataclasses.field(default_factory=list)
+
+    def lines(self) -> list[str]:
+        out = [f"{self.history}: {len(self.runs_added)} run(s) added ({self.records} records, {self.files} files), "
+               f"{len(self.runs_present)} already there, {len(self.skipped)} line(s) skipped"]
+        out += [f"already there: {run}" for run in self.runs_present]
+        out += [f"still running, left for a later ingest: {run}" for run in self.running]
+        out += self.duplicates
+        out += [f"{s['file']}:{s['line']}: skipped: {s['reason']}" for s in self.skipped]
+        out += [f"removed an unfinished ingest: {name}" for name in self.recovered]
+        return out
+
+
+def is_history(path: str | os.PathLike) -> bool:
+    return (pathlib.Path(path) / "runs").is_dir()
+
+
+# ---------------------------------------------------------------------------------------------
+# From the loader's DataFrame to the stored table
+
+
+def _as_strings(s: pd.Series) -> pa.Array:
+    """A column of text (Categorical, object or anything else) as an Arrow string array, nulls kept."""
+    if isinstance(s.dtype, pd.CategoricalDtype):
+        categories = pa.array(s.cat.categories.astype(str), type=pa.string())
+        codes = s.cat.codes.to_numpy()
+        return categories.take(pa.array(codes, mask=codes < 0))
+    try:
+        array = pa.array(s, from_pandas=True)
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        array = pa.array(s.map(lambda v: None if pd.isna(v) else str(v)), type=pa.string())
+    return array if array.type == pa.string() else _json_scalars(array)
+
+
+def _json_scalars(array: pa.Array) -> pa.Array:
+    """Numbers and booleans as their JSON text (integral floats without a fraction); NaN is null."""
+    if pa.types.is_boolean(array.type):
+        return pc.if_else(array, "true", "false")
+    if pa.types.is_floating(array.type):
+        finite = pc.is_finite(array)
+        array = pc.if_else(finite, array, None)
+        integral = pc.and_(finite, pc.and_(pc.equal(pc.floor(array), array), pc.less(pc.abs(array), 2.0 ** 53)))
+        as_int = pc.cast(pc.if_else(integral, array, 0.0), pa.int64()).cast(pa.string())
+        return pc.if_else(integral, as_int, array.cast(pa.string()))
+    if pa.types.is_integer(array.type) or pa.types.is_null(array.type):
+        return array.cast(pa.string())
+    return array.cast(pa.string())
+
+
+def _json_text(value: str) -> str:
+    """One category as JSON: the loader gives deeper objects and arrays as JSON text, kept as they are."""
+    if value[:1] in "[{":
+        try:
+            json.loads(value)
+            return value
+        except ValueError:
+            pass
+    return json.dumps(value)
+
+
+def _json_values(s: pd.Series) -> pa.Array:
+    """A column as JSON values, null where the record had none."""
+    if isinstance(s.dtype, pd.CategoricalDtype):
+        categories = pa.array([_json_text(str(c)) for c in s.cat.categories], type=pa.string())
+        codes = s.cat.codes.to_numpy()
+        return categories.take(pa.array(codes, mask=codes < 0))
+    if s.dtype == object:
+        return pa.array(s.map(lambda v: None if v is None or (isinstance(v, float) and np.isnan(v)) else
+                              _json_text(v) if isinstance(v, str) else json.dumps(v)), type=pa.string())
+    return _json_scalars(pa.array(s, from_pandas=True))
+
+
+def _json_object(df: pd.DataFrame, names: list[tuple[str, str]], empty: str | None) -> pa.Array:
+    """JSON object text per row from columns (key, column), keys sorted; `empty` where a row has none."""
+    if not names:
+        return pa.array([empty] * len(df), type=pa.string())
+    # Each piece is ',"key":value' or empty; joined without separator, less the first comma.
+    pieces = [pc.fill_null(pc.binary_join_element_wise("," + json.dumps(key) + ":", _json_values(df[column]), ""), "")
+              for key, column in sorted(names)]
+    joined = pc.utf8_slice_codeunits(pc.binary_join_element_wise(*pieces, ""), 1)
+    wrapped = pc.binary_join_element_wise("{", joined, "}", "")
+    return pc.if_else(pc.equal(joined, ""), pa.scalar(empty, pa.string()), wrapped)
+
+
+def _numbers(df: pd.DataFrame, column: str, type_: pa.DataType) -> pa.Array:
+    if column not in df:
+        return pa.nulls(len(df), type_)
+    s = df[column]
+    if isinstance(s.dtype, pd.CategoricalDtype) or s.dtype == object:
+        s = pd.to_numeric(s.astype(object), errors="coerce")
+    array = pa.array(s, from_pandas=True)
+    if pa.types.is_floating(type_):
+        return array.cast(type_)
+    return pc.if_else(pc.is_finite(array), array, None).cast(type_, safe=False) if pa.types.is_floating(array.type) \
+        else array.cast(type_, safe=False)
+
+
+def _booleans(df: pd.DataFrame, column: str) -> pa.Array:
+    if column not in df:
+        return pa.nulls(len(df), pa.bool_())
+    s = df[column]
+    if isinstance(s.dtype, pd.CategoricalDtype) or s.dtype == object:
+        s = s.astype(object).map({True: True, False: False, "true": True, "false": False}).astype("boolean")
+    return pa.array(s.astype("boolean"), from_pandas=True, type=pa.bool_())
+
+
+def _text(df: pd.DataFrame, column: str) -> pa.Array:
+    return _as_strings(df[column]) if column in df else pa.nulls(len(df), pa.string())
+
+
+def _struct(type_: pa.StructType, arrays: list[pa.Array]) -> pa.Array:
+    """A struct column, null where every field is."""
+    valid = None
+    for a in arrays:
+        valid = pc.is_valid(a) if valid is None else pc.or_(valid, pc.is_valid(a))
+    return pa.StructArray.from_arrays(arrays, fields=list(type_), mask=pc.invert(valid))
+
+
+def to_table(df: pd.DataFrame) -> pa.Table:
+    """The loader's DataFrame (rackqual.load's contract) as the history's table: RECORDS plus the
+    partition column date (of each run's first record, UTC). Rows without a run_id or a
+    time are dropped (the loader never gives them)."""
+    if not len(df) or "run_id" not in df or "time" not in df:
+        return RECORDS.empty_table().append_column("date", pa.array([], pa.string()))
+    keep = df["run_id"].notna() & df["time"].notna()
+    if not keep.all():
+        df = df[keep.to_numpy()]
+    n = len(df)
+    time = pd.to_datetime(df["time"], utc=True)
+    first = time.groupby(df["run_id"].astype(str).to_numpy()).transform("min") if n else time
+    days = first.to_numpy(dtype="datetime64[ns]").astype("datetime64[D]")
+    date = pa.array(np.datetime_as_string(days, unit="D"), type=pa.string()) if n else pa.array([], pa.string())
+
+    used = {"date"}
+    columns = {}
+    for field in RECORDS:
+        name = field.name
+        if field.type == pa.string() and name not in JSON_OBJECTS and name not in ("digests", "extra"):
+            columns[name] = _text(df, name)
+            used.add(name)
+    columns["time"] = pa.array(time, from_pandas=True).cast(pa.timestamp("ms", tz="UTC"), safe=False)
+    columns["rank"] = _numbers(df, "rank", pa.int32())
+    columns["value"] = _numbers(df, "value", pa.float64())
+    columns["schema"] = _numbers(df, "schema", pa.int32())
+    columns["device"] = _struct(DEVICE, [_numbers(df, "device.index", pa.int32()), _text(df, "device.name"),
+                                         _text(df, "device.serial"), _text(df, "device.uuid")])
+    columns["stats"] = _struct(STATS, [_numbers(df, f"stats.{f.name}", pa.float64()) for f in STATS])
+    columns["correct"] = _struct(CORRECT, [_booleans(df, "correct.ok"), _text(df, "correct.detail")])
+    columns["digests"] = _text(df, "digests")
+    used |= {"time", "rank", "value", "schema", "digests", "device", "stats", "correct"}
+    used |= {f"device.{f.name}" for f in DEVICE} | {f"stats.{f.name}" for f in STATS} | {"correct.ok", "correct.detail"}
+    for obj in JSON_OBJECTS:
+        names = [(c[len(obj) + 1:], c) for c in df.columns if c.startswith(obj + ".")]
+        built = _json_object(df, names, None)
+        if obj in df:   # a column of the object's own JSON text, where the loader gives one
+            built = pc.coalesce(built, _text(df, obj))
+        columns[obj] = pc.fill_null(built, "{}") if obj == "params" else built
+        used |= {c for _, c in names} | {obj}
+    # Anything else the records carry (fields added later within schema 1) as one JSON object.
+    columns["extra"] = _json_object(df, [(c, c) for c in df.columns if c not in used], None)
+
+    table = pa.table([columns[f.name] for f in RECORDS], schema=RECORDS)
+    return table.append_column("date", date)
+
+
+# ---------------------------------------------------------------------------------------------
+# Writing: staging, renames, the commit, and the recovery of an ingest that died
+
+
+def _fsync(path: pathlib.Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _committed(history: pathlib.Path, run_ids: list[str]) -> set[str]:
+    """The ones of `run_ids` already committed to the history."""
+    files = sorted((history / "runs").glob("*.parquet"))
+    if not files or not run_ids:
+        return set()
+    table = ds.dataset(files, format="parquet").to_table(columns=["run_id"], filter=pc.field("run_id").isin(pa.array(run_ids, pa.string())))
+    return set(table.column("run_id").to_pylist())
+
+
+def _recover(history: pathlib.Path) -> list[str]:
+    """Removes what ingests that died left: their staging folders, and the files they had moved into
+    the partitions when their runs file was not committed (readers never saw those: not in runs)."""
+    removed = []
+    for staging in sorted(history.glob(".staging-*")):
+        journal = staging / "journal.json"
+        if journal.exists():
+            try:
+                plan = json.loads(journal.read_text())
+            except ValueError:
+                plan = None   # the journal is written before any file moves: a torn one moved nothing
+            if plan and not (history / plan["index"]).exists():
+                for relative in plan["files"]:
+                    (history / relative).unlink(missing_ok=True)
+                    _remove_empty(history / relative, history / "records")
+        shutil.rmtree(staging)
+        removed.append(staging.name)
+    return removed
+
+
+def _remove_empty(path: pathlib.Path, stop: pathlib.Path) -> None:
+    parent = path.parent
+    while parent != stop and parent.is_dir() and not any(parent.iterdir()):
+        parent.rmdir()
+        parent = parent.parent
+
+
+def _write_batch(table: pa.Table, staging: pathlib.Path, ingest_id: str, batch: int) -> list[pathlib.Path]:
+    """Writes one batch's records under the staging folder, a file per date (or per FILE_ROWS rows),
+    sorted by rack; returns the files."""
+    written: list[pathlib.Path] = []
+    table = table.sort_by([("date", "ascending"), ("rack", "ascending"), ("host", "ascending"),
+                           ("check", "ascending"), ("metric", "ascending")])
+    ds.write_dataset(
+        table, staging / "records", format="parquet",
+        partitioning=ds.partitioning(PARTITIONS, flavor="hive"),
+        basename_template=f"part-{ingest_id}-{batch}-{{i}}.parquet",
+        existing_data_behavior="overwrite_or_ignore", max_partitions=1 << 20, max_rows_per_file=FILE_ROWS,
+        max_rows_per_group=ROW_GROUP, min_rows_per_group=ROW_GROUP,
+        file_options=ds.ParquetFileFormat().make_write_options(compression="zstd"),
+        file_visitor=lambda f: written.append(pathlib.Path(f.path)))
+    return written
+
+
+def _runs_table(table: pa.Table, ingest_id: str) -> pa.Table:
+    """One row per run of a batch: its date, first and last record, counts, where it came from."""
+    con = duckdb.connect()
+    con.register("batch", table)
+    runs = con.execute(
+        "SELECT run_id, any_value(suite) AS suite, min(date) AS date, min(time) AS first, max(time) AS last, "
+        "count(*) AS records, count(DISTINCT rack) AS racks, min(source) AS source, ? AS ingest "
+        "FROM batch GROUP BY run_id ORDER BY run_id", [ingest_id]).arrow()
+    con.close()
+    return runs.cast(RUNS)
+
+
+def _still_running(frame: pd.DataFrame) -> np.ndarray:
+    """Which rows come from a run whose manifest says it is still running (its records are not all
+    there yet: ingested now, the rest would be skipped later as a run already in the history)."""
+    if "source" not in frame or not len(frame):
+        return np.zeros(len(frame), dtype=bool)
+    running = set()
+    for source in frame["source"].dropna().unique():
+        manifest = pathlib.Path(str(source)).parent / "manifest.json"
+        try:
+            if json.loads(manifest.read_text()).get("status") == "running":
+                running.add(source)
+        except (OSError, ValueError, AttributeError):
+            pass
+    return frame["source"].isin(running).to_numpy() if running else np.zeros(len(frame), dtype=bool)
+
+
+def _batches(results: pd.DataFrame | str | os.PathLike, summary: IngestSummary, running: bool):
+    """The input as DataFrames of the loader's contract: the frame given, or the records below a
+    path, loaded whole or, past BATCH_BYTES, a group of records files at a time; runs still
+    running held back unless `running`."""
+    if isinstance(results, pd.DataFrame):
+        summary.skipped += list(results.attrs.get("skipped", []))
+        yield results
+        return
+    path = pathlib.Path(results)
+    files = rackqual.records.record_files(path)
+    if not files:
+        raise ValueError(f"{path}: no records.jsonl in it")
+    sizes = [f.stat().st_size for f in files]
+    if sum(sizes) <= BATCH_BYTES:
+        groups = [[path]]
+    else:
+        groups, size = [[]], 0
+        for f, s in zip(files, sizes):
+            if groups[-1] and size + s > BATCH_BYTES:
+                groups.append([])
+                size = 0
+            groups[-1].append(f)
+            size += s
+    for group in groups:
+        frames = []
+        for item in group:
+            try:
+                with warnings.catch_warnings():   # the lines it skips are in the summary
+                    warnings.simplefilter("ignore")
+                    frame = rackqual.load(item)
+            except Exception as e:   # a path the loader cannot read at all (bad lines it skips itself)
+                raise ValueError(f"{item}: {str(e).splitlines()[0] if str(e) else type(e).__name__}") from e
+            summary.skipped += list(frame.attrs.get("skipped", []))
+            frames.append(frame)
+        frame = frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
+        held = np.zeros(len(frame), dtype=bool) if running else _still_running(frame)
+        if held.any():
+            summary.running += sorted(set(frame.loc[held, "run_id"].astype(str)))
+            frame = frame[~held]
+        yield frame
+
+
+def ingest(results: pd.DataFrame | str | os.PathLike, into: str | os.PathLike, *, running: bool = False) -> IngestSummary:
+    """Adds the runs of `results` (a results tree, run folder or records file, read with
+    rackqual.load; or a DataFrame of its contract) to the history `into`, creating it if needed.
+    Runs already in the history are skipped; lines the loader skipped are counted and named; runs
+    whose manifest says "running" wait for a later ingest unless `running` (a run that died keeps
+    that status: take it as it is with running=True).
+    All or nothing: on any error the history is left as it was and the error raised."""
+    history = pathlib.Path(into)
+    (history / "runs").mkdir(parents=True, exist_ok=True)
+    (history / "records").mkdir(exist_ok=True)
+    summary = IngestSummary(history)
+    with (history / ".lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        summary.recovered = _recover(history)
+        ingest_id = _dt.datetime.now(_dt.timezone.utc).strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:8]
+        staging = history / f".staging-{ingest_id}"
+        staging.mkdir()
+        try:
+            _ingest(results, history, staging, ingest_id, summary, running)
+        except BaseException:
+            _recover(history)
+            raise
+        shutil.rmtree(staging)
+    return summary
+
+
+def _ingest(results, history: pathlib.Path, staging: pathlib.Path, ingest_id: str, summary: IngestSummary,
+            running: bool) -> None:
+    written: list[pathlib.Path] = []
+    runs: list[pa.Table] = []
+    seen: dict[str, str] = {}   # run_id -> the records file it was taken from in this ingest
+    for batch, frame in enumerate(_batches(results, summary, running)):
+        table = to_table(frame)
+        if not len(table):
+            continue
+        pairs = table.group_by(["run_id", "source"]).aggregate([]).sort_by([("run_id", "ascending"), ("source", "ascending")])
+        present = _committed(history, pairs.column("run_id").to_pylist())
+        take = []
+        for run_id, source in zip(pairs.column("run_id").to_pylist(), pairs.column("source").to_pylist()):
+            if run_id in present:
+                if run_id not in summary.runs_present:
+                    summary.runs_present.append(run_id)
+            elif run_id in seen and seen[run_id] != source:
+                summary.duplicates.append(f"{source}: run {run_id} already taken from {seen[run_id]}")
+            elif run_id not in seen:
+                seen[run_id] = source
+                take.append(f"{run_id}\n{source or ''}")
+        if len(take) < len(pairs):
+            key = pc.binary_join_element_wise(table.column("run_id"), pc.fill_null(table.column("source"), ""), "\n")
+            table = table.filter(pc.is_in(key, pa.array(take, pa.string())))
+        if not len(table):
+            continue
+        written += _write_batch(table, staging, ingest_id, batch)
+        runs.append(_runs_table(table, ingest_id))
+        summary.records += len(table)
+    if not runs:
+        return
+    index = pa.concat_tables(runs)
+    summary.runs_added = sorted(set(index.column("run_id").to_pylist()))
+    summary.files = len(written)
+    # The journal says what will move where before anything moves: a recovery undoes it by this list.
+    relative = [str(pathlib.Path("records") / f.relative_to(staging / "records")) for f in written]
+    index_name = f"runs/ingest-{ingest_id}.parquet"
+    journal = staging / "journal.json"
+    journal.write_text(json.dumps({"index": index_name, "files": relative}))
+    _fsync(journal)
+    pq.write_table(index, staging / "runs.parquet")
+    for f in written:
+        _fsync(f)
+    _fsync(staging / "runs.parquet")
+    for f, rel in zip(written, relative):
+        (history / rel).parent.mkdir(parents=True, exist_ok=True)
+        os.replace(f, history / rel)
+    os.replace(staging / "runs.parquet", history / index_name)   # the commit
+    _fsync(history / "runs")
+
+
+# ---------------------------------------------------------------------------------------------
+# Reading
+
+
+def _quote(path: pathlib.Path) -> str:
+    return "'" + str(path).replace("'", "''") + "'"
+
+
+def connect(history: str | os.PathLike, config: dict | None = None) -> duckdb.DuckDBPyConnection:
+    """A DuckDB connection with two views over the history: `runs` (one row per committed run)
+    and `records` (their records, with the partition column date)."""
+    path = pathlib.Path(history)
+    if not is_history(path):
+        raise FileNotFoundError(f"{path}: not a history (no runs folder)")
+    con = duckdb.connect(config=config or {})
+    attach(con, path)
+    return con
+
+
+def attach(con: duckdb.DuckDBPyConnection, history: pathlib.Path, prefix: str = "") -> None:
+    """Creates the views {prefix}runs and {prefix}records of `history` in `con`."""
+    runs, records = f"{prefix}runs", f"{prefix}records"
+    if any((history / "runs").glob("*.parquet")):
+        con.execute(f"CREATE OR REPLACE VIEW {runs} AS SELECT * FROM read_parquet({_quote(history / 'runs' / '*.parquet')})")
+        con.execute(
+            f"CREATE OR REPLACE VIEW {records} AS SELECT * FROM read_parquet("
+            f"{_quote(history / 'records' / '*' / '*.parquet')}, hive_partitioning = true, "
+            f"hive_types = {{'date': DATE}}) WHERE run_id IN (SELECT run_id FROM {runs})")
+    else:
+        empty = RECORDS.empty_table().append_column("date", pa.array([], pa.date32()))
+        con.register(f"{records}_empty", empty)
+        con.register(f"{runs}_empty", RUNS.empty_table())
+        con.execute(f"CREATE OR REPLACE VIEW {runs} AS SELECT * FROM {runs}_empty")
+        con.execute(f"CREATE OR REPLACE VIEW {records} AS SELECT * FROM {records}_empty")
+
+
+def query(history: str | os.PathLike, sql: str, parameters: list | None = None) -> pd.DataFrame:
+    """Runs `sql` over the views `records` and `runs` of `history`; the result as a DataFrame."""
+    con = connect(history)
+    try:
+        return con.execute(sql, parameters or []).df()
+    finally:
+        con.close()
+
+
+# ---------------------------------------------------------------------------------------------
+# python -m rackqual ingest RESULTS --into HISTORY
+
+
+def cli(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="rackqual ingest",
+                                     description="Adds runs' records to a Parquet history (partitioned by date, clustered by rack).")
+    parser.add_argument("results", help="a results tree, a run folder or a records.jsonl file")
+    parser.add_argument("--into", required=True, metavar="HISTORY", help="the history folder (created if missing)")
+    parser.add_argument("--running", action="store_true",
+                        help="also take runs whose manifest says they are still running (e.g. a run that died)")
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as e:
+        return 2 if e.code else 0
+    try:
+        summary = ingest(args.results, args.into, running=args.running)
+    except (FileNotFoundError, NotADirectoryError, PermissionError, ValueError) as e:
+        print(str(e).splitlines()[0] if str(e) else f"{args.results}: {type(e).__name__}", file=sys.stderr)
+        return 2
+    except OSError as e:   # writing failed (a full disk...): the history is as it was
+        print(f"{args.into}: {e}", file=sys.stderr)
+        return 1
+    lines = summary.lines()
+    print(lines[0])
+    for line in lines[1:]:
+        print(line, file=sys.stderr)
+    return 0
