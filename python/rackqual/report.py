@@ -291,10 +291,12 @@ def _distributions(df: pd.DataFrame) -> list[Figure]:
         log = min(span) > 0 and max(span) / min(span) > 50
         for key, values in bounds.items():
             for value in sorted(values):
-                fig.add_vline(x=value, line={"dash": "dash", "color": "#c62828" if "min" in key or "max" in key
-                                             else "#ef8f00"},
-                              annotation={"text": f"{key} {value:.4g}", "textangle": -90, "font": {"size": 11}},
-                              annotation_position="top right")
+                colour = "#c62828" if "min" in key or "max" in key else "#ef8f00"
+                fig.add_vline(x=value, line={"dash": "dash", "color": colour})
+                # An annotation on a log axis is placed in log10 units (a shape in data units).
+                fig.add_annotation(x=math.log10(value) if log else value, xref="x", y=1, yref="paper",
+                                   text=f"{key} {value:.4g}", textangle=-90, xanchor="left", yanchor="top",
+                                   showarrow=False, font={"size": 11, "color": colour})
         fig.update_layout(height=150 + 45 * len(fig.data), template="plotly_white", showlegend=False,
                           xaxis={"title": f"{metric} ({unit})", "type": "log" if log else "linear"}, margin={"l": 90, "r": 30, "t": 30, "b": 45})
         figures.append(Figure(_slug("dist", check, metric), f"{check}: {metric}",
