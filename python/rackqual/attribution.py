@@ -40,7 +40,7 @@ from collections.abc import Callable
 import numpy as np
 import pandas as pd
 
-from rackqual.summary import tidy
+from rackqual.summary import column, tidy
 
 PHASES = ("forward_s", "backward_s", "allreduce_s", "optimizer_s")
 COMPONENTS = ("compute", "memory", "communication", "straggling", "unexplained")
@@ -50,10 +50,6 @@ DTYPE_ORDER = ("fp64", "fp32", "tf32", "fp16", "bf16", "fp8", "int8")
 SCOPE_ORDER = ("gpu", "node", "nvlink_domain", "rack", "cluster")
 
 StepWork = Callable[[dict, int], dict]
-
-
-def _column(df: pd.DataFrame, name: str) -> pd.Series:
-    return df[name] if name in df.columns else pd.Series(pd.NA, index=df.index, dtype="object")
 
 
 def _json(text) -> object:
@@ -77,8 +73,8 @@ def _number(v) -> float:
 
 def _not_probe(df: pd.DataFrame) -> pd.Series:
     """Records of the groups the suite asked for, not isolation's probes over sub-groups."""
-    probe = _column(df, "isolation.probe")
-    members = _column(df, "isolation.members")
+    probe = column(df, "isolation.probe")
+    members = column(df, "isolation.members")
     return probe.isna().to_numpy() & members.isna().to_numpy()
 
 
@@ -157,10 +153,10 @@ def _gemm_rate(run: pd.DataFrame, members: list[int], dtype: str) -> tuple[float
     rows = rows[np.isfinite(rows["value"].astype(float))]
     if rows.empty:
         return math.nan, "no gemm measured in the run"
-    dtypes = sorted(set(str(d) for d in _column(rows, "params.dtype").dropna()))
+    dtypes = sorted(set(str(d) for d in column(rows, "params.dtype").dropna()))
     if dtypes:
         pick = _closest_dtype(dtype, dtypes)
-        rows = rows[_column(rows, "params.dtype").astype(str) == pick]
+        rows = rows[column(rows, "params.dtype").astype(str) == pick]
         return _slowest_gpu(rows, members, f"gemm {pick}" + ("" if pick == dtype else f" (no {dtype} gemm)"))
     return _slowest_gpu(rows, members, "gemm")
 
@@ -168,7 +164,7 @@ def _gemm_rate(run: pd.DataFrame, members: list[int], dtype: str) -> tuple[float
 def _hbm_rate(run: pd.DataFrame, members: list[int]) -> tuple[float, str]:
     rows = run[(run["kind"] == "hbm") & (run["metric"] == "gbps")]
     rows = rows[np.isfinite(rows["value"].astype(float))]
-    ops = _column(rows, "params.op").astype(str)
+    ops = column(rows, "params.op").astype(str)
     for op in ("triad", "copy"):
         if (ops == op).any():
             return _slowest_gpu(rows[ops == op], members, f"hbm {op}")
