@@ -89,9 +89,7 @@ void check_suite(const std::string& suite_path, std::string backend, const std::
 // `rackqual judge`: records read back and judged again by a suite, written as JSON Lines to
 // stdout; the exit code is the worst verdict's, as a run's would be.
 int judge_records(const std::string& records_path, const std::string& suite_path, const std::string& platform_name) {
-  auto records = read_records(records_path);
-  const auto suite = prepare_for_records(suite_path, records, platform_name);
-  records = rejudge(std::move(records), suite);
+  const auto records = judge_file(records_path, suite_path, platform_name);
   for (const Record& r : records) std::printf("%s\n", to_json(r).dump().c_str());
   return exit_code(records);
 }

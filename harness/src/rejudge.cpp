@@ -65,4 +65,11 @@ PreparedSuite prepare_for_records(const std::string& suite_path, const std::vect
   return prepare_suite(suite_path, backend, device, {}, platform_name);
 }
 
+std::vector<Record> judge_file(const std::string& records_path, const std::string& suite_path,
+                               const std::string& platform_name) {
+  auto records = read_records(records_path);
+  const auto suite = prepare_for_records(suite_path, records, platform_name);
+  return rejudge(std::move(records), suite);
+}
+
 }  // namespace rackqual

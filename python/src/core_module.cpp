@@ -198,10 +198,8 @@ PYBIND11_MODULE(_core, m) {
         "Loads, validates and plans a suite for a backend; raises InputError (file:line: field: message).");
 
   m.def("judge", [](const std::string& records_path, const std::string& suite_path, const std::string& platform) {
-    auto records = read_records(records_path);
-    const auto prepared = prepare_for_records(suite_path, records, platform);
     std::string out;
-    for (const Record& r : rejudge(std::move(records), prepared)) out += to_json(r).dump() + "\n";
+    for (const Record& r : judge_file(records_path, suite_path, platform)) out += to_json(r).dump() + "\n";
     return out;
   }, py::arg("records"), py::arg("suite"), py::arg("platform") = "",
         "Judges a records file again by a suite's criteria, as `rackqual judge` does; returns JSON Lines.");

@@ -24,4 +24,9 @@ std::vector<Record> read_records(const std::string& path);
 PreparedSuite prepare_for_records(const std::string& suite_path, const std::vector<Record>& records,
                                   const std::string& platform_name = "");
 
+// A records file judged again by the suite at `suite_path`, prepared for the records' backend
+// and device (prepare_for_records): what `rackqual judge` and the Python module both return.
+std::vector<Record> judge_file(const std::string& records_path, const std::string& suite_path,
+                               const std::string& platform_name = "");
+
 }  // namespace rackqual
