@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # Installs every system package rackqual's build and tests need (Debian), then the pinned Python
-# packages into .venv (python/requirements.txt). Idempotent.
+# packages into .venv (python/requirements.txt), and the JUnit XML schema the tests validate
+# against. Idempotent.
+# Slurm and munge: a real single-node cluster in the tests (tests/slurm/cluster.sh); prometheus
+# for promtool; libxml2-utils for xmllint; clang with its runtime for the libFuzzer fuzzers.
 # MPICH, not OpenMPI: the build names MPICH's wrappers explicitly.
 set -euo pipefail
 
@@ -13,6 +16,9 @@ packages=(
   libsimdjson-dev
   python3 python3-dev python3-venv
   chromium
+  slurmctld slurmd slurm-client munge
+  prometheus libxml2-utils
+  clang libclang-rt-dev
 )
 
 missing=()
@@ -38,4 +44,17 @@ if ! cmp -s python/requirements.txt .venv/requirements.txt; then
   echo "setup: installing python/requirements.txt into .venv" >&2
   .venv/bin/pip install -q --disable-pip-version-check -r python/requirements.txt
   cp python/requirements.txt .venv/requirements.txt
+fi
+
+# The JUnit XML schema (Jenkins' xunit junit-10.xsd) that the tests validate the JUnit sink
+# against, as published in pytest's source distribution on PyPI (the version pinned above).
+schema=.venv/share/junit/junit-10.xsd
+if [ ! -s "$schema" ]; then
+  pytest_pin=$(grep -E '^pytest==' python/requirements.txt)
+  tmp=$(mktemp -d)
+  .venv/bin/pip download -q --disable-pip-version-check --no-deps --no-binary :all: -d "$tmp" "$pytest_pin"
+  mkdir -p "$(dirname "$schema")"
+  tar -xzf "$tmp"/pytest-*.tar.gz -O --wildcards '*/testing/example_scripts/junit-10.xsd' > "$schema.tmp"
+  mv "$schema.tmp" "$schema"
+  rm -rf "$tmp"
 fi
