@@ -35,11 +35,20 @@ std::vector<std::string> split(const std::string& text, char separator) {
   return out;
 }
 
+// Slurm's name for this node (SLURMD_NODENAME) when srun itself started this task: its task id
+// is this rank's (an environment copied from the host that ran mpiexec names that host).
+std::string slurm_node_name() {
+  const std::string node = env_or("SLURMD_NODENAME", ""), task = env_or("SLURM_PROCID", "");
+  const std::string rank = env_or("PMI_RANK", task);
+  return node.empty() || task.empty() || rank != task ? "" : node;
+}
+
 }  // namespace
 
 Placement local_identity() {
   Placement p;
-  const std::string real_host = host_name();
+  const std::string slurm_node = slurm_node_name();
+  const std::string real_host = slurm_node.empty() ? host_name() : slurm_node;
   p.host = env_or("RACKQUAL_HOST", real_host);
   if (const auto leaf = slurm_leaf_switch(env_or("SLURM_TOPOLOGY_ADDR", ""), env_or("SLURM_TOPOLOGY_ADDR_PATTERN", ""),
                                           real_host))

@@ -28,10 +28,10 @@ struct Placement {
 // What a rank reports of itself at start-up: its host, and its rack.
 using HostAndRack = std::pair<std::string, std::string>;
 
-// This process's host and rack as it knows them: the host name, unless RACKQUAL_HOST or
-// RACKQUAL_RACK override them (a documented seam for tests and chaos drills, and for sites
-// whose host names mislead); else under srun the leaf switch of Slurm's topology address; else
-// a host is its own rack.
+// This process's host and rack as it knows them: the host name (under srun, Slurm's name for the
+// node, the one scontrol drains), unless RACKQUAL_HOST or RACKQUAL_RACK override them (a
+// documented seam for tests and chaos drills, and for sites whose host names mislead); else
+// under srun the leaf switch of Slurm's topology address; else a host is its own rack.
 Placement local_identity();
 
 // The leaf switch in Slurm's topology address (SLURM_TOPOLOGY_ADDR "spine1.leaf3.node017" with
