@@ -27,6 +27,7 @@
 #include "rackqual/prepared_suite.hpp"
 #include "rackqual/rejudge.hpp"
 #include "rackqual/summary.hpp"
+#include "health.hpp"
 
 namespace {
 
@@ -326,6 +327,26 @@ int main(int argc, char** argv) {
     cmd->prefix_command();
   }
 
+  auto* health_cmd = app.add_subcommand(
+      "health", "Check this node's health quickly (Slurm HealthCheckProgram or prolog): exit 0 healthy, 1 unhealthy, "
+                "2 could not assess, 3 a check errored; runs its own ranks, one per GPU (do not launch under mpiexec)");
+  HealthOptions health_options;
+  health_options.suite = installed_suite("health.yaml");
+  health_cmd->add_option("--suite", health_options.suite, "The health suite")->capture_default_str();
+  health_cmd->add_option("--backend", health_options.backend, "auto (cuda where a GPU is visible, else host), host, cuda")
+      ->check(CLI::IsMember({"auto", "host", "cuda"}));
+  health_cmd->add_option("--ranks", health_options.ranks, "Ranks to run (default: one per GPU; 2 on the host backend)")
+      ->check(CLI::Range(1, 1024));
+  health_cmd->add_option("--out", health_options.out, "Keep the records in OUT/RUN_ID (default: a temporary folder, removed)");
+  health_cmd->add_option("--node", health_options.node, "The node's name in Slurm (default: SLURMD_NODENAME, else the host name)");
+  health_cmd->add_flag("--drain", health_options.drain,
+                       "Drain the node through scontrol when unhealthy, with the failing check and figure as the reason; "
+                       "resume it when healthy if this command drained it. Never drains when the node could not be assessed");
+  health_cmd->add_option("--timeout", health_options.timeout_s, "Seconds the whole check may take; past them, exit 3")
+      ->capture_default_str()->check(CLI::PositiveNumber);
+  std::vector<std::string> health_faults;
+  health_cmd->add_option("--fault", health_faults, "Inject a fault, as for run (tests and chaos drills)");
+
   auto* list_cmd = app.add_subcommand("list", "List benchmark kinds with their parameters and metrics");
   auto* check_cmd = app.add_subcommand("check", "Validate a suite and its platform profile without running it");
   check_cmd->add_option("suite", suite_path, "Suite YAML file")->required();
@@ -361,6 +382,13 @@ int main(int argc, char** argv) {
     if (*ingest_cmd) return python_command("ingest", ingest_cmd->remaining());
     if (*compare_cmd) return python_command("compare", compare_cmd->remaining());
     if (*judge_cmd) return judge_records(records_path, suite_path, judge_platform);
+    if (*health_cmd) {
+      for (const auto& f : health_faults) {
+        parse_fault(f);   // refused here, with the option's name, rather than by the run
+        health_options.run_args.insert(health_options.run_args.end(), {"--fault", f});
+      }
+      return health(health_options);
+    }
     if (*check_cmd) {
       check_suite(suite_path, backend, platform_name, device_name);
       return exit_pass;

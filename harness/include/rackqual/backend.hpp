@@ -119,6 +119,9 @@ class Backend {
   // Prepares this rank to run: binds its device, sizes its thread pool (local_size ranks share a host).
   virtual void set_up(int local_rank, int local_size) = 0;
   virtual DeviceInfo device(int local_rank) const = 0;
+  // The devices this host has for ranks to bind, before set_up (a GPU backend's GPUs; the host
+  // backend's one CPU).
+  virtual int device_count() const { return 1; }
   // Library versions for the run manifest.
   virtual std::map<std::string, std::string> versions() const = 0;
   // The clock of this rank's launch stream.
