@@ -205,7 +205,7 @@ class PrometheusTextfile : public RecordSink {
       const std::string said = r.metric + (r.unit.empty() ? "" : ", " + r.unit) +
                                (unit.factor != 1 ? ", in " + unit.suffix : "");
       if (r.value)
-        add(name, (spec ? spec->help : r.metric) + " (" + said + "; median of the repetitions)", labels, *r.value * unit.factor);
+        add(name, (spec ? spec->help : r.metric) + " (" + said + ")", labels, *r.value * unit.factor);
       if (const Bounds* b = bounds_of(r)) {
         const std::string help = "Acceptance bound of " + name + " (" + said +
                                  "): min/max fail a figure beyond them, warn_below/warn_above warn";
