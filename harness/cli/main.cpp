@@ -44,6 +44,15 @@ void say(const std::string& line) {
   if (first_rank()) std::fprintf(stderr, "%s\n", line.c_str());
 }
 
+// An output file the run writes when it ends: its folder must exist before the run starts.
+void check_output_file(const std::string& option, const std::string& path) {
+  if (path.empty()) return;
+  const std::filesystem::path file(path);
+  const std::filesystem::path folder = file.has_parent_path() ? file.parent_path() : std::filesystem::path(".");
+  if (!std::filesystem::is_directory(folder)) throw FieldError(option, "folder " + folder.string() + " does not exist");
+  if (std::filesystem::is_directory(file)) throw FieldError(option, path + " is a folder, not a file");
+}
+
 // The profiles of GPUs (those that name devices), by name.
 std::vector<std::string> gpu_profiles(const std::string& suite_path) {
   std::set<std::string> names;
@@ -305,6 +314,12 @@ int main(int argc, char** argv) {
                   "Do not isolate the culprit when a collective group misses its criterion");
     cmd->add_option("--benchmark-json", options.benchmark_json,
                     "Also write Google Benchmark's JSON of the run here (it is always written beside the records)");
+    cmd->add_option("--junit", options.junit,
+                    "Also write JUnit XML for CI dashboards here when the run ends: a testsuite per check, a testcase "
+                    "per GPU or group and point");
+    cmd->add_option("--prometheus", options.prometheus,
+                    "Also write a textfile for node_exporter's textfile collector here (PATH.prom) when the run ends: "
+                    "figures, thresholds, verdicts, run time and exit code; replaced atomically");
   }
   auto* inventory_opt = run_cmd->add_option("--inventory", topology.inventory,
                                             "Inventory YAML: racks, their hosts, GPUs per host, NVLink domains, leaf switches");
@@ -368,6 +383,11 @@ int main(int argc, char** argv) {
 
   try {
     for (const auto& f : faults) options.faults.push_back(parse_fault(f));
+    check_output_file("--junit", options.junit);
+    check_output_file("--prometheus", options.prometheus);
+    if (!options.prometheus.empty() && !options.prometheus.ends_with(".prom"))
+      say("rackqual: --prometheus: " + options.prometheus +
+          " does not end in .prom; node_exporter's textfile collector reads only *.prom files");
     for (const auto& h : slow_hosts) options.slowdowns.hosts.push_back(parse_slow_host(h));
     for (const auto& l : slow_links) options.slowdowns.links.push_back(parse_slow_link(l));
     if (!simulate.empty()) {   // simulated hosts share one machine: the host backend

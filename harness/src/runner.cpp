@@ -95,6 +95,8 @@ int Runner::run() {
     sinks.add(json_lines_sink(dir_ + "/records.jsonl"));
     sinks.add(progress_sink());
     sinks.add(console_table_sink(stdout, dir_ + "/records.jsonl"));
+    if (!options_.junit.empty()) sinks.add(junit_sink(options_.junit));
+    if (!options_.prometheus.empty()) sinks.add(prometheus_sink(options_.prometheus, plans_));
   }
   BenchmarkJson benchmark_json;
   benchmark_json_ = &benchmark_json;

@@ -37,6 +37,8 @@ struct RunOptions {
   std::string command_line;
   std::string backend_choice;        // how `auto` chose the backend, for the manifest
   std::string benchmark_json;        // also write Google Benchmark's JSON here (it is always beside the records)
+  std::string junit;                 // also write JUnit XML here when the run ends
+  std::string prometheus;            // also write a node_exporter textfile (.prom) here when the run ends
 };
 
 class Runner {

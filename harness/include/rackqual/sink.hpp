@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "rackqual/manifest.hpp"
+#include "rackqual/plan.hpp"
 #include "rackqual/record.hpp"
 
 namespace rackqual {
@@ -46,5 +47,13 @@ std::unique_ptr<RecordSink> console_table_sink(std::FILE* out, const std::string
 std::unique_ptr<RecordSink> progress_sink();
 // Writes the manifest when the run starts and again, with its status, when it ends.
 std::unique_ptr<RecordSink> manifest_sink(const std::string& path, Manifest manifest);
+// Writes JUnit XML for CI dashboards when the run ends (aborted too): a <testsuite> per check,
+// a <testcase> per GPU or group and point; fail, error and skip as <failure>, <error> and
+// <skipped>, a warning in <system-out>. Replaces `path` atomically (junit_sink.cpp).
+std::unique_ptr<RecordSink> junit_sink(const std::string& path);
+// Writes a textfile for node_exporter's textfile collector when the run ends (aborted too):
+// each figure in base units, its bounds from `plans`, a verdict state set per check, group,
+// host and GPU, the run's time and exit code. Replaces `path` atomically (prometheus_sink.cpp).
+std::unique_ptr<RecordSink> prometheus_sink(const std::string& path, std::vector<CheckPlan> plans);
 
 }  // namespace rackqual
