@@ -28,6 +28,7 @@ class CudaBackend : public Backend {
   void set_up(int local_rank, int local_size) override;
   // The bound device (index, name, uuid, serial), whatever the argument.
   DeviceInfo device(int local_rank) const override;
+  int device_count() const override { return count_; }
   std::map<std::string, std::string> versions() const override;
   std::unique_ptr<TelemetryWindow> open_telemetry(int local_rank) override;
   // The bound device's NVLink fabric, "<cluster uuid>/<clique id>", once NVML says it is
