@@ -361,6 +361,10 @@ int main(int argc, char** argv) {
       ->capture_default_str()->check(CLI::PositiveNumber);
   std::vector<std::string> health_faults;
   health_cmd->add_option("--fault", health_faults, "Inject a fault, as for run (tests and chaos drills)");
+  std::string health_junit, health_prometheus;
+  health_cmd->add_option("--junit", health_junit, "Also write JUnit XML here, as run does");
+  health_cmd->add_option("--prometheus", health_prometheus,
+                         "Also write a Prometheus textfile here (node_exporter's textfile collector), as run does");
 
   auto* list_cmd = app.add_subcommand("list", "List benchmark kinds with their parameters and metrics");
   auto* check_cmd = app.add_subcommand("check", "Validate a suite and its platform profile without running it");
@@ -406,6 +410,10 @@ int main(int argc, char** argv) {
       for (const auto& f : health_faults) {
         parse_fault(f);   // refused here, with the option's name, rather than by the run
         health_options.run_args.insert(health_options.run_args.end(), {"--fault", f});
+      }
+      for (const auto& [option, path] : {std::pair{"--junit", health_junit}, {"--prometheus", health_prometheus}}) {
+        check_output_file(option, path);
+        if (!path.empty()) health_options.run_args.insert(health_options.run_args.end(), {option, path});
       }
       return health(health_options);
     }

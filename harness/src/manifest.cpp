@@ -22,6 +22,7 @@ nlohmann::json to_json(const Manifest& m) {
           {"start_time", m.start_time},
           {"end_time", m.end_time.empty() ? nlohmann::json() : nlohmann::json(m.end_time)},
           {"status", m.status},
+          {"check_seconds", m.check_seconds},
           {"exit_status", m.exit_status < 0 ? nlohmann::json() : nlohmann::json(m.exit_status)}};
 }
 

@@ -1,5 +1,6 @@
 #include "rackqual/sink.hpp"
 
+#include <chrono>
 #include <cstdio>
 
 #include "rackqual/progress.hpp"
@@ -69,7 +70,14 @@ class ManifestFile : public RecordSink {
     manifest_.start_time = utc_now();
     write_manifest(path_, manifest_);
   }
+  void begin_check(int, int, const std::string& check) override {
+    check_ = check;
+    check_start_ = std::chrono::steady_clock::now();
+  }
   void write(const Record&) override {}
+  void end_check(Verdict) override {
+    manifest_.check_seconds[check_] += std::chrono::duration<double>(std::chrono::steady_clock::now() - check_start_).count();
+  }
   void end_run(const std::string& status, int exit_code) override {
     manifest_.end_time = utc_now();
     manifest_.status = status;
@@ -80,6 +88,8 @@ class ManifestFile : public RecordSink {
  private:
   std::string path_;
   Manifest manifest_;
+  std::string check_;
+  std::chrono::steady_clock::time_point check_start_;
 };
 
 }  // namespace

@@ -26,6 +26,9 @@ struct Manifest {
   std::string start_time;
   std::string end_time;       // empty while running
   std::string status = "running";   // running, finished, aborted
+  // Each finished check's wall time, from its start to its verdict (isolation included); what
+  // the run spent elsewhere is start-up, set-up and writing.
+  std::map<std::string, double> check_seconds;
   int exit_status = -1;
 };
 
