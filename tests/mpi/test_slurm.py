@@ -7,6 +7,7 @@ import pathlib
 import shutil
 import subprocess
 import tempfile
+import time
 import unittest
 
 from harness import BIN, ROOT, RackqualTest
@@ -133,6 +134,49 @@ class Slurm(RackqualTest):
             self.assertEqual(self.node_state()[1], "cable swap")
         finally:
             self.slurm("scontrol", "update", f"NodeName={NODE}", "State=RESUME", timeout=30)
+
+
+class HealthCheckProgram(unittest.TestCase):
+    """slurmd itself runs suites/slurm/healthcheck.sh every few seconds, as a site would configure it."""
+
+    def test_slurmd_drains_a_node_whose_health_check_fails_and_resumes_it_when_healthy(self):
+        tmp = pathlib.Path(tempfile.mkdtemp(prefix="rackqual-healthcheck-"))
+        self.addCleanup(shutil.rmtree, tmp, True)
+        cluster, sick = tmp / "cluster", tmp / "sick"
+        (tmp / "health.yaml").write_text(HEALTH)
+        # The node turns sick while the marker exists: its second GPU's GEMM computes wrong.
+        program = tmp / "check.sh"
+        program.write_text(f"""#!/bin/bash
+export SLURM_CONF={cluster}/slurm.conf RACKQUAL={BIN}
+fault=(); if [ -e {sick} ]; then fault=(--fault gemm:1:wrong); fi
+exec {ROOT}/suites/slurm/healthcheck.sh --backend host --suite {tmp}/health.yaml --node {NODE} "${{fault[@]}}" \\
+  >> {tmp}/check.log 2>&1
+""")
+        program.chmod(0o755)
+        self.addCleanup(subprocess.run, ["bash", str(CLUSTER), "stop", str(cluster)], timeout=60)
+        env = {**os.environ, "HEALTH_CHECK_PROGRAM": str(program), "HEALTH_CHECK_INTERVAL": "3"}
+        started = subprocess.run(["bash", str(CLUSTER), "start", str(cluster), NODE], capture_output=True, text=True,
+                                 timeout=120, env=env)
+        self.assertEqual(started.returncode, 0, started.stdout + started.stderr)
+        slurm_env = {**os.environ, "SLURM_CONF": str(cluster / "slurm.conf")}
+
+        def state_until(wanted, timeout=90):
+            deadline = time.monotonic() + timeout
+            while time.monotonic() < deadline:
+                shown = subprocess.run(["scontrol", "-o", "show", "node", NODE], capture_output=True, text=True,
+                                       env=slurm_env, timeout=30).stdout
+                state = shown.split("State=", 1)[1].split()[0] if "State=" in shown else ""
+                if wanted(state):
+                    return shown
+                time.sleep(1)
+            log = (tmp / "check.log").read_text() if (tmp / "check.log").exists() else "(no log)"
+            self.fail(f"node {NODE} never reached the state wanted; last: {shown}\n{log}")
+
+        sick.touch()
+        shown = state_until(lambda state: "DRAIN" in state)
+        self.assertRegex(shown, rf"Reason=rackqual health: gemm {NODE} gpu 1: ")
+        sick.unlink()
+        state_until(lambda state: "DRAIN" not in state and state.startswith("IDLE"))
 
 
 if __name__ == "__main__":

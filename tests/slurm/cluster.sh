@@ -5,7 +5,8 @@
 #   cluster.sh stop DIR              stop every daemon started from DIR
 # Each NODE (default: this machine's host name) is a Slurm node of its own, served by its own
 # slurmd on this machine (Slurm's multiple-slurmd mode), with CPUS CPUs (default: this
-# machine's); the partition "rack" holds them all.
+# machine's); the partition "rack" holds them all. With HEALTH_CHECK_PROGRAM set, slurmd runs
+# it at start and every HEALTH_CHECK_INTERVAL seconds (default 10), as a site's node health check.
 set -euo pipefail
 action=${1:?usage: cluster.sh start|stop DIR [NODE...]}
 dir=$(realpath -m "${2:?usage: cluster.sh start|stop DIR [NODE...]}")
@@ -82,6 +83,10 @@ MinJobAge=300
 JobCompType=jobcomp/none
 AccountingStorageType=accounting_storage/none
 CONF
+if [ -n "${HEALTH_CHECK_PROGRAM:-}" ]; then
+  printf 'HealthCheckProgram=%s\nHealthCheckInterval=%s\nHealthCheckNodeState=ANY\n' \
+    "$HEALTH_CHECK_PROGRAM" "${HEALTH_CHECK_INTERVAL:-10}" >> "$dir/slurm.conf"
+fi
 for i in "${!nodes[@]}"; do
   echo "NodeName=${nodes[$i]} NodeHostname=$host NodeAddr=127.0.0.1 Port=${ports[$((i + 1))]} CPUs=$cpus State=UNKNOWN"
 done >> "$dir/slurm.conf"
