@@ -38,8 +38,16 @@ from rackqual import _core, fleet, history
 from rackqual import summary as _summary
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
-TEMPLATE = ROOT / "suites" / "slurm" / "nightly.sbatch"
-SUITE = ROOT / "suites" / "nightly.yaml"
+
+
+def _suites() -> pathlib.Path:
+    """The suites folder: an installed package's (beside it), else the source tree's."""
+    installed = pathlib.Path(__file__).resolve().parent / "data" / "suites"
+    return installed if installed.is_dir() else ROOT / "suites"
+
+
+TEMPLATE = _suites() / "slurm" / "nightly.sbatch"
+SUITE = _suites() / "nightly.yaml"
 CODES = {"pass": 0, "fail": 1, "not_assessed": 2, "error": 3, "died": 3}
 BY_EXIT = {0: "pass", 1: "fail", 2: "not_assessed", 3: "error"}
 # How long past its time limit a job may take to start and end before the sweep cancels it.
@@ -399,7 +407,7 @@ def cli(argv: list[str]) -> int:
     parser.add_argument("--inventory", required=True, help="inventory YAML: the racks and their hosts (Slurm node names)")
     parser.add_argument("--results", required=True, metavar="TREE", help="the shared results tree (every host sees it)")
     parser.add_argument("--history", required=True, metavar="HIST", help="the Parquet history (created if missing)")
-    parser.add_argument("--suite", default=str(SUITE), help=f"suite YAML (default {SUITE.relative_to(ROOT)})")
+    parser.add_argument("--suite", default=str(SUITE), help="suite YAML (default suites/nightly.yaml)")
     parser.add_argument("--rack", action="append", metavar="R", help="only this rack (repeatable; default every rack)")
     parser.add_argument("--partition", metavar="P", help="Slurm partition")
     parser.add_argument("--sbatch-arg", action="append", default=[], metavar="ARG",

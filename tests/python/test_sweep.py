@@ -20,7 +20,7 @@ CLUSTER = ROOT / "tests" / "slurm" / "cluster.sh"
 NODES = {"r1": "r1n1", "r2": "r2n1"}
 INVENTORY = "cluster: sweep-test\nracks:\n" + "".join(
     f"  - name: {rack}\n    hosts:\n      - {{name: {node}, gpus: 2}}\n" for rack, node in NODES.items())
-# Small and quick on 4 ranks over 2 cores, long enough (five checks) for a kill to land mid-run.
+# Small and quick on 4 ranks over 2 cores, long enough for a kill to land mid-run.
 SUITE = """\
 name: sweep-test
 platform: auto
@@ -50,10 +50,12 @@ checks:
     params: {hidden: 64, heads: 4, seq: 32, micro_batch: 2, layers: 1, vocab: 256, dtype: fp32}
     criteria:
       step_time_s: {max: 60}
-  - id: gemm-late
+  - id: gemm-late   # at least 2 s: the kill, up to 1 s after the first record, lands before the end
     kind: gemm
     scope: gpu
     params: {m: 192, n: 192, k: 192, dtype: fp32}
+    repetitions: 10
+    min_time: 0.2s
     criteria:
       tflops: {min: 0.000001}
 """
