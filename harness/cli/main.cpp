@@ -104,7 +104,7 @@ int judge_records(const std::string& records_path, const std::string& suite_path
   return exit_code(records);
 }
 
-// `rackqual ingest` and `rackqual compare` are the Python package's (`python -m rackqual ...`):
+// `rackqual ingest`, `compare` and `sweep` are the Python package's (`python -m rackqual ...`):
 // this process becomes that one, with the package found where the build put it unless the
 // environment says otherwise (RACKQUAL_PYTHON, PYTHONPATH, RACKQUAL_BUILD).
 int python_command(const std::string& command, const std::vector<std::string>& args) {
@@ -336,7 +336,8 @@ int main(int argc, char** argv) {
 
   auto* ingest_cmd = app.add_subcommand("ingest", "Add runs to the fleet history (Parquet): ingest RESULTS --into HISTORY");
   auto* compare_cmd = app.add_subcommand("compare", "List what regressed between two results trees or histories: compare OLD NEW");
-  for (auto* cmd : {ingest_cmd, compare_cmd}) {   // every argument, --help included, is the package's
+  auto* sweep_cmd = app.add_subcommand("sweep", "The nightly fleet sweep under Slurm: sweep --inventory INV --results TREE --history HIST");
+  for (auto* cmd : {ingest_cmd, compare_cmd, sweep_cmd}) {   // every argument, --help included, is the package's
     cmd->set_help_flag();
     cmd->allow_extras();
     cmd->prefix_command();
@@ -405,6 +406,7 @@ int main(int argc, char** argv) {
     }
     if (*ingest_cmd) return python_command("ingest", ingest_cmd->remaining());
     if (*compare_cmd) return python_command("compare", compare_cmd->remaining());
+    if (*sweep_cmd) return python_command("sweep", sweep_cmd->remaining());
     if (*judge_cmd) return judge_records(records_path, suite_path, judge_platform);
     if (*health_cmd) {
       for (const auto& f : health_faults) {

@@ -38,6 +38,16 @@ std::string new_run_id() {
   return id + "Z-" + suffix;
 }
 
+// A new run's folder under `out`, claimed by creating it: runs that start in the same second into
+// one results tree (a rack's job each) never share a folder, whatever their random suffixes.
+std::string claim_run_folder(const std::string& out) {
+  std::filesystem::create_directories(out);
+  for (;;) {
+    std::string id = new_run_id();
+    if (std::filesystem::create_directory(std::filesystem::path(out) / id)) return id;
+  }
+}
+
 [[noreturn]] void hang_forever() {
   for (;;) std::this_thread::sleep_for(std::chrono::hours(1));
 }
@@ -69,9 +79,9 @@ Runner::Runner(World& world, Backend& backend, const Suite& suite, const Platfor
 
 int Runner::run() {
   const auto& plans = plans_;
-  run_id_ = world_.broadcast(new_run_id());
-  dir_ = (std::filesystem::path(options_.out_dir) / run_id_).string();
   const bool root = world_.rank() == 0;
+  run_id_ = world_.broadcast(root ? claim_run_folder(options_.out_dir) : std::string());
+  dir_ = (std::filesystem::path(options_.out_dir) / run_id_).string();
 
   // Rank 0 owns every output; each is a sink over the records.
   Sinks sinks;

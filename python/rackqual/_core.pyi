@@ -40,6 +40,10 @@ def read_records(paths: list[str]) -> Columns:
 def read_records_text(text: str, name: str = "<text>") -> Columns:
     """JSON Lines text into columns, as read_records."""
 
+def load_inventory(path: str) -> dict[str, Any]:
+    """An inventory read and validated as `rackqual run --inventory` does: path, cluster, racks
+    (name, leaf_switch, hosts: [{name, gpus}]). Raises InputError."""
+
 def step_work(params: dict[str, Any], ranks: int) -> dict[str, float]:
     """What one training step (transformer_step) does per rank on a group of `ranks`: flops,
     memory_bytes (estimated), allreduce_bytes, parameters."""

@@ -18,6 +18,12 @@ A run's records go under the date its first record was taken (UTC), so a run pas
 in one date. Columns: the records' own names; device, stats and correct as structs (so
 `device.serial` reads the same in DuckDB, Spark and Trino); params, telemetry, timing, arrival and
 isolation as JSON text with sorted keys (params is also the key of a parameter point).
+
+A run's `status` in runs is its manifest's when it was ingested: finished, aborted (ended by its
+watchdog, its records whole), or incomplete: the manifest still said running, taken with
+running=True once its job had ended (killed, timed out, its node down). An incomplete run holds
+every record written whole before it died; a line cut short by the kill is skipped and named.
+Null where the run had no readable manifest (a records file alone, a DataFrame).
 """
 from __future__ import annotations
 
@@ -65,7 +71,7 @@ FILE_ROWS = 8 * 1024 * 1024
 RUNS = pa.schema([
     ("run_id", pa.string()), ("suite", pa.string()), ("date", pa.string()), ("first", pa.timestamp("ms", tz="UTC")),
     ("last", pa.timestamp("ms", tz="UTC")), ("records", pa.int64()), ("racks", pa.int64()), ("source", pa.string()),
-    ("ingest", pa.string()),
+    ("ingest", pa.string()), ("status", pa.string()),
 ])
 
 # Records files larger than this together are read and written in several batches of about this size.
@@ -84,12 +90,15 @@ class IngestSummary:
     running: list[str] = dataclasses.field(default_factory=list)
     duplicates: list[str] = dataclasses.field(default_factory=list)
     recovered: list[str] = dataclasses.field(default_factory=list)
+    incomplete: list[str] = dataclasses.field(default_factory=list)
 
     def lines(self) -> list[str]:
         out = [f"{self.history}: {len(self.runs_added)} run(s) added ({self.records} records, {self.files} files), "
                f"{len(self.runs_present)} already there, {len(self.skipped)} line(s) skipped"]
         out += [f"already there: {run}" for run in self.runs_present]
         out += [f"still running, left for a later ingest: {run}" for run in self.running]
+        out += [f"incomplete (its manifest says running: it died or runs on), its whole records taken: {run}"
+                for run in self.incomplete]
         out += self.duplicates
         out += [f"{s['file']}:{s['line']}: skipped: {s['reason']}" for s in self.skipped]
         out += [f"removed an unfinished ingest: {name}" for name in self.recovered]
@@ -313,38 +322,54 @@ def _write_batch(table: pa.Table, staging: pathlib.Path, ingest_id: str, batch: 
     return written
 
 
-def _runs_table(table: pa.Table, ingest_id: str) -> pa.Table:
-    """One row per run of a batch: its date, first and last record, counts, where it came from."""
+def _runs_table(table: pa.Table, ingest_id: str, statuses: dict[str, str]) -> pa.Table:
+    """One row per run of a batch: its date, first and last record, counts, where it came from,
+    its status (by its records file's manifest)."""
     con = duckdb.connect()
     con.register("batch", table)
     runs = con.execute(
         "SELECT run_id, any_value(suite) AS suite, min(date) AS date, min(time) AS first, max(time) AS last, "
-        "count(*) AS records, count(DISTINCT rack) AS racks, min(source) AS source, ? AS ingest "
-        "FROM batch GROUP BY run_id ORDER BY run_id", [ingest_id]).arrow()
+        "count(*) AS records, count(DISTINCT rack) AS racks, min(source) AS source, ? AS ingest, "
+        "NULL::VARCHAR AS status FROM batch GROUP BY run_id ORDER BY run_id", [ingest_id]).arrow()
     con.close()
-    return runs.cast(RUNS)
+    status = pa.array([statuses.get(s) for s in runs.column("source").to_pylist()], pa.string())
+    return runs.set_column(runs.schema.get_field_index("status"), "status", status).cast(RUNS)
 
 
-def _still_running(frame: pd.DataFrame) -> np.ndarray:
+def _manifest_status(source) -> str | None:
+    """The status a records file's manifest gives its run (running read as incomplete); None
+    without a readable manifest (a torn one, or none)."""
+    manifest = pathlib.Path(str(source)).parent / "manifest.json"
+    try:
+        status = json.loads(manifest.read_text()).get("status")
+    except (OSError, ValueError, AttributeError):
+        return None
+    if not isinstance(status, str):
+        return None
+    return "incomplete" if status == "running" else status
+
+
+def _still_running(frame: pd.DataFrame, statuses: dict[str, str]) -> np.ndarray:
     """Which rows come from a run whose manifest says it is still running (its records are not all
-    there yet: ingested now, the rest would be skipped later as a run already in the history)."""
+    there yet: ingested now, the rest would be skipped later as a run already in the history).
+    Fills `statuses` (source -> status) for every source of `frame`."""
     if "source" not in frame or not len(frame):
         return np.zeros(len(frame), dtype=bool)
     running = set()
     for source in frame["source"].dropna().unique():
-        manifest = pathlib.Path(str(source)).parent / "manifest.json"
-        try:
-            if json.loads(manifest.read_text()).get("status") == "running":
-                running.add(source)
-        except (OSError, ValueError, AttributeError):
-            pass
+        status = _manifest_status(source)
+        if status is not None:
+            statuses[str(source)] = status
+        if status == "incomplete":
+            running.add(source)
     return frame["source"].isin(running).to_numpy() if running else np.zeros(len(frame), dtype=bool)
 
 
-def _batches(results: pd.DataFrame | str | os.PathLike, summary: IngestSummary, running: bool):
+def _batches(results: pd.DataFrame | str | os.PathLike, summary: IngestSummary, running: bool,
+             statuses: dict[str, str]):
     """The input as DataFrames of the loader's contract: the frame given, or the records below a
     path, loaded whole or, past BATCH_BYTES, a group of records files at a time; runs still
-    running held back unless `running`."""
+    running held back unless `running`. Fills `statuses` (source -> the run's status)."""
     if isinstance(results, pd.DataFrame):
         summary.skipped += list(results.attrs.get("skipped", []))
         yield results
@@ -376,7 +401,9 @@ def _batches(results: pd.DataFrame | str | os.PathLike, summary: IngestSummary, 
             summary.skipped += list(frame.attrs.get("skipped", []))
             frames.append(frame)
         frame = frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
-        held = np.zeros(len(frame), dtype=bool) if running else _still_running(frame)
+        held = _still_running(frame, statuses)
+        if running:
+            held[:] = False
         if held.any():
             summary.running += sorted(set(frame.loc[held, "run_id"].astype(str)))
             frame = frame[~held]
@@ -388,7 +415,7 @@ def ingest(results: pd.DataFrame | str | os.PathLike, into: str | os.PathLike, *
     rackqual.load; or a DataFrame of its contract) to the history `into`, creating it if needed.
     Runs already in the history are skipped; lines the loader skipped are counted and named; runs
     whose manifest says "running" wait for a later ingest unless `running` (a run that died keeps
-    that status: take it as it is with running=True).
+    that status: take it as it is with running=True, its run marked incomplete).
     All or nothing: on any error the history is left as it was and the error raised."""
     history = pathlib.Path(into)
     (history / "runs").mkdir(parents=True, exist_ok=True)
@@ -414,7 +441,8 @@ def _ingest(results, history: pathlib.Path, staging: pathlib.Path, ingest_id: st
     written: list[pathlib.Path] = []
     runs: list[pa.Table] = []
     seen: dict[str, str] = {}   # run_id -> the records file it was taken from in this ingest
-    for batch, frame in enumerate(_batches(results, summary, running)):
+    statuses: dict[str, str] = {}   # records file -> its run's status
+    for batch, frame in enumerate(_batches(results, summary, running, statuses)):
         table = to_table(frame)
         if not len(table):
             continue
@@ -436,12 +464,14 @@ def _ingest(results, history: pathlib.Path, staging: pathlib.Path, ingest_id: st
         if not len(table):
             continue
         written += _write_batch(table, staging, ingest_id, batch)
-        runs.append(_runs_table(table, ingest_id))
+        runs.append(_runs_table(table, ingest_id, statuses))
         summary.records += len(table)
     if not runs:
         return
     index = pa.concat_tables(runs)
     summary.runs_added = sorted(set(index.column("run_id").to_pylist()))
+    summary.incomplete = sorted({r for r, s in zip(index.column("run_id").to_pylist(), index.column("status").to_pylist())
+                                 if s == "incomplete"})
     summary.files = len(written)
     # The journal says what will move where before anything moves: a recovery undoes it by this list.
     relative = [str(pathlib.Path("records") / f.relative_to(staging / "records")) for f in written]
@@ -483,7 +513,9 @@ def attach(con: duckdb.DuckDBPyConnection, history: pathlib.Path, prefix: str = 
     """Creates the views {prefix}runs and {prefix}records of `history` in `con`."""
     runs, records = f"{prefix}runs", f"{prefix}records"
     if any((history / "runs").glob("*.parquet")):
-        con.execute(f"CREATE OR REPLACE VIEW {runs} AS SELECT * FROM read_parquet({_quote(history / 'runs' / '*.parquet')})")
+        # By name: runs files written before a column was added read it as null.
+        con.execute(f"CREATE OR REPLACE VIEW {runs} AS SELECT * FROM read_parquet("
+                    f"{_quote(history / 'runs' / '*.parquet')}, union_by_name = true)")
         con.execute(
             f"CREATE OR REPLACE VIEW {records} AS SELECT * FROM read_parquet("
             f"{_quote(history / 'records' / '*' / '*.parquet')}, hive_partitioning = true, "

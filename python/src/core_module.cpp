@@ -11,6 +11,7 @@
 #include "rackqual/error.hpp"
 #include "rackqual/fake_world.hpp"
 #include "rackqual/fault.hpp"
+#include "rackqual/inventory.hpp"
 #include "rackqual/kind.hpp"
 #include "rackqual/prepared_suite.hpp"
 #include "rackqual/record_columns.hpp"
@@ -222,6 +223,17 @@ PYBIND11_MODULE(_core, m) {
     reader.read_text(text, name);
     return to_python(reader.take());
   }, py::arg("text"), py::arg("name") = "<text>", "Reads JSON Lines text into columns, as read_records does.");
+
+  m.def("load_inventory", [](const std::string& path) {
+    const Inventory inventory = load_inventory(path);
+    py::list racks;
+    for (const InventoryRack& rack : inventory.racks) {
+      py::list hosts;
+      for (const InventoryHost& h : rack.hosts) hosts.append(py::dict(py::arg("name") = h.name, py::arg("gpus") = h.gpus));
+      racks.append(py::dict(py::arg("name") = rack.name, py::arg("leaf_switch") = rack.leaf_switch, py::arg("hosts") = hosts));
+    }
+    return py::dict(py::arg("path") = inventory.path, py::arg("cluster") = inventory.cluster, py::arg("racks") = racks);
+  }, py::arg("path"), "Reads and validates an inventory: cluster, racks (name, leaf_switch, hosts: name, gpus); raises InputError.");
 
   m.def("step_work", [](const py::dict& params, int ranks) {
     const Kind& kind = kind_named("transformer_step");

@@ -172,6 +172,40 @@ def test_runs_still_running_wait_for_a_later_ingest(results, tmp_path):
     assert taken.runs_added == [manifest["run_id"]]
 
 
+def test_a_killed_run_beside_a_finished_one_is_taken_whole_and_marked_incomplete(results, tmp_path):
+    tree = tmp_path / "tree"
+    finished = copy_run(results, tree, 0)
+    killed = copy_run(results, tree, 1)
+    manifest = json.loads((killed / "manifest.json").read_text())
+    (killed / "manifest.json").write_text(json.dumps(dict(manifest, status="running", end_time=None)))
+    lines = (killed / "records.jsonl").read_text().splitlines(keepends=True)
+    whole = len(lines) // 2
+    # The kill landed while a record was being appended: half a line, no newline.
+    (killed / "records.jsonl").write_text("".join(lines[:whole]) + lines[whole][: len(lines[whole]) // 2])
+    into = tmp_path / "history"
+    held = history.ingest(tree, into)
+    assert held.runs_added == [finished.name] and held.running == [killed.name]
+    taken = history.ingest(tree, into, running=True)
+    assert taken.runs_added == [killed.name] and taken.incomplete == [killed.name]
+    assert taken.runs_present == [finished.name] and taken.records == whole
+    assert [s["line"] for s in taken.skipped] == [whole + 1]
+    assert any("incomplete" in line and killed.name in line for line in taken.lines())
+    runs = history.query(into, "SELECT run_id, status, records FROM runs ORDER BY run_id").set_index("run_id")
+    assert runs.loc[killed.name, "status"] == "incomplete" and runs.loc[killed.name, "records"] == whole
+    assert runs.loc[finished.name, "status"] == "finished"
+    assert runs.loc[finished.name, "records"] == len((finished / "records.jsonl").read_text().splitlines())
+
+
+def test_runs_files_without_a_status_still_read(results, tmp_path):
+    into = tmp_path / "history"
+    history.ingest(copy_run(results, tmp_path / "a", 0), into)
+    (old,) = (into / "runs").glob("*.parquet")
+    pq.write_table(pq.read_table(old).drop_columns(["status"]), old)   # as written before runs had one
+    history.ingest(copy_run(results, tmp_path / "b", 1), into)
+    runs = history.query(into, "SELECT status FROM runs ORDER BY first")
+    assert runs["status"].isna().tolist() == [True, False]
+
+
 def test_ingest_from_a_dataframe_and_other_params_keep_one_schema(results, tmp_path):
     frame = rackqual.load(results)
     other = frame[frame["kind"] == "gemm"].copy()
