@@ -21,7 +21,9 @@
 #include "rackqual/suite.hpp"
 #include "rackqual/text.hpp"
 #include "rackqual/version.hpp"
+#include "rackqual/memory_fit.hpp"
 #include "rackqual/mpi_world.hpp"
+#include "rackqual/name.hpp"
 #include "rackqual/qualify.hpp"
 #include "rackqual/plan.hpp"
 #include "rackqual/prepared_suite.hpp"
@@ -209,6 +211,9 @@ int run(int argc, char** argv, const std::string& suite_path, const std::string&
     world.place(topology);
     std::tie(backend, options.backend_choice) = choose_backend(world, backend_name);
     prepared = prepare_suite(suite_path, backend->name(), backend->device(world.placement().local_rank).name, only);
+    // Simulated hosts all share this machine's memory.
+    check_memory(prepared, backend->device(world.placement().local_rank),
+                 topology.simulation ? world.size() : world.placement().local_size);
     if (target) {
       // Rank 0 holds the inventory the verdicts count against; every rank knows the ladder.
       if (world.rank() == 0) {
@@ -290,6 +295,8 @@ int main(int argc, char** argv) {
         ->check(CLI::IsMember({"auto", "host", "cuda"}));
     cmd->add_option("--out", options.out_dir, "Results folder; each run writes OUT/RUN_ID/{records.jsonl,manifest.json}")
         ->capture_default_str();
+    cmd->add_option("--run-id", options.run_id,
+                    "Name of the run folder, made new under OUT (default: the UTC time and a random suffix)");
     cmd->add_option("--only", only, "Run only this check id (repeatable)");
     cmd->add_option("--fault", faults,
                     "Inject a fault for tests and chaos drills: CHECK:RANK:MODE, MODE = wrong (corrupt a result), "
@@ -346,6 +353,8 @@ int main(int argc, char** argv) {
   }
 
   try {
+    if (!options.run_id.empty())
+      if (const auto problem = name_problem(options.run_id)) throw FieldError("--run-id", *problem);
     for (const auto& f : faults) options.faults.push_back(parse_fault(f));
     for (const auto& h : slow_hosts) options.slowdowns.hosts.push_back(parse_slow_host(h));
     for (const auto& l : slow_links) options.slowdowns.links.push_back(parse_slow_link(l));

@@ -4,7 +4,6 @@
 #include <atomic>
 #include <chrono>
 #include <filesystem>
-#include <fstream>
 #include <random>
 #include <sstream>
 #include <thread>
@@ -14,6 +13,7 @@
 #include "rackqual/error.hpp"
 #include "rackqual/manifest.hpp"
 #include "rackqual/measure.hpp"
+#include "rackqual/run_folder.hpp"
 #include "rackqual/sink.hpp"
 #include "rackqual/summary.hpp"
 #include "rackqual/version.hpp"
@@ -69,32 +69,50 @@ Runner::Runner(World& world, Backend& backend, const Suite& suite, const Platfor
 
 int Runner::run() {
   const auto& plans = plans_;
-  run_id_ = world_.broadcast(new_run_id());
+  run_id_ = world_.broadcast(options_.run_id.empty() ? new_run_id() : options_.run_id);
   dir_ = (std::filesystem::path(options_.out_dir) / run_id_).string();
   const bool root = world_.rank() == 0;
 
-  // Rank 0 owns every output; each is a sink over the records.
+  // Rank 0 owns every output; each is a sink over the records. The run folder is made new and
+  // nothing in it is written through a link (run_folder.hpp); where that cannot be, no rank
+  // runs anything.
   Sinks sinks;
+  std::shared_ptr<const RunFolder> folder;
+  std::string refused;
   if (root) {
-    std::filesystem::create_directories(dir_);
-    Manifest manifest;
-    manifest.run_id = run_id_;
-    manifest.versions = backend_.versions();
-    manifest.versions["rackqual"] = version;
-    manifest.hosts = world_.hosts();
-    manifest.ranks = world_.size();
-    manifest.topology = world_.topology();
-    manifest.backend = backend_.name();
-    manifest.backend_choice = options_.backend_choice;
-    manifest.platform = platform_.name;
-    for (const auto& [key, peak] : platform_.peaks) manifest.platform_peaks[key] = peak.value;
-    manifest.suite_path = suite_.path;
-    manifest.suite_hash = suite_.hash;
-    manifest.command_line = options_.command_line;
-    sinks.add(manifest_sink(dir_ + "/manifest.json", std::move(manifest)));
-    sinks.add(json_lines_sink(dir_ + "/records.jsonl"));
-    sinks.add(progress_sink());
-    sinks.add(console_table_sink(stdout, dir_ + "/records.jsonl"));
+    try {
+      refused = "--benchmark-json: ";
+      std::error_code absent;
+      if (!options_.benchmark_json.empty() && std::filesystem::is_symlink(options_.benchmark_json, absent))
+        throw SetupError(options_.benchmark_json + ": is a symbolic link; not followed");
+      refused = "--out: ";
+      folder = std::make_shared<const RunFolder>(options_.out_dir, run_id_);
+      Manifest manifest;
+      manifest.run_id = run_id_;
+      manifest.versions = backend_.versions();
+      manifest.versions["rackqual"] = version;
+      manifest.hosts = world_.hosts();
+      manifest.ranks = world_.size();
+      manifest.topology = world_.topology();
+      manifest.backend = backend_.name();
+      manifest.backend_choice = options_.backend_choice;
+      manifest.platform = platform_.name;
+      for (const auto& [key, peak] : platform_.peaks) manifest.platform_peaks[key] = peak.value;
+      manifest.suite_path = suite_.path;
+      manifest.suite_hash = suite_.hash;
+      manifest.command_line = options_.command_line;
+      sinks.add(manifest_sink(folder, "manifest.json", std::move(manifest)));
+      sinks.add(json_lines_sink(folder->create("records.jsonl")));
+      sinks.add(progress_sink());
+      sinks.add(console_table_sink(stdout, dir_ + "/records.jsonl"));
+      refused.clear();
+    } catch (const SetupError& e) {
+      refused += e.what();
+    }
+  }
+  if (const std::string why = world_.broadcast(refused); !why.empty()) {
+    if (root) std::fprintf(stderr, "rackqual: %s\n", why.c_str());
+    return exit_bad_input;
   }
   BenchmarkJson benchmark_json;
   benchmark_json_ = &benchmark_json;
@@ -209,11 +227,17 @@ int Runner::run() {
   watchdog.begin_check(-1, "", 0);
 
   // Google Benchmark's JSON of every rank's runs, beside the records.
+  bool unwritten = false;   // rank 0 could not write it: the run ends as a run error
   const auto documents = world_.gather(benchmark_json.finish());
   if (root) {
     const std::string merged = BenchmarkJson::merge(documents);
-    std::ofstream(dir_ + "/benchmark.json") << merged;
-    if (!options_.benchmark_json.empty()) std::ofstream(options_.benchmark_json) << merged;
+    try {
+      folder->replace("benchmark.json", merged);
+      if (!options_.benchmark_json.empty()) write_file_no_follow(options_.benchmark_json, merged);
+    } catch (const SetupError& e) {
+      std::fprintf(stderr, "rackqual: error: %s\n", e.what());
+      unwritten = true;
+    }
   }
 
   // The verdicts drawn from the whole run (qualify's per GPU, node and rack), on rank 0.
@@ -224,7 +248,7 @@ int Runner::run() {
       run_worst = worst(run_worst, r.verdict);
     }
   }
-  const int code = exit_code(run_worst);
+  const int code = unwritten ? exit_run_error : exit_code(run_worst);
   if (root) sinks.end_run("finished", code);
   return std::stoi(world_.broadcast(std::to_string(code)));
 }

@@ -9,6 +9,7 @@
 
 #include "rackqual/manifest.hpp"
 #include "rackqual/record.hpp"
+#include "rackqual/run_folder.hpp"
 
 namespace rackqual {
 
@@ -40,11 +41,14 @@ class Sinks : public RecordSink {
 
 // Appends each record to a JSON Lines file, flushed line by line (RecordWriter).
 std::unique_ptr<RecordSink> json_lines_sink(const std::string& path);
+// The same to a file the sink owns from now on, open for appending (RunFolder::create).
+std::unique_ptr<RecordSink> json_lines_sink(int fd);
 // Prints the verdict table and where the records are to `out` when the run finishes.
 std::unique_ptr<RecordSink> console_table_sink(std::FILE* out, const std::string& records_path);
 // Shows progress on stderr: a live line on a terminal, one line per finished check otherwise.
 std::unique_ptr<RecordSink> progress_sink();
-// Writes the manifest when the run starts and again, with its status, when it ends.
-std::unique_ptr<RecordSink> manifest_sink(const std::string& path, Manifest manifest);
+// Writes the manifest, NAME in the run folder, when the run starts and again, with its status,
+// when it ends.
+std::unique_ptr<RecordSink> manifest_sink(std::shared_ptr<const RunFolder> folder, const std::string& name, Manifest manifest);
 
 }  // namespace rackqual
