@@ -89,9 +89,11 @@ void check_suite(const std::string& suite_path, std::string backend, const std::
 }
 
 // `rackqual judge`: records read back and judged again by a suite, written as JSON Lines to
-// stdout; the exit code is the worst verdict's, as a run's would be.
+// stdout; the exit code is the worst verdict's, as a run's would be (2 when there is none).
 int judge_records(const std::string& records_path, const std::string& suite_path, const std::string& platform_name) {
   const auto records = judge_file(records_path, suite_path, platform_name);
+  // No figure judged is no pass: could not assess.
+  if (records.empty()) throw InputError(records_path, 0, "records", "holds no records: nothing to judge");
   for (const Record& r : records) std::printf("%s\n", to_json(r).dump().c_str());
   return exit_code(records);
 }
@@ -392,7 +394,9 @@ int main(int argc, char** argv) {
     say(std::string("rackqual: ") + e.what());
     return exit_bad_input;
   } catch (const std::exception& e) {
+    // Nothing was measured: run and qualify end every error after set-up themselves (exit 3);
+    // what reaches here (check, judge, a launcher or Python that cannot start) could not assess.
     say(std::string("rackqual: error: ") + e.what());
-    return exit_run_error;
+    return exit_bad_input;
   }
 }
