@@ -21,7 +21,9 @@
 #include "rackqual/suite.hpp"
 #include "rackqual/text.hpp"
 #include "rackqual/version.hpp"
+#include "rackqual/memory_fit.hpp"
 #include "rackqual/mpi_world.hpp"
+#include "rackqual/name.hpp"
 #include "rackqual/qualify.hpp"
 #include "rackqual/plan.hpp"
 #include "rackqual/prepared_suite.hpp"
@@ -97,9 +99,11 @@ void check_suite(const std::string& suite_path, std::string backend, const std::
 }
 
 // `rackqual judge`: records read back and judged again by a suite, written as JSON Lines to
-// stdout; the exit code is the worst verdict's, as a run's would be.
+// stdout; the exit code is the worst verdict's, as a run's would be (2 when there is none).
 int judge_records(const std::string& records_path, const std::string& suite_path, const std::string& platform_name) {
   const auto records = judge_file(records_path, suite_path, platform_name);
+  // No figure judged is no pass: could not assess.
+  if (records.empty()) throw InputError(records_path, 0, "records", "holds no records: nothing to judge");
   for (const Record& r : records) std::printf("%s\n", to_json(r).dump().c_str());
   return exit_code(records);
 }
@@ -219,6 +223,9 @@ int run(int argc, char** argv, const std::string& suite_path, const std::string&
     world.place(topology);
     std::tie(backend, options.backend_choice) = choose_backend(world, backend_name);
     prepared = prepare_suite(suite_path, backend->name(), backend->device(world.placement().local_rank).name, only);
+    // Simulated hosts all share this machine's memory.
+    check_memory(prepared, backend->device(world.placement().local_rank),
+                 topology.simulation ? world.size() : world.placement().local_size);
     if (target) {
       // Rank 0 holds the inventory the verdicts count against; every rank knows the ladder.
       if (world.rank() == 0) {
@@ -300,6 +307,8 @@ int main(int argc, char** argv) {
         ->check(CLI::IsMember({"auto", "host", "cuda"}));
     cmd->add_option("--out", options.out_dir, "Results folder; each run writes OUT/RUN_ID/{records.jsonl,manifest.json}")
         ->capture_default_str();
+    cmd->add_option("--run-id", options.run_id,
+                    "Name of the run folder, made new under OUT (default: the UTC time and a random suffix)");
     cmd->add_option("--only", only, "Run only this check id (repeatable)");
     cmd->add_option("--fault", faults,
                     "Inject a fault for tests and chaos drills: CHECK:RANK:MODE, MODE = wrong (corrupt a result), "
@@ -387,6 +396,8 @@ int main(int argc, char** argv) {
   }
 
   try {
+    if (!options.run_id.empty())
+      if (const auto problem = name_problem(options.run_id)) throw FieldError("--run-id", *problem);
     for (const auto& f : faults) options.faults.push_back(parse_fault(f));
     check_output_file("--junit", options.junit);
     check_output_file("--prometheus", options.prometheus);
@@ -441,7 +452,9 @@ int main(int argc, char** argv) {
     say(std::string("rackqual: ") + e.what());
     return exit_bad_input;
   } catch (const std::exception& e) {
+    // Nothing was measured: run and qualify end every error after set-up themselves (exit 3);
+    // what reaches here (check, judge, a launcher or Python that cannot start) could not assess.
     say(std::string("rackqual: error: ") + e.what());
-    return exit_run_error;
+    return exit_bad_input;
   }
 }

@@ -5,6 +5,7 @@
 #include <map>
 
 #include "rackqual/error.hpp"
+#include "rackqual/name.hpp"
 #include "rackqual/text.hpp"
 #include "yaml_file.hpp"
 
@@ -13,10 +14,10 @@ namespace {
 
 std::string short_name(const std::string& host) { return host.substr(0, host.find('.')); }
 
-// A non-empty name.
+// A name (name.hpp): racks, hosts and domains name records, groups and files.
 std::string name_of(const YamlFile& f, const YAML::Node& node, const std::string& field) {
   std::string name = f.scalar(node, field);
-  if (name.empty()) f.fail(node, field, "expected a name");
+  if (const auto problem = name_problem(name)) f.fail(node, field, *problem);
   return name;
 }
 

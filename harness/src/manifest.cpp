@@ -1,7 +1,11 @@
 #include "rackqual/manifest.hpp"
 
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
 #include <cstdio>
-#include <fstream>
+#include <cstring>
 #include <stdexcept>
 
 namespace rackqual {
@@ -27,13 +31,17 @@ nlohmann::json to_json(const Manifest& m) {
 }
 
 void write_manifest(const std::string& path, const Manifest& m) {
+  // The temporary file is made new and the rename replaces a link at `path`: none is followed.
   const std::string temporary = path + ".tmp";
-  {
-    std::ofstream out(temporary, std::ios::trunc);
-    out << to_json(m).dump(2) << "\n";
-    if (!out.flush()) throw std::runtime_error("cannot write " + temporary);
+  const int fd = ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+  if (fd < 0) throw std::runtime_error("cannot write " + temporary + ": " + std::strerror(errno));
+  const std::string text = to_json(m).dump(2) + "\n";
+  const bool written = ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size());
+  ::close(fd);
+  if (!written || std::rename(temporary.c_str(), path.c_str()) != 0) {
+    std::remove(temporary.c_str());
+    throw std::runtime_error("cannot write " + path);
   }
-  if (std::rename(temporary.c_str(), path.c_str()) != 0) throw std::runtime_error("cannot write " + path);
 }
 
 }  // namespace rackqual

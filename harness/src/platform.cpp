@@ -5,6 +5,7 @@
 #include <filesystem>
 
 #include "criterion_yaml.hpp"
+#include "rackqual/name.hpp"
 #include "rackqual/suite.hpp"
 #include "yaml_file.hpp"
 
@@ -32,6 +33,7 @@ Platform load_platform(const std::string& path) {
   Platform p;
   p.path = path;
   p.name = f.scalar(f.required(root, "name", ""), "name");
+  if (const auto problem = name_problem(p.name)) f.fail(root["name"], "name", *problem);
   if (auto d = root["description"]) p.description = f.scalar(d, "description");
   if (auto devices = root["devices"]) {
     if (!devices.IsSequence()) f.fail(devices, "devices", "expected a list of device names");
@@ -85,6 +87,10 @@ Platform load_platform(const std::string& path) {
   return p;
 }
 
+// What a suite may reach: a suite reads no file but its platform profile, and runs no command.
+// The profile is NAME.yaml in the suite's own platforms/ folder or in the installed
+// suites/platforms/, and NAME (the suite's `platform:`, --platform, a profile's `name:`) is a
+// name (name.hpp), so that no suite can point at a file elsewhere.
 std::vector<std::string> platform_dirs(const std::string& suite_path) {
   // RACKQUAL_DATA_DIR in the environment moves the installed data (a relocated bundle); the
   // compiled-in folder (the source tree) otherwise.
@@ -101,6 +107,7 @@ std::string installed_suite(const std::string& name) {
 }
 
 std::string find_platform(const std::string& name, const std::vector<std::string>& dirs) {
+  if (!is_name(name)) return "";
   for (const auto& dir : dirs) {
     const auto candidate = std::filesystem::path(dir) / (name + ".yaml");
     if (std::filesystem::exists(candidate)) return candidate.string();

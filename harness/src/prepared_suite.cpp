@@ -1,10 +1,12 @@
 #include "rackqual/prepared_suite.hpp"
 
 #include "rackqual/error.hpp"
+#include "rackqual/name.hpp"
 
 namespace rackqual {
 
 Platform platform_profile(const std::string& suite_path, const std::string& name, const std::string& field) {
+  if (const auto problem = name_problem(name)) throw InputError(suite_path, 0, field, *problem);
   const auto dirs = platform_dirs(suite_path);
   const std::string path = find_platform(name, dirs);
   if (path.empty())

@@ -1,5 +1,6 @@
 #include "rackqual/rejudge.hpp"
 
+#include <filesystem>
 #include <fstream>
 #include <map>
 
@@ -38,7 +39,7 @@ std::vector<Record> rejudge(std::vector<Record> records, const PreparedSuite& su
 
 std::vector<Record> read_records(const std::string& path) {
   std::ifstream in(path);
-  if (!in) throw InputError(path, 0, "records", "cannot be read");
+  if (!in || std::filesystem::is_directory(path)) throw InputError(path, 0, "records", "cannot be read as a records file");
   std::vector<Record> records;
   int line_number = 0;
   for (std::string line; std::getline(in, line);) {

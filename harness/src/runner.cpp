@@ -4,7 +4,6 @@
 #include <atomic>
 #include <chrono>
 #include <filesystem>
-#include <fstream>
 #include <random>
 #include <sstream>
 #include <thread>
@@ -14,6 +13,7 @@
 #include "rackqual/error.hpp"
 #include "rackqual/manifest.hpp"
 #include "rackqual/measure.hpp"
+#include "rackqual/run_folder.hpp"
 #include "rackqual/sink.hpp"
 #include "rackqual/summary.hpp"
 #include "rackqual/version.hpp"
@@ -38,13 +38,20 @@ std::string new_run_id() {
   return id + "Z-" + suffix;
 }
 
-// A new run's folder under `out`, claimed by creating it: runs that start in the same second into
-// one results tree (a rack's job each) never share a folder, whatever their random suffixes.
-std::string claim_run_folder(const std::string& out) {
-  std::filesystem::create_directories(out);
+// A new run folder under `out`, claimed by creating it: runs that start in the same second into
+// one results tree (a rack's job each) never share a folder, whatever their random suffixes. A
+// run id the operator chose is taken as it is, or refused. Throws SetupError.
+std::pair<std::shared_ptr<const RunFolder>, std::string> claim_run_folder(const std::string& out,
+                                                                         const std::string& chosen) {
   for (;;) {
-    std::string id = new_run_id();
-    if (std::filesystem::create_directory(std::filesystem::path(out) / id)) return id;
+    const std::string id = chosen.empty() ? new_run_id() : chosen;
+    try {
+      return {std::make_shared<const RunFolder>(out, id), id};
+    } catch (const SetupError&) {
+      std::error_code ec;   // taken by another run: draw again; anything else is refused
+      if (!chosen.empty() || !std::filesystem::exists(std::filesystem::symlink_status(std::filesystem::path(out) / id, ec)))
+        throw;
+    }
   }
 }
 
@@ -80,34 +87,53 @@ Runner::Runner(World& world, Backend& backend, const Suite& suite, const Platfor
 int Runner::run() {
   const auto& plans = plans_;
   const bool root = world_.rank() == 0;
-  run_id_ = world_.broadcast(root ? claim_run_folder(options_.out_dir) : std::string());
-  dir_ = (std::filesystem::path(options_.out_dir) / run_id_).string();
 
-  // Rank 0 owns every output; each is a sink over the records.
+  // Rank 0 owns every output; each is a sink over the records. The run folder is made new and
+  // nothing in it is written through a link (run_folder.hpp); where that cannot be, no rank
+  // runs anything.
   Sinks sinks;
+  std::shared_ptr<const RunFolder> folder;
+  std::string refused;
   if (root) {
-    std::filesystem::create_directories(dir_);
-    Manifest manifest;
-    manifest.run_id = run_id_;
-    manifest.versions = backend_.versions();
-    manifest.versions["rackqual"] = version;
-    manifest.hosts = world_.hosts();
-    manifest.ranks = world_.size();
-    manifest.topology = world_.topology();
-    manifest.backend = backend_.name();
-    manifest.backend_choice = options_.backend_choice;
-    manifest.platform = platform_.name;
-    for (const auto& [key, peak] : platform_.peaks) manifest.platform_peaks[key] = peak.value;
-    manifest.suite_path = suite_.path;
-    manifest.suite_hash = suite_.hash;
-    manifest.command_line = options_.command_line;
-    sinks.add(manifest_sink(dir_ + "/manifest.json", std::move(manifest)));
-    sinks.add(json_lines_sink(dir_ + "/records.jsonl"));
-    sinks.add(progress_sink());
-    sinks.add(console_table_sink(stdout, dir_ + "/records.jsonl"));
-    if (!options_.junit.empty()) sinks.add(junit_sink(options_.junit));
-    if (!options_.prometheus.empty()) sinks.add(prometheus_sink(options_.prometheus, plans_));
+    try {
+      refused = "--benchmark-json: ";
+      std::error_code absent;
+      if (!options_.benchmark_json.empty() && std::filesystem::is_symlink(options_.benchmark_json, absent))
+        throw SetupError(options_.benchmark_json + ": is a symbolic link; not followed");
+      refused = "--out: ";
+      std::tie(folder, run_id_) = claim_run_folder(options_.out_dir, options_.run_id);
+      dir_ = folder->path();
+      Manifest manifest;
+      manifest.run_id = run_id_;
+      manifest.versions = backend_.versions();
+      manifest.versions["rackqual"] = version;
+      manifest.hosts = world_.hosts();
+      manifest.ranks = world_.size();
+      manifest.topology = world_.topology();
+      manifest.backend = backend_.name();
+      manifest.backend_choice = options_.backend_choice;
+      manifest.platform = platform_.name;
+      for (const auto& [key, peak] : platform_.peaks) manifest.platform_peaks[key] = peak.value;
+      manifest.suite_path = suite_.path;
+      manifest.suite_hash = suite_.hash;
+      manifest.command_line = options_.command_line;
+      sinks.add(manifest_sink(folder, "manifest.json", std::move(manifest)));
+      sinks.add(json_lines_sink(folder->create("records.jsonl")));
+      sinks.add(progress_sink());
+      sinks.add(console_table_sink(stdout, dir_ + "/records.jsonl"));
+      if (!options_.junit.empty()) sinks.add(junit_sink(options_.junit));
+      if (!options_.prometheus.empty()) sinks.add(prometheus_sink(options_.prometheus, plans_));
+      refused.clear();
+    } catch (const SetupError& e) {
+      refused += e.what();
+    }
   }
+  if (const std::string why = world_.broadcast(refused); !why.empty()) {
+    if (root) std::fprintf(stderr, "rackqual: %s\n", why.c_str());
+    return exit_bad_input;
+  }
+  run_id_ = world_.broadcast(run_id_);
+  dir_ = (std::filesystem::path(options_.out_dir) / run_id_).string();
   BenchmarkJson benchmark_json;
   benchmark_json_ = &benchmark_json;
 
@@ -221,11 +247,17 @@ int Runner::run() {
   watchdog.begin_check(-1, "", 0);
 
   // Google Benchmark's JSON of every rank's runs, beside the records.
+  bool unwritten = false;   // rank 0 could not write it: the run ends as a run error
   const auto documents = world_.gather(benchmark_json.finish());
   if (root) {
     const std::string merged = BenchmarkJson::merge(documents);
-    std::ofstream(dir_ + "/benchmark.json") << merged;
-    if (!options_.benchmark_json.empty()) std::ofstream(options_.benchmark_json) << merged;
+    try {
+      folder->replace("benchmark.json", merged);
+      if (!options_.benchmark_json.empty()) write_file_no_follow(options_.benchmark_json, merged);
+    } catch (const SetupError& e) {
+      std::fprintf(stderr, "rackqual: error: %s\n", e.what());
+      unwritten = true;
+    }
   }
 
   // The verdicts drawn from the whole run (qualify's per GPU, node and rack), on rank 0.
@@ -236,7 +268,7 @@ int Runner::run() {
       run_worst = worst(run_worst, r.verdict);
     }
   }
-  const int code = exit_code(run_worst);
+  const int code = unwritten ? exit_run_error : exit_code(run_worst);
   if (root) sinks.end_run("finished", code);
   return std::stoi(world_.broadcast(std::to_string(code)));
 }

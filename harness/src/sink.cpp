@@ -30,6 +30,7 @@ namespace {
 class JsonLines : public RecordSink {
  public:
   explicit JsonLines(const std::string& path) : writer_(path) {}
+  explicit JsonLines(int fd) : writer_(fd) {}
   void write(const Record& record) override { writer_.append(record); }
 
  private:
@@ -66,9 +67,10 @@ class ProgressLine : public RecordSink {
 
 class ManifestFile : public RecordSink {
  public:
-  ManifestFile(std::string path, Manifest manifest) : path_(std::move(path)), manifest_(std::move(manifest)) {
+  ManifestFile(std::shared_ptr<const RunFolder> folder, std::string name, Manifest manifest)
+      : folder_(std::move(folder)), name_(std::move(name)), manifest_(std::move(manifest)) {
     manifest_.start_time = utc_now();
-    write_manifest(path_, manifest_);
+    folder_->replace(name_, to_json(manifest_).dump(2) + "\n");
   }
   void begin_check(int, int, const std::string& check) override {
     check_ = check;
@@ -82,11 +84,12 @@ class ManifestFile : public RecordSink {
     manifest_.end_time = utc_now();
     manifest_.status = status;
     manifest_.exit_status = exit_code;
-    write_manifest(path_, manifest_);
+    folder_->replace(name_, to_json(manifest_).dump(2) + "\n");
   }
 
  private:
-  std::string path_;
+  std::shared_ptr<const RunFolder> folder_;
+  std::string name_;
   Manifest manifest_;
   std::string check_;
   std::chrono::steady_clock::time_point check_start_;
@@ -95,12 +98,14 @@ class ManifestFile : public RecordSink {
 }  // namespace
 
 std::unique_ptr<RecordSink> json_lines_sink(const std::string& path) { return std::make_unique<JsonLines>(path); }
+std::unique_ptr<RecordSink> json_lines_sink(int fd) { return std::make_unique<JsonLines>(fd); }
 std::unique_ptr<RecordSink> console_table_sink(std::FILE* out, const std::string& records_path) {
   return std::make_unique<ConsoleTable>(out, records_path);
 }
 std::unique_ptr<RecordSink> progress_sink() { return std::make_unique<ProgressLine>(); }
-std::unique_ptr<RecordSink> manifest_sink(const std::string& path, Manifest manifest) {
-  return std::make_unique<ManifestFile>(path, std::move(manifest));
+std::unique_ptr<RecordSink> manifest_sink(std::shared_ptr<const RunFolder> folder, const std::string& name,
+                                          Manifest manifest) {
+  return std::make_unique<ManifestFile>(std::move(folder), name, std::move(manifest));
 }
 
 }  // namespace rackqual

@@ -7,6 +7,7 @@
 
 #include "rackqual/backend.hpp"
 #include "rackqual/error.hpp"
+#include "rackqual/name.hpp"
 #include "rackqual/stats.hpp"
 #include "rackqual/units.hpp"
 #include "criterion_yaml.hpp"
@@ -91,8 +92,8 @@ Check read_check(const YamlFile& f, const YAML::Node& node, std::size_t index, c
   Check check;
   check.line = YamlFile::line(node);
   check.id = f.scalar(f.required(node, "id", field), field + ".id");
-  if (check.id.empty() || check.id.find_first_of(" \t:/") != std::string::npos)
-    f.fail(node["id"], field + ".id", "an id is a non-empty word without spaces, ':' or '/'");
+  // An id names the check's records and may name files of its own: a name, never a path.
+  if (const auto problem = name_problem(check.id)) f.fail(node["id"], field + ".id", *problem);
   field = "checks[" + check.id + "]";
 
   const YAML::Node kind_node = f.required(node, "kind", field);
@@ -185,6 +186,8 @@ Suite load_suite(const std::string& path) {
   suite.hash = fnv1a64(f.text());
   suite.name = f.scalar(f.required(root, "name", ""), "name");
   suite.platform = root["platform"] ? f.scalar(root["platform"], "platform") : "auto";
+  // The profile is found as platforms/NAME.yaml: a name, never a path to another file.
+  if (const auto problem = name_problem(suite.platform)) f.fail(root["platform"], "platform", *problem);
 
   Timing defaults;
   if (auto d = root["defaults"]) {

@@ -53,4 +53,26 @@ inline double memory_bytes_per_step(const Shape& s, double parameters, int compu
   return parameters * per_parameter + 2.0 * activations * compute_bytes;
 }
 
+// Bytes one rank holds to train the shape: what the model (kernels/model/model.cpp) allocates.
+// The fp32 master weights, their gradients and AdamW's two moments (4 x P); a copy of the weights
+// in the compute type where it is narrower; activations kept for the backward pass, per layer
+// (L) and token (N): the residual stream (x, mid: 2h + h), the layernorm outputs and statistics,
+// QKV (3h), attention output (h), the MLP (4h + 4h) and the attention probabilities (heads x
+// seq per token); the logits and their gradient (N x V each); one layer's scores and their
+// gradient; the backward pass's scratch; the gradient in the exchange type where it differs.
+// Counted in doubles: a shape too large to run must not overflow its own estimate.
+inline double resident_bytes(const Shape& s, int compute_bytes, int exchange_bytes) {
+  const double h = static_cast<double>(s.hidden), L = static_cast<double>(s.layers), V = static_cast<double>(s.vocab),
+               S = static_cast<double>(s.seq), N = static_cast<double>(s.tokens());
+  const double P = (V + S) * h + L * (12.0 * h * h + 13.0 * h) + 2.0 * h + h * V;   // Layout::total()
+  const double scores = static_cast<double>(s.micro_batch) * static_cast<double>(s.heads) * S * S;
+  const bool separate = compute_bytes != 4;
+  const double master = 4.0 * P + (L + 1) * N * h + L * N * h + 4.0 * L * N + 2.0 * N + N * V + N + 1 + scores +
+                        2.0 * N * h;
+  const double compute = (separate ? P : 0) + L * N * h * (1 + 3 + 1 + 1 + 4 + 4) + L * scores + N * h + N * V + scores +
+                         (separate ? 2.0 * N * h : 0) + 3.0 * N * h + 4.0 * N * h;
+  const double exchange = exchange_bytes != 4 ? P * exchange_bytes : 0;
+  return 4.0 * master + compute_bytes * compute + 4.0 * 2.0 * N + exchange;
+}
+
 }  // namespace rackqual::transformer

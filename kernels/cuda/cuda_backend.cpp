@@ -96,6 +96,7 @@ DeviceInfo CudaBackend::device(int) const {
   cudaDeviceProp p{};
   RACKQUAL_CHECK(cudaGetDeviceProperties(&p, device_));
   DeviceInfo info{device_, p.name, uuid_text(p.uuid), ""};
+  info.memory_bytes = static_cast<double>(p.totalGlobalMem);
   const auto state = nvml_->snapshot(pci_bus_id(device_));
   if (state.contains("serial") && state["serial"].is_string()) info.serial = state["serial"];
   return info;

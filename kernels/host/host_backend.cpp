@@ -2,6 +2,7 @@
 #include <cblas.h>
 #include <mpi.h>
 #include <omp.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cstdlib>
@@ -39,7 +40,14 @@ class HostBackend : public Backend {
 
   std::unique_ptr<Timer> timer() override { return std::make_unique<host::SteadyTimer>(); }
 
-  DeviceInfo device(int local_rank) const override { return DeviceInfo{local_rank, cpu_model(), "", ""}; }
+  // The CPUs, with the machine's physical memory, shared by every rank on it.
+  DeviceInfo device(int local_rank) const override {
+    DeviceInfo info{local_rank, cpu_model(), "", ""};
+    const long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGE_SIZE);
+    if (pages > 0 && page > 0) info.memory_bytes = static_cast<double>(pages) * static_cast<double>(page);
+    info.memory_shared = true;
+    return info;
+  }
 
   std::map<std::string, std::string> versions() const override {
     char mpi[MPI_MAX_LIBRARY_VERSION_STRING];

@@ -47,6 +47,9 @@ class TransformerPrimitives final : public model::Primitives {
   void adamw(const model::AdamWScalars& s, model::View w, model::View g, model::View m, model::View v,
              model::View copy) override;
 
+  // Bytes allocated so far.
+  std::size_t held() const { return held_; }
+
   void mark(int point) override;
   double seconds_between(int from, int to) override;
 

@@ -13,6 +13,7 @@
 #include "rackqual/fault.hpp"
 #include "rackqual/inventory.hpp"
 #include "rackqual/kind.hpp"
+#include "rackqual/memory_fit.hpp"
 #include "rackqual/prepared_suite.hpp"
 #include "rackqual/record_columns.hpp"
 #include "rackqual/rejudge.hpp"
@@ -166,6 +167,7 @@ py::tuple run_here(const std::string& suite_path, const std::string& out_dir, st
     backend->set_up(0, 1);
   }
   PreparedSuite prepared = prepare_suite(suite_path, backend->name(), backend->device(0).name, only);
+  check_memory(prepared, backend->device(0), 1);
   const Placement here = local_identity();
   FakeCluster cluster({{here.host, here.rack}});
   FakeWorld world(cluster, 0);

@@ -218,10 +218,9 @@ TEST_F(SuiteTest, CheckNeedsIdAndKind) {
 }
 
 TEST_F(SuiteTest, BadId) {
-  EXPECT_EQ(error("name: s\nchecks:\n  - id: \"a b\"\n    kind: gemm\n", 3, "checks[0].id"),
-            "an id is a non-empty word without spaces, ':' or '/'");
-  EXPECT_EQ(error("name: s\nchecks:\n  - {id: a/b, kind: gemm}\n", 3, "checks[0].id"),
-            "an id is a non-empty word without spaces, ':' or '/'");
+  const std::string rule = " (a name is letters, digits, '.', '_' and '-', not starting with '.')";
+  EXPECT_EQ(error("name: s\nchecks:\n  - id: \"a b\"\n    kind: gemm\n", 3, "checks[0].id"), "'a b' holds a space" + rule);
+  EXPECT_EQ(error("name: s\nchecks:\n  - {id: a/b, kind: gemm}\n", 3, "checks[0].id"), "'a/b' is a path, not a name" + rule);
 }
 
 TEST_F(SuiteTest, DuplicateIds) {

@@ -82,6 +82,10 @@ struct DeviceInfo {
   std::string name;
   std::string uuid;
   std::string serial;
+  // The memory measurements allocate from, in bytes (0: unknown): the GPU's own, or on the host
+  // backend the machine's, which every rank on that machine shares (`memory_shared`).
+  double memory_bytes = 0;
+  bool memory_shared = false;
 };
 
 class Backend;

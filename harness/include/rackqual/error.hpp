@@ -5,7 +5,10 @@
 
 namespace rackqual {
 
-// Exit codes of the rackqual executable.
+// Exit codes of the rackqual executable, the same for run, qualify, check and judge: pass (every
+// verdict pass, warn or skip), fail (some fail), bad input (a bad suite, profile, inventory,
+// option or records file, a machine that cannot run what was asked, or a suite too large for its
+// memory: nothing measured), run error (a check errored or hung while running).
 enum ExitCode { exit_pass = 0, exit_fail = 1, exit_bad_input = 2, exit_run_error = 3 };
 
 // Bad suite, profile or option: reported as "file:line: field: message", exit 2.

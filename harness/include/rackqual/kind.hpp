@@ -44,6 +44,12 @@ struct Sample {
   std::map<std::string, double> phases;
 };
 
+// Memory one rank allocates to measure one point, and the parameter that sets most of it.
+struct MemoryNeed {
+  double bytes = 0;
+  std::string param;
+};
+
 class Kind {
  public:
   virtual ~Kind() = default;
@@ -75,6 +81,11 @@ class Kind {
   // device memory), "allreduce_bytes" (each rank's share of a sum across the group),
   // "parameters". Empty where the kind gives none.
   virtual std::map<std::string, double> work(const Params& /*point*/, int /*ranks*/) const { return {}; }
+
+  // The memory one rank allocates to measure a point (operands, buffers, workspace), estimated
+  // from its parameters, so that a suite the device cannot hold is refused before anything
+  // allocates (memory_fit.hpp). Nothing where the kind does not say.
+  virtual std::optional<MemoryNeed> memory(const Params& /*point*/) const { return std::nullopt; }
 
   std::optional<MetricSpec> metric(const std::string& name) const;
 

@@ -33,7 +33,8 @@ struct Manifest {
 };
 
 nlohmann::json to_json(const Manifest& m);
-// Writes atomically (temporary file, then rename), so a reader never sees half a file.
+// Writes atomically (temporary file, then rename), so a reader never sees half a file; the
+// temporary file is made new and no link is followed (a run's own is RunFolder::replace).
 void write_manifest(const std::string& path, const Manifest& m);
 
 }  // namespace rackqual

@@ -64,7 +64,10 @@ std::optional<Verdict> parse_verdict(const std::string& text);
 // halfway leaves every finished record on disk and every line whole.
 class RecordWriter {
  public:
+  // Opens `path` for appending, created where missing; a link at it is refused, not followed.
   explicit RecordWriter(const std::string& path);
+  // Appends to `fd`, open for writing (RunFolder::create), and closes it at the end.
+  explicit RecordWriter(int fd) : fd_(fd) {}
   ~RecordWriter();
   RecordWriter(const RecordWriter&) = delete;
   RecordWriter& operator=(const RecordWriter&) = delete;

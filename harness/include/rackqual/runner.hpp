@@ -24,6 +24,7 @@ class Watchdog;
 
 struct RunOptions {
   std::string out_dir = "results";
+  std::string run_id;                // the run folder's name, a name (name.hpp); empty: UTC time and a random suffix
   std::vector<Fault> faults;
   Slowdowns slowdowns;               // simulated slow hosts and links (tests, chaos drills)
   bool isolate = true;               // isolate the culprit of a collective group that fails

@@ -10,6 +10,7 @@
 #include "rackqual/manifest.hpp"
 #include "rackqual/plan.hpp"
 #include "rackqual/record.hpp"
+#include "rackqual/run_folder.hpp"
 
 namespace rackqual {
 
@@ -41,12 +42,15 @@ class Sinks : public RecordSink {
 
 // Appends each record to a JSON Lines file, flushed line by line (RecordWriter).
 std::unique_ptr<RecordSink> json_lines_sink(const std::string& path);
+// The same to a file the sink owns from now on, open for appending (RunFolder::create).
+std::unique_ptr<RecordSink> json_lines_sink(int fd);
 // Prints the verdict table and where the records are to `out` when the run finishes.
 std::unique_ptr<RecordSink> console_table_sink(std::FILE* out, const std::string& records_path);
 // Shows progress on stderr: a live line on a terminal, one line per finished check otherwise.
 std::unique_ptr<RecordSink> progress_sink();
-// Writes the manifest when the run starts and again, with its status, when it ends.
-std::unique_ptr<RecordSink> manifest_sink(const std::string& path, Manifest manifest);
+// Writes the manifest, NAME in the run folder, when the run starts and again, with its status,
+// when it ends.
+std::unique_ptr<RecordSink> manifest_sink(std::shared_ptr<const RunFolder> folder, const std::string& name, Manifest manifest);
 // Writes JUnit XML for CI dashboards when the run ends (aborted too): a <testsuite> per check,
 // a <testcase> per GPU or group and point; fail, error and skip as <failure>, <error> and
 // <skipped>, a warning in <system-out>. Replaces `path` atomically (junit_sink.cpp).

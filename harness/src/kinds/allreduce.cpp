@@ -32,6 +32,11 @@ class Allreduce : public Kind {
     const double algbw = static_cast<double>(p.typed<AllreduceParams>().bytes) / s.seconds / 1e9;
     return {{"time_us", s.seconds * 1e6}, {"algbw_gbps", algbw}, {"busbw_gbps", algbw * collective::allreduce_bus_factor(ranks)}};
   }
+  // A send and a receive buffer of the point's size (in place: the send buffer alone).
+  std::optional<MemoryNeed> memory(const Params& p) const override {
+    const auto& a = p.typed<AllreduceParams>();
+    return MemoryNeed{static_cast<double>(a.bytes) * (a.in_place ? 1 : 2), "sizes"};
+  }
   std::string peak_key(const std::string& metric, const Params&) const override {
     return metric == "busbw_gbps" ? "busbw_gbps" : "";
   }

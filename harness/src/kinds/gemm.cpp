@@ -5,6 +5,8 @@
 namespace rackqual {
 namespace {
 
+constexpr double workspace_bytes = 32.0 * (1 << 20);
+
 class Gemm : public Kind {
  public:
   std::string name() const override { return "gemm"; }
@@ -29,6 +31,15 @@ class Gemm : public Kind {
     const auto& g = p.typed<GemmParams>();
     const double flops = 2.0 * static_cast<double>(g.m) * static_cast<double>(g.n) * static_cast<double>(g.k);
     return {{"tflops", flops / s.seconds / 1e12}};
+  }
+  // A, B (the input type) and C (fp8 writes bf16), and the 32 MiB of scratch cuBLASLt may use;
+  // named by the largest of m, n and k.
+  std::optional<MemoryNeed> memory(const Params& p) const override {
+    const auto& g = p.typed<GemmParams>();
+    const double m = static_cast<double>(g.m), n = static_cast<double>(g.n), k = static_cast<double>(g.k);
+    const double in = traits(g.dtype).bytes, out = g.dtype == DType::fp8 ? 2 : in;
+    const std::string largest = g.m >= g.n && g.m >= g.k ? "m" : g.n >= g.k ? "n" : "k";
+    return MemoryNeed{(m * k + k * n) * in + m * n * out + workspace_bytes, largest};
   }
   std::string peak_key(const std::string& metric, const Params& p) const override {
     return metric == "tflops" ? "tflops_" + std::string(to_string(p.typed<GemmParams>().dtype)) : "";

@@ -28,6 +28,10 @@ class Hbm : public Kind {
     const double moved = stream::arrays_moved(stream::parse_op(h.op)) * static_cast<double>(h.bytes);
     return {{"gbps", moved / s.seconds / 1e9}};
   }
+  // Three arrays of `bytes` (a, b, c), whichever of them the op touches.
+  std::optional<MemoryNeed> memory(const Params& p) const override {
+    return MemoryNeed{3.0 * static_cast<double>(p.typed<HbmParams>().bytes), "bytes"};
+  }
   std::string peak_key(const std::string& metric, const Params&) const override {
     return metric == "gbps" ? "memory_gbps" : "";
   }

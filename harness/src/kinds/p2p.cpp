@@ -37,6 +37,10 @@ class P2p : public Kind {
     return {{"time_us", s.seconds * 1e6}, {"bandwidth_gbps", sent / s.seconds / 1e9},
             {"bidirectional_gbps", 2 * sent / s.seconds / 1e9}};
   }
+  // What is sent and what arrives from each neighbour: three buffers of the point's size.
+  std::optional<MemoryNeed> memory(const Params& p) const override {
+    return MemoryNeed{3.0 * static_cast<double>(p.typed<P2pParams>().bytes), "sizes"};
+  }
   // No platform figure: a neighbour may sit across NVLink or across the network.
   std::string peak_key(const std::string&, const Params&) const override { return ""; }
 };

@@ -73,6 +73,16 @@ class TransformerStep : public Kind {
             {"memory_bytes", transformer::memory_bytes_per_step(shape, parameters, traits(typed.dtype).bytes)},
             {"allreduce_bytes", ranks > 1 ? parameters * traits(typed.grad_dtype).bytes : 0.0}};
   }
+  // What the model holds (transformer::resident_bytes), named by the parameter behind most of
+  // it: hidden where the weights and their optimizer state dominate, else seq (activations).
+  std::optional<MemoryNeed> memory(const Params& p) const override {
+    const auto shape = shape_of(p);
+    const auto& typed = p.typed<TransformerParams>();
+    const double total = transformer::resident_bytes(shape, traits(typed.dtype).bytes, traits(typed.grad_dtype).bytes);
+    const double weights = transformer::resident_bytes({shape.hidden, shape.heads, 1, 1, shape.layers, shape.vocab},
+                                                       traits(typed.dtype).bytes, traits(typed.grad_dtype).bytes);
+    return MemoryNeed{total, weights >= total / 2 ? "hidden" : "seq"};
+  }
   std::string peak_key(const std::string& metric, const Params& p) const override {
     return metric == "model_tflops" ? "tflops_" + std::string(to_string(p.typed<TransformerParams>().dtype)) : "";
   }
