@@ -25,8 +25,10 @@ const Criterion* Platform::default_for(const std::string& kind, const std::strin
   return it == defaults.end() ? nullptr : &it->second;
 }
 
-Platform load_platform(const std::string& path) {
-  const YamlFile f(path);
+namespace {
+
+Platform read_platform(const YamlFile& f) {
+  const std::string& path = f.path();
   const YAML::Node& root = f.root();
   f.expect_map(root, "", {"name", "description", "devices", "peaks", "defaults", "expected"});
   Platform p;
@@ -85,6 +87,12 @@ Platform load_platform(const std::string& path) {
   return p;
 }
 
+}  // namespace
+
+Platform load_platform(const std::string& path) { return read_platform(YamlFile(path)); }
+
+Platform parse_platform(const std::string& path, const std::string& text) { return read_platform(YamlFile(path, text)); }
+
 std::vector<std::string> platform_dirs(const std::string& suite_path) {
   // RACKQUAL_DATA_DIR in the environment moves the installed data (a relocated bundle); the
   // compiled-in folder (the source tree) otherwise.
@@ -102,8 +110,10 @@ std::string installed_suite(const std::string& name) {
 
 std::string find_platform(const std::string& name, const std::vector<std::string>& dirs) {
   for (const auto& dir : dirs) {
+    // A name no file can have (too long, say) is simply absent, as is one in a folder not there.
     const auto candidate = std::filesystem::path(dir) / (name + ".yaml");
-    if (std::filesystem::exists(candidate)) return candidate.string();
+    std::error_code unreadable;
+    if (std::filesystem::is_regular_file(candidate, unreadable)) return candidate.string();
   }
   return "";
 }
@@ -128,7 +138,8 @@ std::string match_platform(const std::string& device_name, const std::vector<std
   std::string best;
   std::size_t best_length = 0;
   for (const auto& dir : dirs) {
-    if (!std::filesystem::is_directory(dir)) continue;
+    std::error_code unreadable;
+    if (!std::filesystem::is_directory(dir, unreadable)) continue;
     std::vector<std::filesystem::path> files;
     for (const auto& entry : std::filesystem::directory_iterator(dir))
       if (entry.path().extension() == ".yaml") files.push_back(entry.path());
@@ -153,7 +164,7 @@ std::string resolve_platform(const Suite& suite, const std::string& backend, con
   if (backend == "host") return "host";
   const std::string name = match_platform(device_name, dirs);
   if (name.empty())
-    throw InputError(suite.path, 0, "platform", "auto: no profile lists device '" + device_name +
+    throw InputError(suite.path, suite.platform_line, "platform", "auto: no profile lists device '" + device_name +
                                                     "'; name one with platform: (profiles in suites/platforms)");
   return name;
 }

@@ -1,25 +1,13 @@
 #include "yaml_file.hpp"
 
-#include <cerrno>
 #include <cmath>
-#include <cstring>
-#include <filesystem>
-#include <fstream>
-#include <sstream>
 
+#include "input_file.hpp"
 #include "rackqual/text.hpp"
 
 namespace rackqual {
 
-YamlFile::YamlFile(std::string path) : path_(std::move(path)) {
-  std::ifstream in(path_, std::ios::binary);
-  if (std::filesystem::is_directory(path_)) throw InputError(path_, 0, "file", "cannot read: is a directory");
-  if (!in) throw InputError(path_, 0, "file", std::string("cannot read: ") + std::strerror(errno));
-  std::ostringstream buffer;
-  buffer << in.rdbuf();
-  text_ = buffer.str();
-  parse();
-}
+YamlFile::YamlFile(std::string path) : path_(std::move(path)), text_(read_input_file(path_, max_bytes)) { parse(); }
 
 YamlFile::YamlFile(std::string path, std::string text) : path_(std::move(path)), text_(std::move(text)) { parse(); }
 
@@ -27,9 +15,9 @@ void YamlFile::parse() {
   try {
     root_ = YAML::Load(text_);
   } catch (const YAML::Exception& e) {
-    throw InputError(path_, e.mark.line + 1, "yaml", e.msg);
+    throw InputError(path_, std::max(1, e.mark.line + 1), "yaml", e.msg);
   }
-  if (!root_.IsMap()) throw InputError(path_, line(root_) > 0 ? line(root_) : 1, "file", "expected a mapping at the top level");
+  if (!root_.IsMap()) throw InputError(path_, line(root_), "file", "expected a mapping at the top level");
 }
 
 void YamlFile::expect_map(const YAML::Node& node, const std::string& field, const std::set<std::string>& allowed) const {

@@ -134,12 +134,12 @@ TEST_F(InventoryTest, BadFilesNameTheLineAndField) {
   EXPECT_NE(error("racks:\n  - name: r1\n    hosts: [a\n", 4, "yaml").find("end of sequence"), std::string::npos);
 }
 
-TEST_F(InventoryTest, MissingFileIsLineZero) {
+TEST_F(InventoryTest, MissingFileIsLineOne) {
   try {
     load_inventory("/nonexistent/inv.yaml");
     FAIL() << "no error";
   } catch (const InputError& e) {
-    EXPECT_EQ(e.line(), 0);
+    EXPECT_EQ(e.line(), 1);
     EXPECT_EQ(e.field(), "file");
   }
 }

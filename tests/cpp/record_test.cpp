@@ -3,11 +3,13 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <functional>
 #include <fstream>
 #include <limits>
 #include <regex>
 #include <thread>
 
+#include "rackqual/error.hpp"
 #include "temp_dir.hpp"
 
 namespace rackqual {
@@ -154,10 +156,40 @@ TEST(Record, FromJsonRejectsBadInput) {
   EXPECT_THROW(record_from_json(j), std::runtime_error);
   j = to_json(full_record());
   j.erase("host");
-  EXPECT_THROW(record_from_json(j), nlohmann::json::exception);
+  EXPECT_THROW(record_from_json(j), FieldError);
   j = to_json(full_record());
   j["rank"] = "three";
-  EXPECT_THROW(record_from_json(j), nlohmann::json::exception);
+  EXPECT_THROW(record_from_json(j), FieldError);
+}
+
+// What a record read back lacks or holds of the wrong type is named by its path in the record,
+// in the harness's words (never the JSON library's), and a figure out of range is refused.
+TEST(Record, FromJsonNamesTheField) {
+  auto error = [](const std::function<void(nlohmann::json&)>& change) {
+    nlohmann::json j = to_json(full_record());
+    change(j);
+    try {
+      record_from_json(j);
+    } catch (const FieldError& e) {
+      return std::string(e.what());
+    }
+    return std::string("no error");
+  };
+  EXPECT_EQ(error([](auto& j) { j.erase("host"); }), "host: required field is missing");
+  EXPECT_EQ(error([](auto& j) { j["rank"] = "three"; }), "rank: expected a whole number, got string");
+  EXPECT_EQ(error([](auto& j) { j["rank"] = 1e300; }), "rank: expected a whole number from -2147483648 to 2147483647, got 1e+300");
+  EXPECT_EQ(error([](auto& j) { j["stats"]["median"] = "fast"; }), "stats.median: expected a number, got string");
+  EXPECT_EQ(error([](auto& j) { j["device"] = 3; }), "device: expected an object or null, got number");
+  EXPECT_EQ(error([](auto& j) { j["digests"][0]["rank"] = nullptr; }), "digests[0].rank: expected a whole number, got null");
+  EXPECT_EQ(error([](auto& j) { j["telemetry"] = {{"throttled", "yes"}}; }), "telemetry.throttled: expected true or false, got string");
+  EXPECT_EQ(error([](auto& j) { j["arrival"] = {{"late_ranks", {3}}, {"late_s", nlohmann::json::object()}}; }),
+            "arrival.late_s.3: required field is missing");
+  EXPECT_EQ(error([](auto& j) { j["schema"] = "1"; }), "schema: unsupported record schema \"1\" (this rackqual reads schema 1)");
+  EXPECT_EQ(error([](auto& j) { j = nlohmann::json::array(); }), "record: expected an object, got array");
+  // A statistic that was not finite is written null and read back as NaN.
+  nlohmann::json j = to_json(full_record());
+  j["stats"]["cv"] = nullptr;
+  EXPECT_TRUE(std::isnan(record_from_json(j).stats->cv));
 }
 
 TEST(Record, ParseVerdict) {

@@ -149,6 +149,9 @@ TEST_F(SuiteTest, BadDuration) {
             "expected a positive duration such as 0.5s or 300s, got '0s'");
   EXPECT_EQ(error("name: s\nchecks:\n  - {id: g, kind: gemm, min_time: -1s}\n", 3, "checks[g].min_time"),
             "expected a positive duration such as 0.5s or 300s, got '-1s'");
+  // An infinite or endless deadline would overflow the watchdog's clock.
+  EXPECT_EQ(error("name: s\nchecks:\n  - {id: g, kind: gemm, deadline: 1e308h}\n", 3, "checks[g].deadline"),
+            "at most a week (604800s), got '1e308h'");
 }
 
 TEST_F(SuiteTest, BadRepetitions) {
@@ -194,9 +197,9 @@ TEST_F(SuiteTest, MissingFile) {
     load_suite(path);
     FAIL() << "no InputError";
   } catch (const InputError& e) {
-    EXPECT_EQ(e.line(), 0);
+    EXPECT_EQ(e.line(), 1);
     EXPECT_EQ(e.field(), "file");
-    EXPECT_EQ(std::string(e.what()), path + ":0: file: cannot read: No such file or directory");
+    EXPECT_EQ(std::string(e.what()), path + ":1: file: cannot read: No such file or directory");
   }
 }
 

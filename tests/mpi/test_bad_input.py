@@ -94,7 +94,7 @@ class BadInput(RackqualTest):
                    "-n", "1", BIN, "run", str(missing), "--out", str(self.out)]
         proc = subprocess.run(command, capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL)
         self.assertEqual(proc.returncode, 2, proc.stderr)
-        self.assertEqual(proc.stderr.strip().splitlines(), [f"rank 1: {missing}:0: file: cannot read: No such file or directory"])
+        self.assertEqual(proc.stderr.strip().splitlines(), [f"rank 1: {missing}:1: file: cannot read: No such file or directory"])
         self.assertFalse(self.out.exists())
 
     def test_cuda_backend_without_gpu_says_so_in_one_line(self):
