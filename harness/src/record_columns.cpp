@@ -55,6 +55,8 @@ std::int64_t parse_time(std::string_view t) {
   }
   const std::chrono::year_month_day date{std::chrono::year{year}, std::chrono::month{month}, std::chrono::day{day}};
   if (!date.ok() || hour > 23 || minute > 59 || second > 60) return missing_time;
+  // Nanoseconds in 64 bits reach 292 years either side of 1970 (pandas' range, 1677 to 2262).
+  if (year < 1678 || year > 2261) return missing_time;
   const auto days = std::chrono::sys_days{date}.time_since_epoch().count();
   return ((static_cast<std::int64_t>(days) * 24 + hour) * 60 + minute) * 60'000'000'000LL + second * 1'000'000'000LL +
          nanoseconds;

@@ -23,7 +23,8 @@ void YamlFile::parse() {
 void YamlFile::expect_map(const YAML::Node& node, const std::string& field, const std::set<std::string>& allowed) const {
   if (!node.IsMap()) fail(node, field, "expected a mapping");
   for (const auto& item : node) {
-    const std::string key = item.first.Scalar();
+    const std::string key = item.first.IsScalar() ? item.first.Scalar() : "";
+    if (key.empty()) fail(item.first, field.empty() ? "file" : field, "a key must be a non-empty name");
     if (!allowed.count(key)) {
       fail(item.first, field.empty() ? key : field + "." + key, "unknown field (known: " + join(allowed, [](auto& k) { return k; }) + ")");
     }

@@ -142,6 +142,12 @@ checks:
   EXPECT_DOUBLE_EQ(s.checks[2].deadline, 180);
 }
 
+// A key YAML allows but that names nothing (empty, or a list) is named by the mapping it is in.
+TEST_F(SuiteTest, KeyThatIsNotAName) {
+  EXPECT_EQ(error("name: s\n\"\": 1\nchecks: [{id: g, kind: gemm}]\n", 2, "file"), "a key must be a non-empty name");
+  EXPECT_EQ(error("name: s\nchecks:\n  - {id: g, kind: gemm, [a]: 1}\n", 3, "checks[0]"), "a key must be a non-empty name");
+}
+
 TEST_F(SuiteTest, BadDuration) {
   EXPECT_EQ(error("name: s\nchecks:\n  - id: g\n    kind: gemm\n    deadline: soon\n", 5, "checks[g].deadline"),
             "expected a positive duration such as 0.5s or 300s, got 'soon'");
