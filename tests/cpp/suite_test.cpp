@@ -142,6 +142,18 @@ checks:
   EXPECT_DOUBLE_EQ(s.checks[2].deadline, 180);
 }
 
+// YAML is UTF-8 text without NUL bytes; what is not stops at its line and column, before a name
+// that no JSON record could hold reaches a run.
+TEST_F(SuiteTest, TextThatIsNotUtf8) {
+  EXPECT_EQ(error(std::string("name: a\0b\nchecks: [{id: g, kind: gemm}]\n", 35), 1, "file"), "a NUL byte at column 8");
+  EXPECT_EQ(error("name: s\nchecks: [{id: \xff, kind: gemm}]\n", 2, "file"), "not UTF-8 text at column 15");
+  EXPECT_EQ(error("name: s\n# \xed\xa0\x80 (a surrogate)\nchecks: [{id: g, kind: gemm}]\n", 2, "file"), "not UTF-8 text at column 3");
+  EXPECT_EQ(error("name: s\n# \xc0\xaf (overlong)\nchecks: [{id: g, kind: gemm}]\n", 2, "file"), "not UTF-8 text at column 3");
+  EXPECT_EQ(error("name: s\nchecks: [{id: g, kind: gemm}]\n# \xe2\x82", 3, "file"), "not UTF-8 text at column 3");
+  EXPECT_EQ(load_suite(write("name: \xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80\nchecks: [{id: g, kind: gemm}]\n")).name,
+            "\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80");
+}
+
 // A key YAML allows but that names nothing (empty, or a list) is named by the mapping it is in.
 TEST_F(SuiteTest, KeyThatIsNotAName) {
   EXPECT_EQ(error("name: s\n\"\": 1\nchecks: [{id: g, kind: gemm}]\n", 2, "file"), "a key must be a non-empty name");
