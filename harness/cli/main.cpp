@@ -80,7 +80,8 @@ void check_suite(const std::string& suite_path, std::string backend, const std::
   else
     names = gpu_profiles(suite_path);
   for (const auto& name : names)
-    plan_suite(suite, platform_profile(suite_path, name, platform_name.empty() ? "platform" : "--platform"));
+    plan_suite(suite, platform_name.empty() ? platform_profile(suite_path, name, "platform", suite.platform_line)
+                                            : platform_profile(suite_path, name, "--platform"));
   std::printf("%s: suite %s is valid: %zu checks, backend %s, platform%s %s\n", suite_path.c_str(), suite.name.c_str(),
               suite.checks.size(), backend.c_str(), names.size() == 1 ? "" : "s",
               join(names, [](const std::string& n) { return n; }).c_str());

@@ -40,7 +40,7 @@ CASES = {
     "zero_seq": (HEAD + "  - id: t\n    kind: transformer_step\n    params: {seq: 0}\n", 6, "checks[t].params.seq",
                  "must be at least 1"),
     "no_checks": ("name: bad\nchecks: []\n", 2, "checks", "non-empty list"),
-    "unknown_platform": ("name: bad\nplatform: tpu\nchecks:\n  - {id: a, kind: gemm}\n", 0, "platform", "no profile named 'tpu'"),
+    "unknown_platform": ("name: bad\nplatform: tpu\nchecks:\n  - {id: a, kind: gemm}\n", 2, "platform", "no profile named 'tpu'"),
 }
 
 
@@ -70,8 +70,8 @@ class BadInput(RackqualTest):
 
     def test_missing_file(self):
         path = self.tmp / "absent.yaml"
-        self.assert_one_line_error(self.rackqual("check", str(path), ranks=None), path, 0, "file", "No such file")
-        self.assert_one_line_error(self.run_suite(path), path, 0, "file", "No such file")
+        self.assert_one_line_error(self.rackqual("check", str(path), ranks=None), path, 1, "file", "No such file")
+        self.assert_one_line_error(self.run_suite(path), path, 1, "file", "No such file")
 
     def test_unknown_only_check(self):
         path = self.write("ok.yaml", HEAD + "  - {id: a, kind: gemm, params: {m: 64, n: 64, k: 64}}\n")
