@@ -247,14 +247,14 @@ RecordColumnReader::~RecordColumnReader() = default;
 
 void RecordColumnReader::read_file(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
-  if (!in) {
+  std::error_code unknown;
+  if (!in || std::filesystem::is_directory(path, unknown)) {   // a folder opens, and reads as nothing
     state_->skipped.push_back({path, 0, "cannot be read"});
     return;
   }
   state_->begin_source(path);
   // Chunks of whole lines, up to 64 MiB (a small file is one chunk, its buffer no larger than
   // itself); what follows the last newline waits for the next chunk.
-  std::error_code unknown;
   const auto size = std::filesystem::file_size(path, unknown);
   const std::size_t chunk = std::clamp<std::size_t>(unknown ? 0 : size + 1, 4096, 64u << 20);
   std::vector<char> buffer;

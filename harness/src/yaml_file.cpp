@@ -4,6 +4,8 @@
 #include <cmath>
 #include <cstdint>
 
+#include <yaml-cpp/depthguard.h>
+
 #include "input_file.hpp"
 #include "rackqual/text.hpp"
 
@@ -48,6 +50,9 @@ void YamlFile::parse() {
   }
   try {
     root_ = YAML::Load(text_);
+  } catch (const YAML::DeepRecursion& e) {   // yaml-cpp says only "bad file"
+    throw InputError(path_, std::max(1, e.mark.line + 1), "yaml",
+                     "mappings and lists nested more than " + std::to_string(e.depth()) + " levels deep");
   } catch (const YAML::Exception& e) {
     throw InputError(path_, std::max(1, e.mark.line + 1), "yaml", e.msg);
   }

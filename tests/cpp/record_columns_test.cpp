@@ -93,6 +93,9 @@ TEST(RecordColumns, AFileThatCannotBeReadIsSaidNotThrown) {
   EXPECT_EQ(read.rows, 0u);
   ASSERT_EQ(read.skipped.size(), 1u);
   EXPECT_EQ(read.skipped[0].reason, "cannot be read");
+  // A folder opens as a stream that reads nothing: said as well, not taken for an empty file.
+  reader.read_file("/tmp");
+  ASSERT_EQ(reader.take().skipped.size(), 1u);
 }
 
 }  // namespace

@@ -154,6 +154,12 @@ TEST_F(SuiteTest, TextThatIsNotUtf8) {
             "\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80");
 }
 
+// yaml-cpp stops at 500 levels of nesting with the words "bad file": said as what it is.
+TEST_F(SuiteTest, NestedTooDeep) {
+  EXPECT_EQ(error("name: s\nchecks: " + std::string(600, '[') + std::string(600, ']') + "\n", 2, "yaml"),
+            "mappings and lists nested more than 500 levels deep");
+}
+
 // A key YAML allows but that names nothing (empty, or a list) is named by the mapping it is in.
 TEST_F(SuiteTest, KeyThatIsNotAName) {
   EXPECT_EQ(error("name: s\n\"\": 1\nchecks: [{id: g, kind: gemm}]\n", 2, "file"), "a key must be a non-empty name");
