@@ -39,6 +39,7 @@ void expect_clean(std::string_view input, Parse&& parse) {
     if (e.line() < 1 || e.line() > lines)
       finding("InputError at line " + std::to_string(e.line()) + " of " + std::to_string(lines) + ": " + e.what());
     if (e.field().empty()) finding(std::string("InputError names no field: ") + e.what());
+    if (e.field().find_first_of(":\n") != std::string::npos) finding(std::string("a field that breaks the line apart: ") + e.what());
     if (e.message().empty()) finding(std::string("InputError says nothing: ") + e.what());
     check_words(e.message(), input);
   } catch (const std::exception& e) {

@@ -31,7 +31,7 @@ for parser in "${parsers[@]}"; do
   log=$build/$parser.log
   # A hang (-timeout, seconds per input) or a runaway (-rss_limit_mb) is a finding like a crash.
   set +e
-  "$build/${parser}_fuzzer" "${dict[@]}" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -max_len=16384 \
+  "$build/${parser}_fuzzer" "${dict[@]}" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -max_len=8192 \
     -print_final_stats=1 -artifact_prefix="$findings/$parser-" "$scratch" >"$log" 2>&1
   rc=$?
   set -e
@@ -46,7 +46,7 @@ for parser in "${parsers[@]}"; do
   fi
   if [[ $merge -eq 1 && $rc -eq 0 ]]; then
     # Only what adds coverage to the kept corpus, each input minimized by libFuzzer's merge.
-    "$build/${parser}_fuzzer" -merge=1 -max_len=16384 "$root/fuzz/corpus/$parser" "$scratch" >>"$log" 2>&1
+    "$build/${parser}_fuzzer" -merge=1 -max_len=8192 "$root/fuzz/corpus/$parser" "$scratch" >>"$log" 2>&1
   fi
 done
 exit $status

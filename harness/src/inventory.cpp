@@ -13,10 +13,11 @@ namespace {
 
 std::string short_name(const std::string& host) { return host.substr(0, host.find('.')); }
 
-// A non-empty name.
+// A name: not empty, without spaces or ':' (host names, rack and switch names).
 std::string name_of(const YamlFile& f, const YAML::Node& node, const std::string& field) {
   std::string name = f.scalar(node, field);
   if (name.empty()) f.fail(node, field, "expected a name");
+  if (!YamlFile::plain(name)) f.fail(node, field, "a name has no spaces or ':', got '" + name + "'");
   return name;
 }
 

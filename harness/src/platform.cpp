@@ -45,6 +45,7 @@ Platform read_platform(const YamlFile& f) {
   for (const auto& item : peaks) {
     const std::string key = item.first.Scalar();
     const std::string field = "peaks." + key;
+    if (!YamlFile::plain(key)) f.fail(item.first, "peaks", "a figure's name is a word without spaces or ':', got '" + key + "'");
     f.expect_map(item.second, field, {"value", "unit", "source"});
     Peak peak;
     peak.value = f.number(f.required(item.second, "value", field), field + ".value");
@@ -60,6 +61,7 @@ Platform read_platform(const YamlFile& f) {
     for (const auto& item : defaults) {
       const std::string key = item.first.Scalar();
       const std::string field = "defaults." + key;
+      if (!YamlFile::plain(key)) f.fail(item.first, "defaults", "expected KIND.METRIC such as gemm.tflops, got '" + key + "'");
       const auto dot = key.find('.');
       const Kind* kind = dot == std::string::npos ? nullptr : KindRegistry::instance().find(key.substr(0, dot));
       if (!kind) f.fail(item.first, field, "expected KIND.METRIC with a known kind, e.g. gemm.tflops");
@@ -74,6 +76,8 @@ Platform read_platform(const YamlFile& f) {
       f.fail(expected, "expected", "expected a mapping of figure name to {fraction_of_peak, peak, source}");
     for (const auto& item : expected) {
       const std::string field = "expected." + item.first.Scalar();
+      if (!YamlFile::plain(item.first.Scalar()))
+        f.fail(item.first, "expected", "a figure's name is a word without spaces or ':', got '" + item.first.Scalar() + "'");
       f.expect_map(item.second, field, {"fraction_of_peak", "peak", "source"});
       const YAML::Node fraction = f.required(item.second, "fraction_of_peak", field);
       if (const double v = f.number(fraction, field + ".fraction_of_peak"); !(v > 0 && v <= 1))

@@ -81,6 +81,8 @@ std::vector<Record> parse_records(const std::string& path, std::string_view text
       j = nlohmann::json::parse(line);
     } catch (const nlohmann::json::parse_error& e) {
       throw InputError(path, line_number, "record", "not a rackqual record: malformed JSON at column " + std::to_string(e.byte));
+    } catch (const nlohmann::json::exception&) {   // out_of_range: a number past a double's range
+      throw InputError(path, line_number, "record", "not a rackqual record: a number too large for a double");
     }
     try {
       records.push_back(record_from_json(j));

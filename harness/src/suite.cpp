@@ -127,9 +127,12 @@ Check read_check(const YamlFile& f, const YAML::Node& node, std::size_t index, c
 
   if (auto criteria = node["criteria"]; criteria && !criteria.IsNull()) {
     if (!criteria.IsMap()) f.fail(criteria, field + ".criteria", "expected a mapping of metric to bounds");
-    for (const auto& item : criteria)
+    for (const auto& item : criteria) {
+      if (!YamlFile::plain(item.first.Scalar()))
+        f.fail(item.first, field + ".criteria", "unknown metric '" + item.first.Scalar() + "' for kind " + kind.name());
       check.criteria.push_back(read_criterion(f, item.first, item.first.Scalar(), item.second,
                                               field + ".criteria." + item.first.Scalar(), kind, &check.params));
+    }
   }
 
   Timing timing = defaults;

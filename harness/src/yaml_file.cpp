@@ -64,10 +64,15 @@ void YamlFile::expect_map(const YAML::Node& node, const std::string& field, cons
   for (const auto& item : node) {
     const std::string key = item.first.IsScalar() ? item.first.Scalar() : "";
     if (key.empty()) fail(item.first, field.empty() ? "file" : field, "a key must be a non-empty name");
-    if (!allowed.count(key)) {
-      fail(item.first, field.empty() ? key : field + "." + key, "unknown field (known: " + join(allowed, [](auto& k) { return k; }) + ")");
-    }
+    if (allowed.count(key)) continue;
+    const std::string known = "(known: " + join(allowed, [](auto& k) { return k; }) + ")";
+    if (plain(key)) fail(item.first, field.empty() ? key : field + "." + key, "unknown field " + known);
+    fail(item.first, field.empty() ? "file" : field, "unknown field '" + key + "' " + known);
   }
+}
+
+bool YamlFile::plain(const std::string& key) {
+  return !key.empty() && std::none_of(key.begin(), key.end(), [](char c) { return static_cast<unsigned char>(c) <= ' ' || c == ':' || c == 127; });
 }
 
 std::string YamlFile::scalar(const YAML::Node& node, const std::string& field) const {

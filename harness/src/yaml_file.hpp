@@ -25,6 +25,9 @@ class YamlFile {
   [[noreturn]] void fail(const YAML::Node& at, const std::string& field, const std::string& message) const {
     throw InputError(path_, line(at), field, message);
   }
+  // A key that can stand in a field's path: not empty, without spaces, control characters or ':'
+  // (which would break "file:line: field: message" apart). Others are named in messages instead.
+  static bool plain(const std::string& key);
   // The node must be a mapping whose keys are all in `allowed`.
   void expect_map(const YAML::Node& node, const std::string& field, const std::set<std::string>& allowed) const;
   std::string scalar(const YAML::Node& node, const std::string& field) const;

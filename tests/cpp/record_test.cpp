@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "rackqual/error.hpp"
+#include "rackqual/rejudge.hpp"
 #include "temp_dir.hpp"
 
 namespace rackqual {
@@ -190,6 +191,26 @@ TEST(Record, FromJsonNamesTheField) {
   nlohmann::json j = to_json(full_record());
   j["stats"]["cv"] = nullptr;
   EXPECT_TRUE(std::isnan(record_from_json(j).stats->cv));
+}
+
+// A records file read strictly names the line and says what is wrong in rackqual's words: JSON
+// that does not parse, a number past a double's range, nesting far deeper than a record's.
+TEST(Record, ParseRecordsNamesTheLine) {
+  auto error = [](const std::string& text) {
+    try {
+      parse_records("r.jsonl", text);
+    } catch (const InputError& e) {
+      return std::string(e.what());
+    }
+    return std::string("no error");
+  };
+  const std::string good = to_json(full_record()).dump();
+  EXPECT_EQ(parse_records("r.jsonl", good + "\n\n  \r\n" + good).size(), 2u);
+  EXPECT_EQ(error(good + "\n{\"schema\": "), "r.jsonl:2: record: not a rackqual record: malformed JSON at column 12");
+  EXPECT_EQ(error("{\"schema\": 1e999}"), "r.jsonl:1: record: not a rackqual record: a number too large for a double");
+  EXPECT_EQ(error(std::string(100, '[') + std::string(100, ']')),
+            "r.jsonl:1: record: not a rackqual record: nested deeper than 64 levels");
+  EXPECT_EQ(error("\n{\"schema\": 1}"), "r.jsonl:2: record: not a rackqual record: run_id: required field is missing");
 }
 
 TEST(Record, ParseVerdict) {

@@ -164,6 +164,15 @@ TEST_F(SuiteTest, NestedTooDeep) {
 TEST_F(SuiteTest, KeyThatIsNotAName) {
   EXPECT_EQ(error("name: s\n\"\": 1\nchecks: [{id: g, kind: gemm}]\n", 2, "file"), "a key must be a non-empty name");
   EXPECT_EQ(error("name: s\nchecks:\n  - {id: g, kind: gemm, [a]: 1}\n", 3, "checks[0]"), "a key must be a non-empty name");
+  // A key with ':' or a space would break "file:line: field: message" apart: the mapping is the
+  // field, and the message quotes the key.
+  EXPECT_EQ(error("name: s\ndefaults:\n  min_time:0.5s x: 1\nchecks: [{id: g, kind: gemm}]\n", 3, "defaults"),
+            "unknown field 'min_time:0.5s x' (known: deadline, min_time, repetitions)");
+  EXPECT_EQ(error("name: s\nchecks:\n  - {id: g, kind: gemm, criteria: {'tflops: x': {min: 1}}}\n", 3, "checks[g].criteria"),
+            "unknown metric 'tflops: x' for kind gemm");
+  EXPECT_NE(error("name: s\nchecks:\n  - {id: g, kind: gemm, criteria: {tflops: {'min: 1': 2}}}\n", 3, "checks[g].criteria.tflops")
+                .find("unknown criterion 'min: 1'"),
+            std::string::npos);
 }
 
 TEST_F(SuiteTest, BadDuration) {
