@@ -92,7 +92,8 @@ void check_suite(const std::string& suite_path, std::string backend, const std::
   else
     names = gpu_profiles(suite_path);
   for (const auto& name : names)
-    plan_suite(suite, platform_profile(suite_path, name, platform_name.empty() ? "platform" : "--platform"));
+    plan_suite(suite, platform_name.empty() ? platform_profile(suite_path, name, "platform", suite.platform_line)
+                                            : platform_profile(suite_path, name, "--platform"));
   std::printf("%s: suite %s is valid: %zu checks, backend %s, platform%s %s\n", suite_path.c_str(), suite.name.c_str(),
               suite.checks.size(), backend.c_str(), names.size() == 1 ? "" : "s",
               join(names, [](const std::string& n) { return n; }).c_str());
@@ -103,7 +104,7 @@ void check_suite(const std::string& suite_path, std::string backend, const std::
 int judge_records(const std::string& records_path, const std::string& suite_path, const std::string& platform_name) {
   const auto records = judge_file(records_path, suite_path, platform_name);
   // No figure judged is no pass: could not assess.
-  if (records.empty()) throw InputError(records_path, 0, "records", "holds no records: nothing to judge");
+  if (records.empty()) throw InputError(records_path, 1, "records", "holds no records: nothing to judge");
   for (const Record& r : records) std::printf("%s\n", to_json(r).dump().c_str());
   return exit_code(records);
 }

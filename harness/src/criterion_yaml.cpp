@@ -23,7 +23,8 @@ Criterion read_criterion(const YamlFile& f, const YAML::Node& key, const std::st
     const std::string k = item.first.Scalar();
     const std::string name = field + "." + k;
     if (!is_criterion_key(k))
-      f.fail(item.first, name, "unknown criterion (known: min, max, min_fraction_of_peak, max_fraction_of_peak, "
+      f.fail(item.first, YamlFile::plain(k) ? name : field,
+             "unknown criterion" + (YamlFile::plain(k) ? std::string() : " '" + k + "'") + " (known: min, max, min_fraction_of_peak, max_fraction_of_peak, "
                                "warn_below, warn_above, warn_below_fraction_of_peak, warn_above_fraction_of_peak, "
                                "min_fraction_of_group_median, max_robust_z, at)");
     c.text += (c.text.back() == '{' ? "" : ", ") + k + ": " + f.scalar(item.second, name);

@@ -33,7 +33,7 @@ const std::vector<std::int64_t>& Params::list(const std::string& name) const {
 
 nlohmann::json Params::to_json() const {
   nlohmann::json j = nlohmann::json::object();
-  for (const auto& [name, value] : values_) std::visit([&](const auto& v) { j[name] = v; }, value);
+  for (const auto& item : values_) std::visit([&](const auto& v) { j[item.first] = v; }, item.second);
   return j;
 }
 

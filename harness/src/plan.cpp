@@ -63,7 +63,7 @@ PointPlan plan_point(const Suite& suite, const Check& check, const Platform& pla
 std::vector<CheckPlan> plan_suite(const Suite& suite, const Platform& platform, const std::vector<std::string>& only) {
   for (const auto& id : only)
     if (std::none_of(suite.checks.begin(), suite.checks.end(), [&](const Check& c) { return c.id == id; }))
-      throw InputError(suite.path, 0, "--only", "no check with id '" + id + "' in suite " + suite.name);
+      throw FieldError("--only", "no check with id '" + id + "' in suite " + suite.name + " (" + suite.path + ")");
   // Every check is planned, so that the whole suite is valid whatever `only` selects.
   std::vector<CheckPlan> out;
   for (const auto& check : suite.checks) {

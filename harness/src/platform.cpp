@@ -26,8 +26,10 @@ const Criterion* Platform::default_for(const std::string& kind, const std::strin
   return it == defaults.end() ? nullptr : &it->second;
 }
 
-Platform load_platform(const std::string& path) {
-  const YamlFile f(path);
+namespace {
+
+Platform read_platform(const YamlFile& f) {
+  const std::string& path = f.path();
   const YAML::Node& root = f.root();
   f.expect_map(root, "", {"name", "description", "devices", "peaks", "defaults", "expected"});
   Platform p;
@@ -45,6 +47,7 @@ Platform load_platform(const std::string& path) {
   for (const auto& item : peaks) {
     const std::string key = item.first.Scalar();
     const std::string field = "peaks." + key;
+    if (!YamlFile::plain(key)) f.fail(item.first, "peaks", "a figure's name is a word without spaces or ':', got '" + key + "'");
     f.expect_map(item.second, field, {"value", "unit", "source"});
     Peak peak;
     peak.value = f.number(f.required(item.second, "value", field), field + ".value");
@@ -60,6 +63,7 @@ Platform load_platform(const std::string& path) {
     for (const auto& item : defaults) {
       const std::string key = item.first.Scalar();
       const std::string field = "defaults." + key;
+      if (!YamlFile::plain(key)) f.fail(item.first, "defaults", "expected KIND.METRIC such as gemm.tflops, got '" + key + "'");
       const auto dot = key.find('.');
       const Kind* kind = dot == std::string::npos ? nullptr : KindRegistry::instance().find(key.substr(0, dot));
       if (!kind) f.fail(item.first, field, "expected KIND.METRIC with a known kind, e.g. gemm.tflops");
@@ -74,6 +78,8 @@ Platform load_platform(const std::string& path) {
       f.fail(expected, "expected", "expected a mapping of figure name to {fraction_of_peak, peak, source}");
     for (const auto& item : expected) {
       const std::string field = "expected." + item.first.Scalar();
+      if (!YamlFile::plain(item.first.Scalar()))
+        f.fail(item.first, "expected", "a figure's name is a word without spaces or ':', got '" + item.first.Scalar() + "'");
       f.expect_map(item.second, field, {"fraction_of_peak", "peak", "source"});
       const YAML::Node fraction = f.required(item.second, "fraction_of_peak", field);
       if (const double v = f.number(fraction, field + ".fraction_of_peak"); !(v > 0 && v <= 1))
@@ -86,6 +92,12 @@ Platform load_platform(const std::string& path) {
   }
   return p;
 }
+
+}  // namespace
+
+Platform load_platform(const std::string& path) { return read_platform(YamlFile(path)); }
+
+Platform parse_platform(const std::string& path, const std::string& text) { return read_platform(YamlFile(path, text)); }
 
 // What a suite may reach: a suite reads no file but its platform profile, and runs no command.
 // The profile is NAME.yaml in the suite's own platforms/ folder or in the installed
@@ -109,8 +121,10 @@ std::string installed_suite(const std::string& name) {
 std::string find_platform(const std::string& name, const std::vector<std::string>& dirs) {
   if (!is_name(name)) return "";
   for (const auto& dir : dirs) {
+    // A name no file can have (too long, say) is simply absent, as is one in a folder not there.
     const auto candidate = std::filesystem::path(dir) / (name + ".yaml");
-    if (std::filesystem::exists(candidate)) return candidate.string();
+    std::error_code unreadable;
+    if (std::filesystem::is_regular_file(candidate, unreadable)) return candidate.string();
   }
   return "";
 }
@@ -135,7 +149,8 @@ std::string match_platform(const std::string& device_name, const std::vector<std
   std::string best;
   std::size_t best_length = 0;
   for (const auto& dir : dirs) {
-    if (!std::filesystem::is_directory(dir)) continue;
+    std::error_code unreadable;
+    if (!std::filesystem::is_directory(dir, unreadable)) continue;
     std::vector<std::filesystem::path> files;
     for (const auto& entry : std::filesystem::directory_iterator(dir))
       if (entry.path().extension() == ".yaml") files.push_back(entry.path());
@@ -160,7 +175,7 @@ std::string resolve_platform(const Suite& suite, const std::string& backend, con
   if (backend == "host") return "host";
   const std::string name = match_platform(device_name, dirs);
   if (name.empty())
-    throw InputError(suite.path, 0, "platform", "auto: no profile lists device '" + device_name +
+    throw InputError(suite.path, suite.platform_line, "platform", "auto: no profile lists device '" + device_name +
                                                     "'; name one with platform: (profiles in suites/platforms)");
   return name;
 }

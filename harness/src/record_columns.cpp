@@ -55,6 +55,8 @@ std::int64_t parse_time(std::string_view t) {
   }
   const std::chrono::year_month_day date{std::chrono::year{year}, std::chrono::month{month}, std::chrono::day{day}};
   if (!date.ok() || hour > 23 || minute > 59 || second > 60) return missing_time;
+  // Nanoseconds in 64 bits reach 292 years either side of 1970 (pandas' range, 1677 to 2262).
+  if (year < 1678 || year > 2261) return missing_time;
   const auto days = std::chrono::sys_days{date}.time_since_epoch().count();
   return ((static_cast<std::int64_t>(days) * 24 + hour) * 60 + minute) * 60'000'000'000LL + second * 1'000'000'000LL +
          nanoseconds;
@@ -245,14 +247,14 @@ RecordColumnReader::~RecordColumnReader() = default;
 
 void RecordColumnReader::read_file(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
-  if (!in) {
+  std::error_code unknown;
+  if (!in || std::filesystem::is_directory(path, unknown)) {   // a folder opens, and reads as nothing
     state_->skipped.push_back({path, 0, "cannot be read"});
     return;
   }
   state_->begin_source(path);
   // Chunks of whole lines, up to 64 MiB (a small file is one chunk, its buffer no larger than
   // itself); what follows the last newline waits for the next chunk.
-  std::error_code unknown;
   const auto size = std::filesystem::file_size(path, unknown);
   const std::size_t chunk = std::clamp<std::size_t>(unknown ? 0 : size + 1, 4096, 64u << 20);
   std::vector<char> buffer;

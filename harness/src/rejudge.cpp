@@ -1,9 +1,10 @@
 #include "rackqual/rejudge.hpp"
 
-#include <filesystem>
-#include <fstream>
+#include <algorithm>
+#include <limits>
 #include <map>
 
+#include "input_file.hpp"
 #include "rackqual/error.hpp"
 #include "rackqual/judge.hpp"
 
@@ -37,21 +38,63 @@ std::vector<Record> rejudge(std::vector<Record> records, const PreparedSuite& su
   return records;
 }
 
-std::vector<Record> read_records(const std::string& path) {
-  std::ifstream in(path);
-  if (!in || std::filesystem::is_directory(path)) throw InputError(path, 0, "records", "cannot be read as a records file");
+namespace {
+
+// How deep objects and lists of a record line nest, strings skipped: a record is 3 deep, and
+// reading one much deeper would recurse as deep (copies, comparisons, writing it out).
+int nesting(std::string_view line) {
+  int depth = 0, deepest = 0;
+  bool in_string = false, escaped = false;
+  for (const char c : line) {
+    if (in_string) {
+      if (escaped) escaped = false;
+      else if (c == '\\') escaped = true;
+      else if (c == '"') in_string = false;
+    } else if (c == '"') {
+      in_string = true;
+    } else if (c == '[' || c == '{') {
+      deepest = std::max(deepest, ++depth);
+    } else if (c == ']' || c == '}') {
+      --depth;
+    }
+  }
+  return deepest;
+}
+
+constexpr int max_nesting = 64;
+
+}  // namespace
+
+std::vector<Record> parse_records(const std::string& path, std::string_view text) {
   std::vector<Record> records;
   int line_number = 0;
-  for (std::string line; std::getline(in, line);) {
+  for (std::size_t start = 0; start < text.size();) {
+    const std::size_t end = std::min(text.find('\n', start), text.size());
+    const std::string_view line = text.substr(start, end - start);
+    start = end + 1;
     ++line_number;
-    if (line.empty()) continue;
+    if (line.find_first_not_of(" \t\r") == std::string_view::npos) continue;
+    if (nesting(line) > max_nesting)
+      throw InputError(path, line_number, "record", "not a rackqual record: nested deeper than " + std::to_string(max_nesting) + " levels");
+    nlohmann::json j;
     try {
-      records.push_back(record_from_json(nlohmann::json::parse(line)));
-    } catch (const std::exception& e) {
-      throw InputError(path, line_number, "record", std::string("not a rackqual record: ") + e.what());
+      j = nlohmann::json::parse(line);
+    } catch (const nlohmann::json::parse_error& e) {
+      throw InputError(path, line_number, "record", "not a rackqual record: malformed JSON at column " + std::to_string(e.byte));
+    } catch (const nlohmann::json::exception&) {   // out_of_range: a number past a double's range
+      throw InputError(path, line_number, "record", "not a rackqual record: a number too large for a double");
+    }
+    try {
+      records.push_back(record_from_json(j));
+    } catch (const FieldError& e) {
+      throw InputError(path, line_number, "record", "not a rackqual record: " + std::string(e.what()));
     }
   }
   return records;
+}
+
+std::vector<Record> read_records(const std::string& path) {
+  return parse_records(path, read_input_file(path, std::numeric_limits<std::size_t>::max()));
 }
 
 PreparedSuite prepare_for_records(const std::string& suite_path, const std::vector<Record>& records,

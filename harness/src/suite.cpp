@@ -34,6 +34,9 @@ struct Timing {
   double deadline = defaults::deadline_s;
 };
 
+// No repetition or check lasts longer than a week (604800 s).
+constexpr double max_seconds = 7 * 24 * 3600.0;
+
 // repetitions, min_time and deadline, from suite defaults or a check.
 void read_timing(const YamlFile& f, const YAML::Node& node, const std::string& field, Timing& t) {
   if (auto n = node["repetitions"]) {
@@ -44,8 +47,9 @@ void read_timing(const YamlFile& f, const YAML::Node& node, const std::string& f
   for (auto [key, target] : {std::pair{"min_time", &t.min_time}, std::pair{"deadline", &t.deadline}}) {
     if (auto n = node[key]) {
       auto seconds = parse_seconds(f.scalar(n, field + key));
-      if (!seconds || *seconds <= 0)
+      if (!seconds || !(*seconds > 0))
         f.fail(n, field + key, "expected a positive duration such as 0.5s or 300s, got '" + n.Scalar() + "'");
+      if (!(*seconds <= max_seconds)) f.fail(n, field + key, "at most a week (604800s), got '" + n.Scalar() + "'");
       *target = *seconds;
     }
   }
@@ -124,9 +128,12 @@ Check read_check(const YamlFile& f, const YAML::Node& node, std::size_t index, c
 
   if (auto criteria = node["criteria"]; criteria && !criteria.IsNull()) {
     if (!criteria.IsMap()) f.fail(criteria, field + ".criteria", "expected a mapping of metric to bounds");
-    for (const auto& item : criteria)
+    for (const auto& item : criteria) {
+      if (!YamlFile::plain(item.first.Scalar()))
+        f.fail(item.first, field + ".criteria", "unknown metric '" + item.first.Scalar() + "' for kind " + kind.name());
       check.criteria.push_back(read_criterion(f, item.first, item.first.Scalar(), item.second,
                                               field + ".criteria." + item.first.Scalar(), kind, &check.params));
+    }
   }
 
   Timing timing = defaults;
@@ -144,6 +151,36 @@ Check read_check(const YamlFile& f, const YAML::Node& node, std::size_t index, c
                            std::to_string(check.repetitions));
   }
   return check;
+}
+
+Suite read_suite(const YamlFile& f) {
+  const std::string& path = f.path();
+  const YAML::Node& root = f.root();
+  f.expect_map(root, "", {"name", "description", "platform", "defaults", "checks"});
+  Suite suite;
+  suite.path = path;
+  suite.hash = fnv1a64(f.text());
+  suite.name = f.scalar(f.required(root, "name", ""), "name");
+  suite.platform = root["platform"] ? f.scalar(root["platform"], "platform") : "auto";
+  if (root["platform"]) suite.platform_line = YamlFile::line(root["platform"]);
+  // The profile is found as platforms/NAME.yaml: a name, never a path to another file.
+  if (const auto problem = name_problem(suite.platform)) f.fail(root["platform"], "platform", *problem);
+
+  Timing defaults;
+  if (auto d = root["defaults"]) {
+    f.expect_map(d, "defaults", {"repetitions", "min_time", "deadline"});
+    read_timing(f, d, "defaults.", defaults);
+  }
+
+  const YAML::Node checks = f.required(root, "checks", "");
+  if (!checks.IsSequence() || checks.size() == 0) f.fail(checks, "checks", "expected a non-empty list of checks");
+  std::set<std::string> ids;
+  for (std::size_t i = 0; i < checks.size(); ++i) {
+    Check check = read_check(f, checks[i], i, defaults);
+    if (!ids.insert(check.id).second) f.fail(checks[i]["id"], "checks[" + check.id + "].id", "duplicate check id");
+    suite.checks.push_back(std::move(check));
+  }
+  return suite;
 }
 
 }  // namespace
@@ -177,33 +214,8 @@ void check_support(const Suite& suite, const std::string& backend) {
   }
 }
 
-Suite load_suite(const std::string& path) {
-  const YamlFile f(path);
-  const YAML::Node& root = f.root();
-  f.expect_map(root, "", {"name", "description", "platform", "defaults", "checks"});
-  Suite suite;
-  suite.path = path;
-  suite.hash = fnv1a64(f.text());
-  suite.name = f.scalar(f.required(root, "name", ""), "name");
-  suite.platform = root["platform"] ? f.scalar(root["platform"], "platform") : "auto";
-  // The profile is found as platforms/NAME.yaml: a name, never a path to another file.
-  if (const auto problem = name_problem(suite.platform)) f.fail(root["platform"], "platform", *problem);
+Suite load_suite(const std::string& path) { return read_suite(YamlFile(path)); }
 
-  Timing defaults;
-  if (auto d = root["defaults"]) {
-    f.expect_map(d, "defaults", {"repetitions", "min_time", "deadline"});
-    read_timing(f, d, "defaults.", defaults);
-  }
-
-  const YAML::Node checks = f.required(root, "checks", "");
-  if (!checks.IsSequence() || checks.size() == 0) f.fail(checks, "checks", "expected a non-empty list of checks");
-  std::set<std::string> ids;
-  for (std::size_t i = 0; i < checks.size(); ++i) {
-    Check check = read_check(f, checks[i], i, defaults);
-    if (!ids.insert(check.id).second) f.fail(checks[i]["id"], "checks[" + check.id + "].id", "duplicate check id");
-    suite.checks.push_back(std::move(check));
-  }
-  return suite;
-}
+Suite parse_suite(const std::string& path, const std::string& text) { return read_suite(YamlFile(path, text)); }
 
 }  // namespace rackqual

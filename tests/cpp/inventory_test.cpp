@@ -128,18 +128,22 @@ TEST_F(InventoryTest, BadFilesNameTheLineAndField) {
   EXPECT_NE(error("racks:\n  - name: r1\n    gpus: eight\n    hosts: [a]\n", 3, "racks[r1].gpus").find("expected a number"),
             std::string::npos);
   EXPECT_NE(error("racks:\n  - {hosts: [a]}\n", 2, "racks[0].name").find("required field is missing"), std::string::npos);
+  // Names stand in fields' paths: a space or ':' in one would break the error line apart.
+  EXPECT_NE(error("racks:\n  - name: r1\n    gpus: 8\n    hosts: ['node 1']\n", 4, "racks[r1].hosts[]").find("'node 1' holds a space"),
+            std::string::npos);
+  EXPECT_NE(error("racks:\n  - {name: 'r:1', hosts: [a]}\n", 2, "racks[0].name").find("'r:1' holds ':'"), std::string::npos);
   EXPECT_NE(error("cluster: c1\nracks: []\n", 2, "racks").find("non-empty list"), std::string::npos);
   EXPECT_NE(error("cluster: c1\n", 1, "racks").find("required field is missing"), std::string::npos);
   EXPECT_NE(error("cluster: c1\nrack: []\n", 2, "rack").find("unknown field"), std::string::npos);
   EXPECT_NE(error("racks:\n  - name: r1\n    hosts: [a\n", 4, "yaml").find("end of sequence"), std::string::npos);
 }
 
-TEST_F(InventoryTest, MissingFileIsLineZero) {
+TEST_F(InventoryTest, MissingFileIsLineOne) {
   try {
     load_inventory("/nonexistent/inv.yaml");
     FAIL() << "no error";
   } catch (const InputError& e) {
-    EXPECT_EQ(e.line(), 0);
+    EXPECT_EQ(e.line(), 1);
     EXPECT_EQ(e.field(), "file");
   }
 }

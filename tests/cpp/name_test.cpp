@@ -91,7 +91,7 @@ TEST_F(NameInFiles, ThePlatformOptionIsAName) {
   const std::string suite = dir_.write("suite.yaml", "name: s\nplatform: host\nchecks:\n  - {id: g, kind: gemm}\n");
   std::filesystem::create_directories(dir_.path() / "platforms");
   dir_.write("evil.yaml", "name: evil\npeaks:\n  tflops_fp32: {value: 1, unit: TFLOP/s, source: s}\n");
-  expect_error([&] { platform_profile(suite, "../evil", "--platform"); }, 0, "--platform", "is a path, not a name");
+  expect_error([&] { platform_profile(suite, "../evil", "--platform"); }, 1, "--platform", "is a path, not a name");
   EXPECT_EQ(find_platform("../evil", {(dir_.path() / "platforms").string()}), "");
   EXPECT_EQ(find_platform("evil", {dir_.path().string()}), (dir_.path() / "evil.yaml").string());
 }

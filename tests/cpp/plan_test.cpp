@@ -128,7 +128,7 @@ TEST_F(PlanTest, OnlySelectsChecksInSuiteOrderAndNamesAnUnknownOne) {
   ASSERT_EQ(plans.size(), 2u);
   EXPECT_EQ(plans[0].check->id, "a");
   EXPECT_EQ(plans[1].check->id, "c");
-  EXPECT_THROW(plan_suite(s, lab, {"d"}), InputError);
+  EXPECT_THROW(plan_suite(s, lab, {"d"}), FieldError);   // an option's value, not a line of the suite
 }
 
 // The "sim" backend of runner_test.cpp runs gemm in fp32 only and has no hbm operation.

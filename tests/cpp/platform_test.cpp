@@ -75,7 +75,7 @@ TEST_F(PlatformTest, MissingFile) {
     load_platform((dir_.path() / "none.yaml").string());
     FAIL() << "no InputError";
   } catch (const InputError& e) {
-    EXPECT_EQ(e.line(), 0);
+    EXPECT_EQ(e.line(), 1);
     EXPECT_EQ(e.field(), "file");
   }
 }

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <limits>
 
 namespace rackqual {
 namespace {
@@ -38,6 +39,19 @@ TEST(RecordColumns, FlattensObjectsOneLevelAndKeepsDeeperValuesAsJsonText) {
   EXPECT_EQ(column(read, "correct.ok").booleans, (std::vector<std::int8_t>{1, 0}));
   EXPECT_EQ(column(read, "time").times, (std::vector<std::int64_t>{1'795'651'201'250'000'000LL, 0}));
   EXPECT_EQ(text(column(read, "source"), 0), "mem");
+}
+
+// A time outside 1678 to 2261 has no nanosecond count in 64 bits: missing, not an overflow.
+TEST(RecordColumns, ATimeBeyondTheNanosecondRangeIsMissing) {
+  RecordColumnReader reader;
+  reader.read_text(std::string(head) + R"("time":"9999-12-31T23:59:59Z"})" "\n" + head + R"("time":"1677-01-01T00:00:00Z"})" "\n" +
+                       head + R"("time":"2261-12-31T00:00:00Z"})",
+                   "mem");
+  const auto times = column(reader.take(), "time").times;
+  ASSERT_EQ(times.size(), 3u);
+  EXPECT_EQ(times[0], std::numeric_limits<std::int64_t>::min());
+  EXPECT_EQ(times[1], std::numeric_limits<std::int64_t>::min());
+  EXPECT_GT(times[2], 0);
 }
 
 TEST(RecordColumns, AColumnMeetingAnotherTypeBecomesTextKeepingWhatItHeld) {
@@ -79,6 +93,9 @@ TEST(RecordColumns, AFileThatCannotBeReadIsSaidNotThrown) {
   EXPECT_EQ(read.rows, 0u);
   ASSERT_EQ(read.skipped.size(), 1u);
   EXPECT_EQ(read.skipped[0].reason, "cannot be read");
+  // A folder opens as a stream that reads nothing: said as well, not taken for an empty file.
+  reader.read_file("/tmp");
+  ASSERT_EQ(reader.take().skipped.size(), 1u);
 }
 
 }  // namespace

@@ -3,11 +3,14 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <functional>
 #include <fstream>
 #include <limits>
 #include <regex>
 #include <thread>
 
+#include "rackqual/error.hpp"
+#include "rackqual/rejudge.hpp"
 #include "temp_dir.hpp"
 
 namespace rackqual {
@@ -154,10 +157,60 @@ TEST(Record, FromJsonRejectsBadInput) {
   EXPECT_THROW(record_from_json(j), std::runtime_error);
   j = to_json(full_record());
   j.erase("host");
-  EXPECT_THROW(record_from_json(j), nlohmann::json::exception);
+  EXPECT_THROW(record_from_json(j), FieldError);
   j = to_json(full_record());
   j["rank"] = "three";
-  EXPECT_THROW(record_from_json(j), nlohmann::json::exception);
+  EXPECT_THROW(record_from_json(j), FieldError);
+}
+
+// What a record read back lacks or holds of the wrong type is named by its path in the record,
+// in the harness's words (never the JSON library's), and a figure out of range is refused.
+TEST(Record, FromJsonNamesTheField) {
+  auto error = [](const std::function<void(nlohmann::json&)>& change) {
+    nlohmann::json j = to_json(full_record());
+    change(j);
+    try {
+      record_from_json(j);
+    } catch (const FieldError& e) {
+      return std::string(e.what());
+    }
+    return std::string("no error");
+  };
+  EXPECT_EQ(error([](auto& j) { j.erase("host"); }), "host: required field is missing");
+  EXPECT_EQ(error([](auto& j) { j["rank"] = "three"; }), "rank: expected a whole number, got string");
+  EXPECT_EQ(error([](auto& j) { j["rank"] = 1e300; }), "rank: expected a whole number from -2147483648 to 2147483647, got 1e+300");
+  EXPECT_EQ(error([](auto& j) { j["stats"]["median"] = "fast"; }), "stats.median: expected a number, got string");
+  EXPECT_EQ(error([](auto& j) { j["device"] = 3; }), "device: expected an object or null, got number");
+  EXPECT_EQ(error([](auto& j) { j["digests"][0]["rank"] = nullptr; }), "digests[0].rank: expected a whole number, got null");
+  EXPECT_EQ(error([](auto& j) { j["telemetry"] = {{"throttled", "yes"}}; }), "telemetry.throttled: expected true or false, got string");
+  EXPECT_EQ(error([](auto& j) { j["arrival"] = {{"late_ranks", {3}}, {"late_s", nlohmann::json::object()}}; }),
+            "arrival.late_s.3: required field is missing");
+  EXPECT_EQ(error([](auto& j) { j["schema"] = "1"; }), "schema: unsupported record schema \"1\" (this rackqual reads schema 1)");
+  EXPECT_EQ(error([](auto& j) { j = nlohmann::json::array(); }), "record: expected an object, got array");
+  // A statistic that was not finite is written null and read back as NaN.
+  nlohmann::json j = to_json(full_record());
+  j["stats"]["cv"] = nullptr;
+  EXPECT_TRUE(std::isnan(record_from_json(j).stats->cv));
+}
+
+// A records file read strictly names the line and says what is wrong in rackqual's words: JSON
+// that does not parse, a number past a double's range, nesting far deeper than a record's.
+TEST(Record, ParseRecordsNamesTheLine) {
+  auto error = [](const std::string& text) {
+    try {
+      parse_records("r.jsonl", text);
+    } catch (const InputError& e) {
+      return std::string(e.what());
+    }
+    return std::string("no error");
+  };
+  const std::string good = to_json(full_record()).dump();
+  EXPECT_EQ(parse_records("r.jsonl", good + "\n\n  \r\n" + good).size(), 2u);
+  EXPECT_EQ(error(good + "\n{\"schema\": "), "r.jsonl:2: record: not a rackqual record: malformed JSON at column 12");
+  EXPECT_EQ(error("{\"schema\": 1e999}"), "r.jsonl:1: record: not a rackqual record: a number too large for a double");
+  EXPECT_EQ(error(std::string(100, '[') + std::string(100, ']')),
+            "r.jsonl:1: record: not a rackqual record: nested deeper than 64 levels");
+  EXPECT_EQ(error("\n{\"schema\": 1}"), "r.jsonl:2: record: not a rackqual record: run_id: required field is missing");
 }
 
 TEST(Record, ParseVerdict) {

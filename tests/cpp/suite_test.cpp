@@ -142,6 +142,39 @@ checks:
   EXPECT_DOUBLE_EQ(s.checks[2].deadline, 180);
 }
 
+// YAML is UTF-8 text without NUL bytes; what is not stops at its line and column, before a name
+// that no JSON record could hold reaches a run.
+TEST_F(SuiteTest, TextThatIsNotUtf8) {
+  EXPECT_EQ(error(std::string("name: a\0b\nchecks: [{id: g, kind: gemm}]\n", 35), 1, "file"), "a NUL byte at column 8");
+  EXPECT_EQ(error("name: s\nchecks: [{id: \xff, kind: gemm}]\n", 2, "file"), "not UTF-8 text at column 15");
+  EXPECT_EQ(error("name: s\n# \xed\xa0\x80 (a surrogate)\nchecks: [{id: g, kind: gemm}]\n", 2, "file"), "not UTF-8 text at column 3");
+  EXPECT_EQ(error("name: s\n# \xc0\xaf (overlong)\nchecks: [{id: g, kind: gemm}]\n", 2, "file"), "not UTF-8 text at column 3");
+  EXPECT_EQ(error("name: s\nchecks: [{id: g, kind: gemm}]\n# \xe2\x82", 3, "file"), "not UTF-8 text at column 3");
+  EXPECT_EQ(load_suite(write("name: \xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80\nchecks: [{id: g, kind: gemm}]\n")).name,
+            "\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80");
+}
+
+// yaml-cpp stops at 500 levels of nesting with the words "bad file": said as what it is.
+TEST_F(SuiteTest, NestedTooDeep) {
+  EXPECT_EQ(error("name: s\nchecks: " + std::string(600, '[') + std::string(600, ']') + "\n", 2, "yaml"),
+            "mappings and lists nested more than 500 levels deep");
+}
+
+// A key YAML allows but that names nothing (empty, or a list) is named by the mapping it is in.
+TEST_F(SuiteTest, KeyThatIsNotAName) {
+  EXPECT_EQ(error("name: s\n\"\": 1\nchecks: [{id: g, kind: gemm}]\n", 2, "file"), "a key must be a non-empty name");
+  EXPECT_EQ(error("name: s\nchecks:\n  - {id: g, kind: gemm, [a]: 1}\n", 3, "checks[0]"), "a key must be a non-empty name");
+  // A key with ':' or a space would break "file:line: field: message" apart: the mapping is the
+  // field, and the message quotes the key.
+  EXPECT_EQ(error("name: s\ndefaults:\n  min_time:0.5s x: 1\nchecks: [{id: g, kind: gemm}]\n", 3, "defaults"),
+            "unknown field 'min_time:0.5s x' (known: deadline, min_time, repetitions)");
+  EXPECT_EQ(error("name: s\nchecks:\n  - {id: g, kind: gemm, criteria: {'tflops: x': {min: 1}}}\n", 3, "checks[g].criteria"),
+            "unknown metric 'tflops: x' for kind gemm");
+  EXPECT_NE(error("name: s\nchecks:\n  - {id: g, kind: gemm, criteria: {tflops: {'min: 1': 2}}}\n", 3, "checks[g].criteria.tflops")
+                .find("unknown criterion 'min: 1'"),
+            std::string::npos);
+}
+
 TEST_F(SuiteTest, BadDuration) {
   EXPECT_EQ(error("name: s\nchecks:\n  - id: g\n    kind: gemm\n    deadline: soon\n", 5, "checks[g].deadline"),
             "expected a positive duration such as 0.5s or 300s, got 'soon'");
@@ -149,6 +182,9 @@ TEST_F(SuiteTest, BadDuration) {
             "expected a positive duration such as 0.5s or 300s, got '0s'");
   EXPECT_EQ(error("name: s\nchecks:\n  - {id: g, kind: gemm, min_time: -1s}\n", 3, "checks[g].min_time"),
             "expected a positive duration such as 0.5s or 300s, got '-1s'");
+  // An infinite or endless deadline would overflow the watchdog's clock.
+  EXPECT_EQ(error("name: s\nchecks:\n  - {id: g, kind: gemm, deadline: 1e308h}\n", 3, "checks[g].deadline"),
+            "at most a week (604800s), got '1e308h'");
 }
 
 TEST_F(SuiteTest, BadRepetitions) {
@@ -194,9 +230,9 @@ TEST_F(SuiteTest, MissingFile) {
     load_suite(path);
     FAIL() << "no InputError";
   } catch (const InputError& e) {
-    EXPECT_EQ(e.line(), 0);
+    EXPECT_EQ(e.line(), 1);
     EXPECT_EQ(e.field(), "file");
-    EXPECT_EQ(std::string(e.what()), path + ":0: file: cannot read: No such file or directory");
+    EXPECT_EQ(std::string(e.what()), path + ":1: file: cannot read: No such file or directory");
   }
 }
 

@@ -301,7 +301,7 @@ TEST(TopologyWorld, EveryRankRaisesTheSameInventoryError) {
       unread[static_cast<std::size_t>(world.rank())] = e.what();
     }
   });
-  EXPECT_NE(unread[0].find("absent.yaml:0: file: cannot read"), std::string::npos) << unread[0];
+  EXPECT_NE(unread[0].find("absent.yaml:1: file: cannot read"), std::string::npos) << unread[0];
   EXPECT_EQ(unread[1], unread[0]);
 }
 

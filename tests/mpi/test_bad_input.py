@@ -40,7 +40,7 @@ CASES = {
     "zero_seq": (HEAD + "  - id: t\n    kind: transformer_step\n    params: {seq: 0}\n", 6, "checks[t].params.seq",
                  "must be at least 1"),
     "no_checks": ("name: bad\nchecks: []\n", 2, "checks", "non-empty list"),
-    "unknown_platform": ("name: bad\nplatform: tpu\nchecks:\n  - {id: a, kind: gemm}\n", 0, "platform", "no profile named 'tpu'"),
+    "unknown_platform": ("name: bad\nplatform: tpu\nchecks:\n  - {id: a, kind: gemm}\n", 2, "platform", "no profile named 'tpu'"),
 }
 
 
@@ -70,12 +70,14 @@ class BadInput(RackqualTest):
 
     def test_missing_file(self):
         path = self.tmp / "absent.yaml"
-        self.assert_one_line_error(self.rackqual("check", str(path), ranks=None), path, 0, "file", "No such file")
-        self.assert_one_line_error(self.run_suite(path), path, 0, "file", "No such file")
+        self.assert_one_line_error(self.rackqual("check", str(path), ranks=None), path, 1, "file", "No such file")
+        self.assert_one_line_error(self.run_suite(path), path, 1, "file", "No such file")
 
     def test_unknown_only_check(self):
         path = self.write("ok.yaml", HEAD + "  - {id: a, kind: gemm, params: {m: 64, n: 64, k: 64}}\n")
-        self.assert_one_line_error(self.run_suite(path, "--only", "b"), path, 0, "--only", "no check with id 'b'")
+        run = self.run_suite(path, "--only", "b")   # an option, not a line of the file: no line to name
+        self.assertEqual(run.code, 2, run.stderr)
+        self.assertEqual(run.stderr.strip().splitlines(), [f"rackqual: --only: no check with id 'b' in suite bad ({path})"])
 
     def test_bad_options(self):
         path = self.write("ok.yaml", HEAD + "  - {id: a, kind: gemm}\n")
@@ -94,7 +96,7 @@ class BadInput(RackqualTest):
                    "-n", "1", BIN, "run", str(missing), "--out", str(self.out)]
         proc = subprocess.run(command, capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL)
         self.assertEqual(proc.returncode, 2, proc.stderr)
-        self.assertEqual(proc.stderr.strip().splitlines(), [f"rank 1: {missing}:0: file: cannot read: No such file or directory"])
+        self.assertEqual(proc.stderr.strip().splitlines(), [f"rank 1: {missing}:1: file: cannot read: No such file or directory"])
         self.assertFalse(self.out.exists())
 
     def test_cuda_backend_without_gpu_says_so_in_one_line(self):

@@ -31,6 +31,8 @@ struct Platform {
 
 // Loads and validates a profile file; throws InputError.
 Platform load_platform(const std::string& path);
+// The same from the file's text, read elsewhere from `path` (which errors name).
+Platform parse_platform(const std::string& path, const std::string& text);
 // The profile for a device name among the profiles in `dirs`: the one whose longest `devices`
 // entry is found in the name (so "GB200" wins over "B200"); empty when none fits.
 std::string match_platform(const std::string& device_name, const std::vector<std::string>& dirs);

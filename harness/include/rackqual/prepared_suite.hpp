@@ -26,7 +26,7 @@ PreparedSuite prepare_suite(const std::string& path, const std::string& backend,
                             const std::vector<std::string>& only = {}, const std::string& platform_name = "");
 
 // A platform profile by name, from the suite's folder or the installed ones; `field` names the
-// option or key that asked for it in the error. Throws InputError.
-Platform platform_profile(const std::string& suite_path, const std::string& name, const std::string& field);
+// option or key that asked for it in the error, `line` the suite's line that names it. Throws InputError.
+Platform platform_profile(const std::string& suite_path, const std::string& name, const std::string& field, int line = 1);
 
 }  // namespace rackqual

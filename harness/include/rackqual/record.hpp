@@ -55,9 +55,10 @@ struct Record {
 };
 
 nlohmann::json to_json(const Record& r);
-Record record_from_json(const nlohmann::json& j);   // throws on a missing or mistyped field
+// Throws FieldError naming a missing or mistyped field by its path ("stats.median").
+Record record_from_json(const nlohmann::json& j);
 nlohmann::json to_json(const RankDigest& d);
-RankDigest rank_digest_from_json(const nlohmann::json& j);   // throws on a missing or mistyped field
+RankDigest rank_digest_from_json(const nlohmann::json& j);   // throws FieldError, as record_from_json
 std::optional<Verdict> parse_verdict(const std::string& text);
 
 // Appends records to a JSON Lines file, one write and flush per record, so a run killed

@@ -2,6 +2,7 @@
 // Records read back and judged again by a suite's criteria, exactly as a run judges them: the
 // CLI's `rackqual judge` and the Python module share it, so both give the same verdicts.
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "rackqual/prepared_suite.hpp"
@@ -16,8 +17,10 @@ namespace rackqual {
 std::vector<Record> rejudge(std::vector<Record> records, const PreparedSuite& suite);
 
 // A records file read strictly: a line that is not a whole record is an InputError naming its
-// file and line.
+// file, line and field; blank lines are skipped.
 std::vector<Record> read_records(const std::string& path);
+// The same from the file's text, read elsewhere from `path` (which errors name).
+std::vector<Record> parse_records(const std::string& path, std::string_view text);
 
 // The suite prepared for the backend and device the records were measured on (the first
 // record's that names one), against `platform_name` when given. Throws InputError.

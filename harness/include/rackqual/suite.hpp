@@ -30,11 +30,14 @@ struct Suite {
   std::string path;
   std::string hash;         // FNV-1a 64 of the file's bytes, hex
   std::string platform;     // profile name, or "auto"
+  int platform_line = 1;    // where the profile is named (line 1 when defaulted)
   std::vector<Check> checks;
 };
 
 // Loads and validates a suite; every problem throws InputError("file:line: field: message").
 Suite load_suite(const std::string& path);
+// The same from the file's text, read elsewhere from `path` (which errors name).
+Suite parse_suite(const std::string& path, const std::string& text);
 // Checks that a backend has an operation for every check's kind that accepts its parameters
 // (dtype, op, ...), before anything runs; throws InputError naming the parameter's line.
 void check_support(const Suite& suite, const std::string& backend);
