@@ -75,7 +75,7 @@ class Paths(RackqualTest):
         self.assertIn(f"{suite}:2: platform: '../evil' is a path, not a name", run.stderr)
         run = self.rackqual("check", str(self.suite), "--platform", "../evil", ranks=None)
         self.assertEqual(run.code, 2, run.stderr)
-        self.assertIn(f"{self.suite}:0: --platform: '../evil' is a path, not a name", run.stderr)
+        self.assertIn(f"{self.suite}:1: --platform: '../evil' is a path, not a name", run.stderr)
 
 
 class Memory(RackqualTest):
