@@ -15,8 +15,14 @@ seconds=${1:-60}
 build=${RACKQUAL_FUZZ_BUILD:-$root/build/fuzz}
 parsers=(suite platform inventory records)
 
-cmake -S "$root/fuzz" -B "$build" -G Ninja -DCMAKE_CXX_COMPILER=clang++ >/dev/null
-cmake --build "$build" -j "${RACKQUAL_FUZZ_JOBS:-2}" >/dev/null
+# Quiet when it builds; the compiler's and linker's words when it does not.
+mkdir -p "$build"
+if ! { cmake -S "$root/fuzz" -B "$build" -G Ninja -DCMAKE_CXX_COMPILER=clang++ &&
+       cmake --build "$build" -j "${RACKQUAL_FUZZ_JOBS:-2}"; } >"$build/build.log" 2>&1; then
+  tail -n 40 "$build/build.log" >&2
+  echo "fuzz/run.sh: the fuzzers did not build (all of it in $build/build.log)" >&2
+  exit 1
+fi
 
 findings=$build/findings
 mkdir -p "$findings"
