@@ -1,6 +1,6 @@
 """rackqual under a real Slurm (tests/slurm/cluster.sh: munged, slurmctld and slurmd from
-Debian's packages): srun --mpi=pmi2 with MPICH's PMI, the rack qualification template through
-sbatch, and rackqual health draining a node through scontrol."""
+Debian's packages): the smoke suite through srun --mpi=pmi2 (MPICH's PMI) and through sbatch,
+the rack qualification template, and rackqual health draining a node through scontrol."""
 import json
 import os
 import pathlib
@@ -97,6 +97,22 @@ class Slurm(RackqualTest):
         verdicts = [r for r in records if r["check"] == "qualify"]
         self.assertEqual([r["verdict"] for r in verdicts if r["scope"] == "rack"], ["pass"])
         self.assertIn("rack r1 qualified", [r["reason"] for r in verdicts if r["scope"] == "rack"][0])
+
+    def test_sbatch_runs_the_smoke_suite_with_the_nightly_template(self):
+        (self.tmp / "inventory.yaml").write_text(INVENTORY)
+        exports = ",".join(["ALL", f"SUITE={SMOKE}", f"INVENTORY={self.tmp / 'inventory.yaml'}", f"RESULTS={self.out}",
+                            f"RACKQUAL={BIN}", "RUN_ARGS=--backend host"])
+        p = self.slurm("sbatch", "--wait", "--nodelist", NODE, "--ntasks-per-node", "2", "--export", exports,
+                       "--output", self.tmp / "job.out", ROOT / "suites" / "slurm" / "nightly.sbatch")
+        job_out = (self.tmp / "job.out").read_text() if (self.tmp / "job.out").exists() else ""
+        self.assertEqual(p.returncode, 0, p.stdout + p.stderr + job_out)
+        (run,) = self.out.iterdir()
+        records = [json.loads(line) for line in (run / "records.jsonl").read_text().splitlines()]
+        self.assertEqual(len({r["check"] for r in records}), 7)
+        self.assertEqual({(r["host"], r["rack"]) for r in records}, {(NODE, "r1")})
+        self.assertEqual({r["rank"] for r in records if r["scope"] == "gpu"}, {0, 1})
+        self.assertTrue(all(r["verdict"] == "pass" for r in records), [r["reason"] for r in records])
+        self.assertIn("records:", job_out)
 
     def test_the_template_names_what_is_missing(self):
         p = self.slurm("sbatch", "--wait", "--nodelist", NODE, "--export", "ALL,RACK=r1", "--output",
