@@ -12,7 +12,7 @@
 #include <cstdlib>
 #include <random>
 
-#include "rackqual/isolation.hpp"
+#include "rackqual/judge/isolation.hpp"
 #include "sim_fleet.hpp"
 
 namespace {

@@ -14,10 +14,10 @@
 #include <cstdlib>
 #include <vector>
 
-#include "rackqual/backend.hpp"
-#include "rackqual/fake_world.hpp"
-#include "rackqual/measure.hpp"
-#include "rackqual/stats.hpp"
+#include "rackqual/api/backend.hpp"
+#include "rackqual/base/stats.hpp"
+#include "rackqual/run/measure.hpp"
+#include "rackqual/world/fake_world.hpp"
 
 namespace {
 

@@ -5,7 +5,7 @@
 #include <vector>
 
 #include "oracle.hpp"
-#include "rackqual/inventory.hpp"
+#include "rackqual/input/inventory.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   const std::string text(reinterpret_cast<const char*>(data), size);

@@ -11,7 +11,7 @@
 #include <string_view>
 #include <typeinfo>
 
-#include "rackqual/error.hpp"
+#include "rackqual/base/error.hpp"
 
 namespace rackqual::fuzz {
 

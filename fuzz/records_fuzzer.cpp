@@ -4,10 +4,10 @@
 #include <memory>
 
 #include "oracle.hpp"
-#include "rackqual/plan.hpp"
-#include "rackqual/platform.hpp"
-#include "rackqual/record_columns.hpp"
-#include "rackqual/rejudge.hpp"
+#include "rackqual/input/platform.hpp"
+#include "rackqual/judge/rejudge.hpp"
+#include "rackqual/plan/plan.hpp"
+#include "rackqual/records/record_columns.hpp"
 
 namespace {
 

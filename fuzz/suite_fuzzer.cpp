@@ -5,9 +5,9 @@
 #include <vector>
 
 #include "oracle.hpp"
-#include "rackqual/plan.hpp"
-#include "rackqual/platform.hpp"
-#include "rackqual/suite.hpp"
+#include "rackqual/input/platform.hpp"
+#include "rackqual/input/suite.hpp"
+#include "rackqual/plan/plan.hpp"
 
 namespace {
 

@@ -6,6 +6,6 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 build="${BUILD_DIR:-build}"  # build folder; override to keep clear of another build
 bash scripts/setup.sh
-cmake -S . -B "$build" -G Ninja >/dev/null
+cmake -S . -B "$build" -G Ninja -DRACKQUAL_WERROR=ON >/dev/null
 ninja -C "$build" rackqual bench_bare_allreduce bench_bare_triad
 python3 bench/overhead.py --build "$build" "$@"

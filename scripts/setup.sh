@@ -1,25 +1,37 @@
 #!/usr/bin/env bash
-# Installs every system package rackqual's build and tests need (Debian), then the pinned Python
-# packages into .venv (python/requirements.txt), and the JUnit XML schema the tests validate
-# against. Idempotent.
-# Slurm and munge: a real single-node cluster in the tests (tests/slurm/cluster.sh); prometheus
-# for promtool; libxml2-utils for xmllint; clang with its runtime for the libFuzzer fuzzers.
+# Installs what rackqual needs on Debian, idempotently.
+#   scripts/setup.sh --build   what the rackqual executable needs to build and run (the main job)
+#   scripts/setup.sh           everything: also the tests' and the Python package's needs, the
+#                              pinned Python packages in .venv (python/requirements.txt), and the
+#                              JUnit XML schema the tests validate against
+# The tests' extras: GoogleTest; Slurm and munge (a real single-node cluster,
+# tests/slurm/cluster.sh); prometheus for promtool; libxml2-utils for xmllint; chromium for the
+# report; clang with its runtime for the libFuzzer fuzzers; Python's headers and venv.
 # MPICH, not OpenMPI: the build names MPICH's wrappers explicitly.
 set -euo pipefail
+
+build_only=0
+if [ "${1:-}" = "--build" ]; then
+  build_only=1
+fi
 
 packages=(
   build-essential cmake ninja-build pkg-config git
   libopenblas-openmp-dev libopenblas0-openmp
   mpich libmpich-dev
   libyaml-cpp-dev nlohmann-json3-dev libcli11-dev
-  libbenchmark-dev libgtest-dev libgmock-dev
-  libsimdjson-dev
-  python3 python3-dev python3-venv
-  chromium
-  slurmctld slurmd slurm-client munge
-  prometheus libxml2-utils
-  clang libclang-rt-dev
+  libbenchmark-dev libsimdjson-dev
 )
+if [ "$build_only" = 0 ]; then
+  packages+=(
+    libgtest-dev libgmock-dev
+    python3 python3-dev python3-venv
+    chromium
+    slurmctld slurmd slurm-client munge
+    prometheus libxml2-utils
+    clang libclang-rt-dev
+  )
+fi
 
 missing=()
 for p in "${packages[@]}"; do
@@ -33,6 +45,8 @@ if ((${#missing[@]})); then
   $sudo apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
+
+[ "$build_only" = 1 ] && exit 0
 
 # The Python packages, pinned, in a virtual environment of the project's own; reinstalled when
 # the pins change.

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Set up, build with warnings as errors, and run every test (unit and multi-rank end-to-end).
+# Set up, build the whole tree once (warnings are errors), and run every test: unit, multi-rank
+# end-to-end, Slurm, fuzzing, Python.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/build.sh -DRACKQUAL_WERROR=ON
+bash scripts/build.sh
 ctest --test-dir build --output-on-failure

@@ -17,10 +17,10 @@
 #include <set>
 #include <thread>
 
-#include "rackqual/backend.hpp"
-#include "rackqual/error.hpp"
-#include "rackqual/rejudge.hpp"
-#include "rackqual/summary.hpp"
+#include "rackqual/api/backend.hpp"
+#include "rackqual/base/error.hpp"
+#include "rackqual/judge/rejudge.hpp"
+#include "rackqual/records/summary.hpp"
 
 extern char** environ;
 

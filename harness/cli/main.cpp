@@ -13,22 +13,22 @@
 #include <set>
 #include <tuple>
 
-#include "rackqual/backend.hpp"
-#include "rackqual/error.hpp"
-#include "rackqual/kind.hpp"
-#include "rackqual/platform.hpp"
-#include "rackqual/runner.hpp"
-#include "rackqual/suite.hpp"
-#include "rackqual/text.hpp"
-#include "rackqual/version.hpp"
-#include "rackqual/memory_fit.hpp"
-#include "rackqual/mpi_world.hpp"
-#include "rackqual/name.hpp"
-#include "rackqual/qualify.hpp"
-#include "rackqual/plan.hpp"
-#include "rackqual/prepared_suite.hpp"
-#include "rackqual/rejudge.hpp"
-#include "rackqual/summary.hpp"
+#include "rackqual/api/backend.hpp"
+#include "rackqual/api/kind.hpp"
+#include "rackqual/base/error.hpp"
+#include "rackqual/base/name.hpp"
+#include "rackqual/base/text.hpp"
+#include "rackqual/base/version.hpp"
+#include "rackqual/input/platform.hpp"
+#include "rackqual/input/suite.hpp"
+#include "rackqual/judge/qualify.hpp"
+#include "rackqual/judge/rejudge.hpp"
+#include "rackqual/plan/memory_fit.hpp"
+#include "rackqual/plan/plan.hpp"
+#include "rackqual/plan/prepared_suite.hpp"
+#include "rackqual/records/summary.hpp"
+#include "rackqual/run/runner.hpp"
+#include "rackqual/world/world.hpp"
 #include "health.hpp"
 
 namespace {
@@ -214,7 +214,8 @@ std::pair<std::unique_ptr<Backend>, std::string> choose_backend(World& world, co
 int run(int argc, char** argv, const std::string& suite_path, const std::string& backend_name,
         const std::vector<std::string>& only, RunOptions options, const TopologyOptions& topology,
         const std::optional<QualifyTarget>& target = std::nullopt, bool stop_at_failed_rung = true) {
-  MpiWorld world(&argc, &argv);
+  const std::unique_ptr<World> started = start_mpi_world(&argc, &argv);
+  World& world = *started;
   // Set-up and input: every rank must succeed before any starts, or the others would wait
   // for it in the first collective. Rank 0 reports the first problem; all exit 2.
   std::unique_ptr<Backend> backend;
@@ -272,6 +273,7 @@ int run(int argc, char** argv, const std::string& suite_path, const std::string&
     std::fprintf(stderr, "rackqual: rank %d: error: %s\n", world.rank(), e.what());
     world.abort(exit_run_error);
   }
+  return exit_run_error;   // not reached: abort ends the process
 }
 
 }  // namespace

@@ -7,7 +7,7 @@
 #include <vector>
 
 #include "kernels/common/random.hpp"
-#include "rackqual/dtype.hpp"
+#include "rackqual/base/dtype.hpp"
 
 namespace rackqual::gemm {
 

@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "rackqual/backend.hpp"
+#include "rackqual/api/backend.hpp"
 
 namespace rackqual::transformer {
 

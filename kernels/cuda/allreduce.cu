@@ -15,8 +15,8 @@
 #include "kernels/cuda/cuda_backend.hpp"
 #include "kernels/cuda/device.hpp"
 #include "kernels/cuda/nccl_wait.hpp"
-#include "rackqual/error.hpp"
-#include "rackqual/kind_params.hpp"
+#include "rackqual/api/kind_params.hpp"
+#include "rackqual/base/error.hpp"
 
 namespace rackqual::cuda {
 namespace {

@@ -11,8 +11,8 @@
 #include "kernels/cuda/device_binding.hpp"
 #include "kernels/cuda/nvml.hpp"
 #include "kernels/cuda/telemetry_sampler.hpp"
-#include "rackqual/error.hpp"
-#include "rackqual/mpi_native.hpp"
+#include "rackqual/base/error.hpp"
+#include "rackqual/world/mpi_native.hpp"
 
 #ifndef RACKQUAL_CUDA_ARCHITECTURES
 #error "RACKQUAL_CUDA_ARCHITECTURES (CMAKE_CUDA_ARCHITECTURES) must be defined by kernels/CMakeLists.txt"

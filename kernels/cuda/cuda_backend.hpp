@@ -10,7 +10,7 @@
 #include <map>
 #include <memory>
 
-#include "rackqual/backend.hpp"
+#include "rackqual/api/backend.hpp"
 
 namespace rackqual::cuda {
 

@@ -28,9 +28,9 @@
 #include "kernels/cuda/check.hpp"
 #include "kernels/cuda/cuda_backend.hpp"
 #include "kernels/cuda/device.hpp"
-#include "rackqual/backend.hpp"
-#include "rackqual/error.hpp"
-#include "rackqual/kind_params.hpp"
+#include "rackqual/api/backend.hpp"
+#include "rackqual/api/kind_params.hpp"
+#include "rackqual/base/error.hpp"
 
 namespace rackqual::cuda {
 namespace {

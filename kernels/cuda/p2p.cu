@@ -12,7 +12,7 @@
 #include "kernels/cuda/cuda_backend.hpp"
 #include "kernels/cuda/device.hpp"
 #include "kernels/cuda/nccl_wait.hpp"
-#include "rackqual/kind_params.hpp"
+#include "rackqual/api/kind_params.hpp"
 
 namespace rackqual::cuda {
 namespace {

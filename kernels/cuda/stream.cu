@@ -11,7 +11,7 @@
 #include "kernels/cuda/check.hpp"
 #include "kernels/cuda/cuda_backend.hpp"
 #include "kernels/cuda/device.hpp"
-#include "rackqual/error.hpp"
+#include "rackqual/base/error.hpp"
 
 namespace rackqual::cuda {
 namespace {

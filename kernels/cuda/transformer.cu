@@ -15,9 +15,9 @@
 #include "kernels/cuda/transformer_primitives.hpp"
 #include "kernels/model/solo_collective.hpp"
 #include "kernels/model/training_step.hpp"
-#include "rackqual/backend.hpp"
-#include "rackqual/error.hpp"
-#include "rackqual/kind_params.hpp"
+#include "rackqual/api/backend.hpp"
+#include "rackqual/api/kind_params.hpp"
+#include "rackqual/base/error.hpp"
 
 namespace rackqual::cuda {
 namespace {

@@ -10,9 +10,9 @@
 #include "kernels/common/random.hpp"
 #include "kernels/host/blas_setting.hpp"
 #include "kernels/host/buffer.hpp"
-#include "rackqual/backend.hpp"
-#include "rackqual/error.hpp"
-#include "rackqual/kind_params.hpp"
+#include "rackqual/api/backend.hpp"
+#include "rackqual/api/kind_params.hpp"
+#include "rackqual/base/error.hpp"
 
 namespace rackqual::host {
 namespace {

@@ -5,7 +5,7 @@
 #include <string>
 
 #include "kernels/model/group_hashes.hpp"
-#include "rackqual/mpi_native.hpp"
+#include "rackqual/world/mpi_native.hpp"
 
 namespace rackqual::host {
 

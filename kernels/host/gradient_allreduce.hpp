@@ -6,7 +6,7 @@
 #include <vector>
 
 #include "kernels/model/collective.hpp"
-#include "rackqual/group.hpp"
+#include "rackqual/api/group.hpp"
 
 namespace rackqual::host {
 

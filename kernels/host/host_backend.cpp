@@ -9,7 +9,7 @@
 #include <fstream>
 
 #include "kernels/host/timer.hpp"
-#include "rackqual/backend.hpp"
+#include "rackqual/api/backend.hpp"
 
 namespace rackqual {
 namespace {

@@ -12,10 +12,10 @@
 #include <string>
 
 #include "kernels/common/p2p.hpp"
-#include "rackqual/backend.hpp"
-#include "rackqual/error.hpp"
-#include "rackqual/kind_params.hpp"
-#include "rackqual/mpi_native.hpp"
+#include "rackqual/api/backend.hpp"
+#include "rackqual/api/kind_params.hpp"
+#include "rackqual/base/error.hpp"
+#include "rackqual/world/mpi_native.hpp"
 
 namespace rackqual::host {
 namespace {

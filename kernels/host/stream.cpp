@@ -5,7 +5,7 @@
 
 #include "kernels/common/stream.hpp"
 #include "kernels/host/buffer.hpp"
-#include "rackqual/backend.hpp"
+#include "rackqual/api/backend.hpp"
 
 namespace rackqual::host {
 namespace {

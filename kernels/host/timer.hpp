@@ -2,7 +2,7 @@
 // The host backend's timer: steady_clock at the marks (host operations run to completion).
 #include <chrono>
 
-#include "rackqual/backend.hpp"
+#include "rackqual/api/backend.hpp"
 
 namespace rackqual::host {
 

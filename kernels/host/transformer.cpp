@@ -9,9 +9,9 @@
 #include "kernels/host/transformer_primitives.hpp"
 #include "kernels/model/out_of_memory.hpp"
 #include "kernels/model/training_step.hpp"
-#include "rackqual/backend.hpp"
-#include "rackqual/error.hpp"
-#include "rackqual/kind_params.hpp"
+#include "rackqual/api/backend.hpp"
+#include "rackqual/api/kind_params.hpp"
+#include "rackqual/base/error.hpp"
 
 namespace rackqual::host {
 namespace {

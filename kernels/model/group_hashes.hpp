@@ -5,7 +5,7 @@
 #include <cstdint>
 #include <vector>
 
-#include "rackqual/group.hpp"
+#include "rackqual/api/group.hpp"
 
 namespace rackqual::model {
 

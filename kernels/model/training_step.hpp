@@ -16,7 +16,7 @@
 #include "kernels/model/model.hpp"
 #include "kernels/model/precision.hpp"
 #include "kernels/model/primitives.hpp"
-#include "rackqual/backend.hpp"
+#include "rackqual/api/backend.hpp"
 
 namespace rackqual::model {
 

@@ -7,19 +7,19 @@
 #include <fstream>
 #include <sstream>
 
-#include "rackqual/backend.hpp"
-#include "rackqual/error.hpp"
-#include "rackqual/fake_world.hpp"
-#include "rackqual/fault.hpp"
-#include "rackqual/inventory.hpp"
-#include "rackqual/kind.hpp"
-#include "rackqual/memory_fit.hpp"
-#include "rackqual/prepared_suite.hpp"
-#include "rackqual/record_columns.hpp"
-#include "rackqual/rejudge.hpp"
-#include "rackqual/runner.hpp"
-#include "rackqual/topology.hpp"
-#include "rackqual/version.hpp"
+#include "rackqual/api/backend.hpp"
+#include "rackqual/api/kind.hpp"
+#include "rackqual/base/error.hpp"
+#include "rackqual/base/topology.hpp"
+#include "rackqual/base/version.hpp"
+#include "rackqual/input/fault.hpp"
+#include "rackqual/input/inventory.hpp"
+#include "rackqual/judge/rejudge.hpp"
+#include "rackqual/plan/memory_fit.hpp"
+#include "rackqual/plan/prepared_suite.hpp"
+#include "rackqual/records/record_columns.hpp"
+#include "rackqual/run/runner.hpp"
+#include "rackqual/world/fake_world.hpp"
 
 namespace py = pybind11;
 using namespace rackqual;

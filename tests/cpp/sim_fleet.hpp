@@ -10,7 +10,7 @@
 #include <utility>
 #include <vector>
 
-#include "rackqual/isolation.hpp"
+#include "rackqual/judge/isolation.hpp"
 
 namespace rackqual::sim {
 
