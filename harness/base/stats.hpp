@@ -12,6 +12,10 @@ struct Stats {
   double cv = 0;   // sample standard deviation / mean
 };
 
+// The median absolute deviation times this estimates the standard deviation of normal data: the
+// robust z-score is |x - median| / (mad_to_standard_deviation * MAD).
+inline constexpr double mad_to_standard_deviation = 1.4826;
+
 // Percentile by linear interpolation between closest ranks (q in [0, 1]).
 double percentile(std::vector<double> values, double q);
 // The fewest samples that put, on average, one of them above their q-th percentile (20 for the

@@ -127,7 +127,7 @@ void judge_peers(std::vector<Record>& records, const CheckPlan& plan) {
       for (const Record* r : peers) values.push_back(*r->value);
       const double median = percentile(values, 0.5);
       for (double v : values) deviations.push_back(std::fabs(v - median));
-      const double scale = 1.4826 * percentile(deviations, 0.5);   // MAD as a standard deviation
+      const double scale = mad_to_standard_deviation * percentile(deviations, 0.5);
       const std::string n = std::to_string(peers.size());
       for (Record* r : peers) {
         const bool higher = r->better != "lower";

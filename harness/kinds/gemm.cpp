@@ -1,11 +1,10 @@
 // gemm: dense matrix multiply C = A·B at m, n, k; TFLOP/s = 2mnk / time.
+#include "kernels/common/matmul.hpp"
 #include "rackqual/api/kind.hpp"
 #include "rackqual/api/kind_params.hpp"
 
 namespace rackqual {
 namespace {
-
-constexpr double workspace_bytes = 32.0 * (1 << 20);
 
 class Gemm : public Kind {
  public:
@@ -39,7 +38,7 @@ class Gemm : public Kind {
     const double m = static_cast<double>(g.m), n = static_cast<double>(g.n), k = static_cast<double>(g.k);
     const double in = traits(g.dtype).bytes, out = g.dtype == DType::fp8 ? 2 : in;
     const std::string largest = g.m >= g.n && g.m >= g.k ? "m" : g.n >= g.k ? "n" : "k";
-    return MemoryNeed{(m * k + k * n) * in + m * n * out + workspace_bytes, largest};
+    return MemoryNeed{(m * k + k * n) * in + m * n * out + static_cast<double>(cublaslt_workspace_bytes), largest};
   }
   std::string peak_key(const std::string& metric, const Params& p) const override {
     return metric == "tflops" ? "tflops_" + std::string(to_string(p.typed<GemmParams>().dtype)) : "";

@@ -27,6 +27,7 @@
 #include "kernels/common/random.hpp"
 #include "kernels/cuda/check.hpp"
 #include "kernels/cuda/cuda_backend.hpp"
+#include "kernels/common/matmul.hpp"
 #include "kernels/cuda/device.hpp"
 #include "rackqual/api/backend.hpp"
 #include "rackqual/api/kind_params.hpp"
@@ -35,7 +36,7 @@
 namespace rackqual::cuda {
 namespace {
 
-constexpr std::size_t workspace_bytes = std::size_t{32} << 20;  // cuBLASLt scratch (split-K and the like)
+constexpr std::size_t workspace_bytes = cublaslt_workspace_bytes;
 constexpr int random_samples = 62;                              // plus both corners: 64 checked outputs
 
 // alpha = 1 and beta = 0 in the scale type, passed by host pointer (the default pointer mode).

@@ -10,6 +10,7 @@
 #include <memory>
 #include <type_traits>
 
+#include "kernels/common/matmul.hpp"
 
 namespace rackqual::cuda {
 
@@ -41,7 +42,7 @@ class Matmuls {
   // Enqueues the product on `stream`. Throws std::runtime_error when cuBLASLt has no algorithm.
   void run(const MatmulShape& shape, const void* a, const void* b, void* c, float alpha, float beta, cudaStream_t stream);
 
-  static constexpr std::size_t workspace_bytes = std::size_t{32} << 20;   // cuBLASLt workspace of one Matmuls
+  static constexpr std::size_t workspace_bytes = cublaslt_workspace_bytes;   // of one Matmuls
 
  private:
   // A shape and the alignment of its three pointers: the heuristic's choice depends on both.
