@@ -33,14 +33,13 @@ missing for a part of the prediction leaves that part NaN and says so in `note`.
 """
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
 
-from rackqual.summary import column, tidy
+from rackqual.frames import bytes_text, column, json_value, size_of, tidy, to_number
 
 PHASES = ("forward_s", "backward_s", "allreduce_s", "optimizer_s")
 COMPONENTS = ("compute", "memory", "communication", "straggling", "unexplained")
@@ -50,25 +49,6 @@ DTYPE_ORDER = ("fp64", "fp32", "tf32", "fp16", "bf16", "fp8", "int8")
 SCOPE_ORDER = ("gpu", "node", "nvlink_domain", "rack", "cluster")
 
 StepWork = Callable[[dict, int], dict]
-
-
-def _json(text) -> object:
-    if text is None or (isinstance(text, float) and math.isnan(text)) or text is pd.NA:
-        return None
-    if not isinstance(text, str):
-        return text
-    try:
-        return json.loads(text)
-    except ValueError:
-        return None
-
-
-def _number(v) -> float:
-    try:
-        f = float(v)
-    except (TypeError, ValueError):
-        return math.nan
-    return f
 
 
 def _not_probe(df: pd.DataFrame) -> pd.Series:
@@ -95,7 +75,7 @@ def _step_params(row: pd.Series) -> dict:
 
 
 def _ranks_of(row: pd.Series) -> list[int]:
-    late = _json(row.get("arrival.late_s"))
+    late = json_value(row.get("arrival.late_s"))
     if isinstance(late, dict):
         return sorted(int(k) for k in late)
     return []
@@ -171,13 +151,6 @@ def _hbm_rate(run: pd.DataFrame, members: list[int]) -> tuple[float, str]:
     return _slowest_gpu(rows, members, "hbm")
 
 
-def _size_of(text) -> float:
-    sizes = _json(text)
-    if isinstance(sizes, list) and sizes:
-        return _number(sizes[0])
-    return _number(sizes)
-
-
 def _busbw(run: pd.DataFrame, members: list[int], nbytes: float) -> tuple[float, float, str]:
     """busbw (GB/s) and the message size it was measured at, from the all-reduce over the step's
     ranks (else the narrowest group holding them, else any), at the size nearest `nbytes`."""
@@ -200,7 +173,7 @@ def _busbw(run: pd.DataFrame, members: list[int], nbytes: float) -> tuple[float,
         order = SCOPE_ORDER.index(scope) if scope in SCOPE_ORDER else len(SCOPE_ORDER)
         candidates.append((fit, order, len(ranks), scope, group, label, g))
     fit, _, _, scope, group, label, g = min(candidates, key=lambda c: c[:3])
-    sizes = g["params.sizes"].map(_size_of) if "params.sizes" in g.columns else pd.Series(math.nan, index=g.index)
+    sizes = g["params.sizes"].map(size_of) if "params.sizes" in g.columns else pd.Series(math.nan, index=g.index)
     g = g.assign(size=sizes.to_numpy())
     g = g[np.isfinite(g["size"]) & (g["size"] > 0)]
     if g.empty:
@@ -210,20 +183,20 @@ def _busbw(run: pd.DataFrame, members: list[int], nbytes: float) -> tuple[float,
     g = g.assign(distance=(np.log(g["size"]) - math.log(target)).abs())
     best = g.sort_values(["distance", "size"], ascending=[True, False]).iloc[0]
     return (float(best["value"]), float(best["size"]),
-            f"allreduce {best['check']} over {scope} {group} ({label}) at {_bytes_text(best['size'])}")
-
-
-def _bytes_text(n: float) -> str:
-    for unit, scale in (("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)):
-        if n >= scale:
-            v = n / scale
-            return f"{v:g} {unit}" if v == int(v) else f"{v:.3g} {unit}"
-    return f"{n:g} B"
+            f"allreduce {best['check']} over {scope} {group} ({label}) at {bytes_text(best['size'])}")
 
 
 def _default_step_work() -> StepWork:
     from rackqual import _core
     return _core.step_work
+
+
+# The columns of attribute's table, in order.
+COLUMNS = ["run_id", "check", "scope", "group", "ranks", "dtype", "measured_s", *PHASES,
+           "flops", "memory_bytes", "allreduce_bytes", "parameters",
+           "gemm_tflops", "gemm_source", "hbm_gbps", "hbm_source", "busbw_gbps", "busbw_bytes", "busbw_source",
+           "compute_s", "memory_s", "comm_s", "predicted_s", "straggle_s", "gap_s",
+           *(f"gap_{c}_s" for c in COMPONENTS), "dominant", "note"]
 
 
 def attribute(df: pd.DataFrame, step_work: StepWork | None = None) -> pd.DataFrame:
@@ -232,101 +205,134 @@ def attribute(df: pd.DataFrame, step_work: StepWork | None = None) -> pd.DataFra
     and its attribution (gap_compute_s, gap_memory_s, gap_communication_s, gap_straggling_s,
     gap_unexplained_s, which add up to gap_s), the dominant part and a note. Empty when the
     records hold no step."""
-    columns = ["run_id", "check", "scope", "group", "ranks", "dtype", "measured_s", *PHASES,
-               "flops", "memory_bytes", "allreduce_bytes", "parameters",
-               "gemm_tflops", "gemm_source", "hbm_gbps", "hbm_source", "busbw_gbps", "busbw_bytes", "busbw_source",
-               "compute_s", "memory_s", "comm_s", "predicted_s", "straggle_s", "gap_s",
-               *(f"gap_{c}_s" for c in COMPONENTS), "dominant", "note"]
     if df.empty or "kind" not in df.columns or "metric" not in df.columns:
-        return pd.DataFrame(columns=columns)
+        return pd.DataFrame(columns=COLUMNS)
     df = tidy(df)
     work_of = step_work or _default_step_work()
     keep = _not_probe(df)
-    steps = df[keep & (df["kind"] == "transformer_step").to_numpy() & (df["metric"] == "step_time_s").to_numpy() &
-               np.isfinite(df["value"].to_numpy(dtype=float, na_value=np.nan))]
-    rows = []
-    for _, step in steps.iterrows():
-        run = df[keep & (df["run_id"] == step["run_id"]).to_numpy()]
-        gpus = run[run["device.index"].notna()] if "device.index" in run.columns else run.iloc[0:0]
-        members, found_by = _members(step, gpus)
-        n = max(1, len(members))
-        params = _step_params(step)
-        dtype = str(params.get("dtype", "fp32"))
-        notes = []
-        try:
-            work = work_of(params, n)
-        except Exception as e:   # a step whose params the model does not take: say so, go on
-            work = {}
-            notes.append(f"step_work: {e}")
-        flops = _number(work.get("flops"))
-        memory_bytes = _number(work.get("memory_bytes"))
-        allreduce_bytes = _number(work.get("allreduce_bytes"))
-
-        same = run[(run["check"] == step["check"]) & (run["group"] == step["group"])]
-        phase = {p: math.nan for p in PHASES}
-        for p in PHASES:
-            v = same.loc[same["metric"] == p, "value"]
-            if not v.empty:
-                phase[p] = float(v.iloc[0])
-
-        tflops, gemm_source = _gemm_rate(run, members, dtype)
-        gbps, hbm_source = _hbm_rate(run, members)
-        if n > 1:
-            busbw, busbw_bytes, busbw_source = _busbw(run, members, allreduce_bytes)
-        else:
-            busbw, busbw_bytes, busbw_source = math.nan, math.nan, "one rank: no all-reduce"
-        compute = flops / (tflops * 1e12) if tflops > 0 else math.nan
-        memory = memory_bytes / (gbps * 1e9) if gbps > 0 else math.nan
-        # nccl-tests' convention: a ring all-reduce moves 2(n-1)/n of the buffer through each rank's link.
-        comm = 0.0 if n <= 1 else (allreduce_bytes * 2 * (n - 1) / n / (busbw * 1e9) if busbw > 0 else math.nan)
-        for part, value, source in (("compute", compute, gemm_source), ("memory", memory, hbm_source),
-                                    ("communication", comm, busbw_source)):
-            if math.isnan(value):
-                notes.append(f"{part} not predicted: {source}")
-        predicted = compute + memory + comm
-        measured = float(step["value"])
-        gap = measured - predicted
-
-        late = _number(step.get("arrival.latest_late_s"))
-        launches = _number(step.get("timing.launches_per_batch"))
-        straggle = 0.0 if n <= 1 else (late / launches if launches > 0 else late)
-        if math.isnan(straggle):
-            straggle = 0.0
-            notes.append("no arrival times: straggling not measured")
-
-        in_phases = phase["forward_s"] + phase["backward_s"] + phase["optimizer_s"]
-        g = dict.fromkeys(COMPONENTS, math.nan)
-        if not math.isnan(in_phases) and compute + memory > 0:
-            share = compute / (compute + memory)
-            g["compute"] = (in_phases - compute - memory) * share
-            g["memory"] = (in_phases - compute - memory) * (1 - share)
-        if not math.isnan(phase["allreduce_s"]) and not math.isnan(comm):
-            excess = phase["allreduce_s"] - comm
-            g["straggling"] = min(straggle, max(excess, 0.0))
-            g["communication"] = excess - g["straggling"]
-        else:
-            g["straggling"] = straggle
-        if any(math.isnan(phase[p]) for p in PHASES):
-            notes.append("phases missing: " + ", ".join(p for p in PHASES if math.isnan(phase[p])))
-        g["unexplained"] = gap - sum(v for k, v in g.items() if k != "unexplained" and not math.isnan(v))
-        positive = {k: v for k, v in g.items() if not math.isnan(v) and v > 0}
-        dominant = max(positive, key=positive.get) if positive and gap > 0 else ("none" if gap <= 0 else "")
-        if found_by != "arrival":
-            notes.append(f"ranks taken from {found_by}")
-        rows.append({
-            "run_id": step["run_id"], "check": step["check"], "scope": step.get("scope"), "group": step["group"],
-            "ranks": n, "dtype": dtype, "measured_s": measured, **phase,
-            "flops": flops, "memory_bytes": memory_bytes, "allreduce_bytes": allreduce_bytes,
-            "parameters": _number(work.get("parameters")),
-            "gemm_tflops": tflops, "gemm_source": gemm_source, "hbm_gbps": gbps, "hbm_source": hbm_source,
-            "busbw_gbps": busbw, "busbw_bytes": busbw_bytes, "busbw_source": busbw_source,
-            "compute_s": compute, "memory_s": memory, "comm_s": comm, "predicted_s": predicted,
-            "straggle_s": straggle, "gap_s": gap, **{f"gap_{c}_s": g[c] for c in COMPONENTS},
-            "dominant": dominant, "note": "; ".join(notes)})
-    out = pd.DataFrame(rows, columns=columns)
+    rows = [_step_group(step, df[keep & (df["run_id"] == step["run_id"]).to_numpy()], work_of)
+            for _, step in _steps(df, keep).iterrows()]
+    out = pd.DataFrame(rows, columns=COLUMNS)
     for c in ("run_id", "check", "scope", "group"):
         out[c] = out[c].astype(str)
     return out
+
+
+def _steps(df: pd.DataFrame, keep: np.ndarray) -> pd.DataFrame:
+    """The step records with a finite step time, one per step group of the suite's own groups."""
+    return df[keep & (df["kind"] == "transformer_step").to_numpy() & (df["metric"] == "step_time_s").to_numpy() &
+              np.isfinite(df["value"].to_numpy(dtype=float, na_value=np.nan))]
+
+
+def _step_group(step: pd.Series, run: pd.DataFrame, work_of: StepWork) -> dict:
+    """attribute's row of one step record, from the records of its run (isolation's probes left out)."""
+    gpus = run[run["device.index"].notna()] if "device.index" in run.columns else run.iloc[0:0]
+    members, found_by = _members(step, gpus)
+    n = max(1, len(members))
+    params = _step_params(step)
+    dtype = str(params.get("dtype", "fp32"))
+    notes: list[str] = []
+    work = _work(work_of, params, n, notes)
+    phase = _phases(run, step)
+    rates = _rates(run, members, n, dtype, work["allreduce_bytes"])
+    predicted = _prediction(work, rates, n, notes)
+    measured = float(step["value"])
+    gap = measured - predicted["predicted_s"]
+    straggle = _straggle(step, n, notes)
+    parts = _gap_parts(phase, predicted, straggle, gap, notes)
+    if found_by != "arrival":
+        notes.append(f"ranks taken from {found_by}")
+    return {"run_id": step["run_id"], "check": step["check"], "scope": step.get("scope"), "group": step["group"],
+            "ranks": n, "dtype": dtype, "measured_s": measured, **phase, **work, **rates, **predicted,
+            "straggle_s": straggle, "gap_s": gap, **{f"gap_{c}_s": parts[c] for c in COMPONENTS},
+            "dominant": _dominant(parts, gap), "note": "; ".join(notes)}
+
+
+def _work(work_of: StepWork, params: dict, n: int, notes: list[str]) -> dict[str, float]:
+    """The step's work per rank as the model counts it; NaN, and a note, where it takes not the params."""
+    try:
+        work = work_of(params, n)
+    except Exception as e:   # a step whose params the model does not take: say so, go on
+        work = {}
+        notes.append(f"step_work: {e}")
+    return {k: to_number(work.get(k)) for k in ("flops", "memory_bytes", "allreduce_bytes", "parameters")}
+
+
+def _phases(run: pd.DataFrame, step: pd.Series) -> dict[str, float]:
+    """The step's measured phases (its check's and group's other metrics); NaN where not measured."""
+    same = run[(run["check"] == step["check"]) & (run["group"] == step["group"])]
+    phase = {p: math.nan for p in PHASES}
+    for p in PHASES:
+        v = same.loc[same["metric"] == p, "value"]
+        if not v.empty:
+            phase[p] = float(v.iloc[0])
+    return phase
+
+
+def _rates(run: pd.DataFrame, members: list[int], n: int, dtype: str, allreduce_bytes: float) -> dict:
+    """The GEMM, HBM and all-reduce rates the prediction uses, each with where it came from."""
+    tflops, gemm_source = _gemm_rate(run, members, dtype)
+    gbps, hbm_source = _hbm_rate(run, members)
+    if n > 1:
+        busbw, busbw_bytes, busbw_source = _busbw(run, members, allreduce_bytes)
+    else:
+        busbw, busbw_bytes, busbw_source = math.nan, math.nan, "one rank: no all-reduce"
+    return {"gemm_tflops": tflops, "gemm_source": gemm_source, "hbm_gbps": gbps, "hbm_source": hbm_source,
+            "busbw_gbps": busbw, "busbw_bytes": busbw_bytes, "busbw_source": busbw_source}
+
+
+def _prediction(work: dict[str, float], rates: dict, n: int, notes: list[str]) -> dict[str, float]:
+    """compute_s, memory_s and comm_s at the measured rates, and their sum predicted_s; a note for
+    each part that could not be predicted."""
+    tflops, gbps, busbw = rates["gemm_tflops"], rates["hbm_gbps"], rates["busbw_gbps"]
+    compute = work["flops"] / (tflops * 1e12) if tflops > 0 else math.nan
+    memory = work["memory_bytes"] / (gbps * 1e9) if gbps > 0 else math.nan
+    # nccl-tests' convention: a ring all-reduce moves 2(n-1)/n of the buffer through each rank's link.
+    comm = 0.0 if n <= 1 else (work["allreduce_bytes"] * 2 * (n - 1) / n / (busbw * 1e9) if busbw > 0 else math.nan)
+    for part, value, source in (("compute", compute, rates["gemm_source"]), ("memory", memory, rates["hbm_source"]),
+                                ("communication", comm, rates["busbw_source"])):
+        if math.isnan(value):
+            notes.append(f"{part} not predicted: {source}")
+    return {"compute_s": compute, "memory_s": memory, "comm_s": comm, "predicted_s": compute + memory + comm}
+
+
+def _straggle(step: pd.Series, n: int, notes: list[str]) -> float:
+    """How much later the group's latest rank reached a step than its first, per launch."""
+    late = to_number(step.get("arrival.latest_late_s"))
+    launches = to_number(step.get("timing.launches_per_batch"))
+    straggle = 0.0 if n <= 1 else (late / launches if launches > 0 else late)
+    if math.isnan(straggle):
+        straggle = 0.0
+        notes.append("no arrival times: straggling not measured")
+    return straggle
+
+
+def _gap_parts(phase: dict[str, float], predicted: dict[str, float], straggle: float, gap: float,
+               notes: list[str]) -> dict[str, float]:
+    """The gap split into COMPONENTS with the measured phases (see the module's description)."""
+    compute, memory, comm = predicted["compute_s"], predicted["memory_s"], predicted["comm_s"]
+    in_phases = phase["forward_s"] + phase["backward_s"] + phase["optimizer_s"]
+    g = dict.fromkeys(COMPONENTS, math.nan)
+    if not math.isnan(in_phases) and compute + memory > 0:
+        share = compute / (compute + memory)
+        g["compute"] = (in_phases - compute - memory) * share
+        g["memory"] = (in_phases - compute - memory) * (1 - share)
+    if not math.isnan(phase["allreduce_s"]) and not math.isnan(comm):
+        excess = phase["allreduce_s"] - comm
+        g["straggling"] = min(straggle, max(excess, 0.0))
+        g["communication"] = excess - g["straggling"]
+    else:
+        g["straggling"] = straggle
+    if any(math.isnan(phase[p]) for p in PHASES):
+        notes.append("phases missing: " + ", ".join(p for p in PHASES if math.isnan(phase[p])))
+    g["unexplained"] = gap - sum(v for k, v in g.items() if k != "unexplained" and not math.isnan(v))
+    return g
+
+
+def _dominant(parts: dict[str, float], gap: float) -> str:
+    """The largest positive part of a positive gap; 'none' where the step was not slower than predicted."""
+    positive = {k: v for k, v in parts.items() if not math.isnan(v) and v > 0}
+    return max(positive, key=positive.get) if positive and gap > 0 else ("none" if gap <= 0 else "")
 
 
 def explain(row: pd.Series) -> str:

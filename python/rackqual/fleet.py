@@ -10,11 +10,11 @@ whichever way the metric is better (`better: lower`, e.g. step_time_s or time_us
 """
 from __future__ import annotations
 
-import argparse
 import datetime as _dt
 import os
 import pathlib
 import sys
+import warnings
 from collections.abc import Iterable, Mapping
 
 import duckdb
@@ -23,6 +23,7 @@ import pyarrow as pa
 
 import rackqual
 from rackqual import history as _history
+from rackqual.errors import EXIT_BAD_INPUT, EXIT_FAIL, EXIT_PASS, ArgumentParser, BadInput, first_line, refuse
 
 Source = str | os.PathLike | pd.DataFrame
 
@@ -48,10 +49,6 @@ SELECT run_id, time, CAST(date AS DATE) AS date, suite, "check", scope, metric, 
        device.serial AS serial, host, rack, "group", value, verdict, reason, {side} AS side
 FROM {relation}
 """
-
-
-class BadInput(ValueError):
-    """A source that cannot be read or holds no figures: `path: message`."""
 
 
 def _dates(dates: Iterable | None) -> list[str] | None:
@@ -93,14 +90,17 @@ class _Sources:
             key = path.resolve()
             if key not in self.histories:
                 self.histories[key] = f"h{len(self.histories)}_"
-                _history.attach(self.con, path, self.histories[key])
+                try:
+                    _history.attach(self.con, path, self.histories[key])
+                except duckdb.Error as e:   # its runs files are not Parquet DuckDB can read
+                    raise BadInput(f"{path}: {first_line(e)}") from None
             return f"{self.histories[key]}records", True
         if not path.exists():
             raise BadInput(f"{path}: no such file or folder")
         try:
             frame = rackqual.load(path)
         except Exception as e:   # whatever the loader cannot read is bad input here
-            raise BadInput(f"{path}: {str(e).splitlines()[0] if str(e) else type(e).__name__}") from None
+            raise BadInput(f"{path}: {first_line(e)}") from None
         if not len(frame):
             raise BadInput(f"{path}: no records")
         return self._register(frame), False
@@ -422,12 +422,13 @@ def _parse_drops(values: list[str]) -> float | dict[str, float]:
     return drops or MAX_DROP_FROM_BASELINE
 
 
-def compare_cli(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(
+def _compare_parser() -> ArgumentParser:
+    parser = ArgumentParser(
         prog="rackqual compare",
         description="Lists what regressed from OLD to NEW: each GPU (by serial), node and rack against its own "
                     "baseline. OLD and NEW: results trees, run folders, records files or a history; a history as "
-                    "NEW stands for its latest date, as OLD too for everything before it.")
+                    "NEW stands for its latest date, as OLD too for everything before it. Exit 0 nothing "
+                    "regressed, 1 something did, 2 bad input.")
     parser.add_argument("old")
     parser.add_argument("new")
     parser.add_argument("--max-drop", action="append", default=[], metavar="[[CHECK/]METRIC=]FRACTION",
@@ -437,24 +438,56 @@ def compare_cli(argv: list[str]) -> int:
     parser.add_argument("--min-runs", type=int, default=1, help="old runs a baseline needs (default 1)")
     parser.add_argument("--top", type=int, default=50, help="regressions to print (default 50; all go to --csv)")
     parser.add_argument("--csv", metavar="FILE", help="write every regression to FILE")
+    return parser
+
+
+def compare_cli(argv: list[str]) -> int:
+    """python -m rackqual compare OLD NEW: exit 0 nothing regressed, 1 something did, 2 bad input (OLD
+    or NEW missing, unreadable or without records, a wrong option, a --csv file that cannot be written)."""
     try:
-        args = parser.parse_args(argv)
-    except SystemExit as e:
-        return 2 if e.code else 0
+        args = _compare_parser().parse_args(argv)
+    except SystemExit as e:   # --help
+        return EXIT_BAD_INPUT if e.code else EXIT_PASS
+    except BadInput as e:
+        return refuse(e)
     try:
-        found = compare(args.old, args.new, max_drop_from_baseline=_parse_drops(args.max_drop),
-                        old_dates=args.old_date, new_dates=args.new_date, min_runs=args.min_runs)
+        if args.csv and not pathlib.Path(args.csv).resolve().parent.is_dir():
+            raise BadInput(f"{args.csv}: no such folder: {pathlib.Path(args.csv).parent}")
+        with warnings.catch_warnings(record=True) as caught:   # lines the loader skipped: one line each, below
+            warnings.simplefilter("always")
+            found = compare(args.old, args.new, max_drop_from_baseline=_parse_drops(args.max_drop),
+                            old_dates=args.old_date, new_dates=args.new_date, min_runs=args.min_runs)
+        if args.csv:
+            _write_csv(found, args.csv)
     except (BadInput, FileNotFoundError) as e:
-        print(str(e).splitlines()[0], file=sys.stderr)
-        return 2
+        return refuse(e)
     except duckdb.Error as e:
-        print(f"{args.old} / {args.new}: {str(e).splitlines()[0]}", file=sys.stderr)
-        return 2
-    if args.csv:
-        found.to_csv(args.csv, index=False)
+        return refuse(BadInput(f"{args.old} / {args.new}: {first_line(e)}"))
+    _say_warnings(caught)
+    return _print_regressions(found, args)
+
+
+def _say_warnings(caught: list[warnings.WarningMessage]) -> None:
+    """The loader's word on the lines it skipped as one line each on stderr; other warnings as Python says them."""
+    for w in caught:
+        if str(w.message).startswith("rackqual: skipped"):
+            print(first_line(w.message), file=sys.stderr)
+        else:
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+
+
+def _write_csv(found: pd.DataFrame, path: str) -> None:
+    try:
+        found.to_csv(path, index=False)
+    except OSError as e:
+        raise BadInput(f"{path}: {e.strerror or first_line(e)}") from None
+
+
+def _print_regressions(found: pd.DataFrame, args) -> int:
+    """The regressions, worst first, the first --top of them; exit 1 when there is one, else 0."""
     if found.empty:
         print(f"nothing regressed from {args.old} to {args.new}")
-        return 0
+        return EXIT_PASS
     shown = found.head(args.top)
     with pd.option_context("display.max_rows", None, "display.max_columns", None, "display.width", 200,
                            "display.max_colwidth", 60):
@@ -462,4 +495,4 @@ def compare_cli(argv: list[str]) -> int:
                      "criterion", "params"]].to_string(index=False))
     print(f"{len(found)} regression(s) from {args.old} to {args.new}" +
           (f" ({len(shown)} shown)" if len(shown) < len(found) else ""))
-    return 1
+    return EXIT_FAIL

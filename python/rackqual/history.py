@@ -27,7 +27,6 @@ Null where the run had no readable manifest (a records file alone, a DataFrame).
 """
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import datetime as _dt
 import fcntl
@@ -48,6 +47,8 @@ import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 
 import rackqual
+from rackqual.errors import (EXIT_BAD_INPUT, EXIT_ERROR, EXIT_PASS, ArgumentParser, BadInput, describe, first_line,
+                             refuse)
 
 DEVICE = pa.struct([("index", pa.int32()), ("name", pa.string()), ("serial", pa.string()), ("uuid", pa.string())])
 STATS = pa.struct([(name, pa.float64()) for name in ("n", "median", "min", "max", "cv", "p10", "p90", "p95")])
@@ -274,7 +275,11 @@ def _committed(history: pathlib.Path, run_ids: list[str]) -> set[str]:
     files = sorted((history / "runs").glob("*.parquet"))
     if not files or not run_ids:
         return set()
-    table = ds.dataset(files, format="parquet").to_table(columns=["run_id"], filter=pc.field("run_id").isin(pa.array(run_ids, pa.string())))
+    try:
+        table = ds.dataset(files, format="parquet").to_table(columns=["run_id"],
+                                                             filter=pc.field("run_id").isin(pa.array(run_ids, pa.string())))
+    except (pa.ArrowInvalid, OSError) as e:   # a runs file that is not Parquet: not a history to add to
+        raise BadInput(f"{history}: runs: {first_line(e)}") from None
     return set(table.column("run_id").to_pylist())
 
 
@@ -377,7 +382,7 @@ def _batches(results: pd.DataFrame | str | os.PathLike, summary: IngestSummary, 
     path = pathlib.Path(results)
     files = rackqual.records.record_files(path)
     if not files:
-        raise ValueError(f"{path}: no records.jsonl in it")
+        raise BadInput(f"{path}: no records.jsonl in it")
     sizes = [f.stat().st_size for f in files]
     if sum(sizes) <= BATCH_BYTES:
         groups = [[path]]
@@ -397,7 +402,7 @@ def _batches(results: pd.DataFrame | str | os.PathLike, summary: IngestSummary, 
                     warnings.simplefilter("ignore")
                     frame = rackqual.load(item)
             except Exception as e:   # a path the loader cannot read at all (bad lines it skips itself)
-                raise ValueError(f"{item}: {str(e).splitlines()[0] if str(e) else type(e).__name__}") from e
+                raise BadInput(f"{item}: {first_line(e)}") from e
             summary.skipped += list(frame.attrs.get("skipped", []))
             frames.append(frame)
         frame = frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
@@ -542,26 +547,40 @@ def query(history: str | os.PathLike, sql: str, parameters: list | None = None) 
 
 
 def cli(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(prog="rackqual ingest",
-                                     description="Adds runs' records to a Parquet history (partitioned by date, clustered by rack).")
+    """python -m rackqual ingest RESULTS --into HISTORY [--running]: exit 0 once ingested (runs already
+    there or still running included), 2 on bad input (RESULTS missing, unreadable or without records,
+    HISTORY not a folder or not writable) and 3 when writing failed (the history left as it was)."""
+    parser = ArgumentParser(prog="rackqual ingest",
+                            description="Adds runs' records to a Parquet history (partitioned by date, clustered by rack).")
     parser.add_argument("results", help="a results tree, a run folder or a records.jsonl file")
     parser.add_argument("--into", required=True, metavar="HISTORY", help="the history folder (created if missing)")
     parser.add_argument("--running", action="store_true",
                         help="also take runs whose manifest says they are still running (e.g. a run that died)")
     try:
         args = parser.parse_args(argv)
-    except SystemExit as e:
-        return 2 if e.code else 0
-    try:
-        summary = ingest(args.results, args.into, running=args.running)
-    except (FileNotFoundError, NotADirectoryError, PermissionError, ValueError) as e:
-        print(str(e).splitlines()[0] if str(e) else f"{args.results}: {type(e).__name__}", file=sys.stderr)
-        return 2
+        summary = _ingest_input(args.results, args.into, args.running)
+    except SystemExit as e:   # --help
+        return EXIT_BAD_INPUT if e.code else EXIT_PASS
+    except (BadInput, FileNotFoundError, NotADirectoryError, PermissionError, IsADirectoryError, ValueError) as e:
+        return refuse(e)
     except OSError as e:   # writing failed (a full disk...): the history is as it was
-        print(f"{args.into}: {e}", file=sys.stderr)
-        return 1
+        said = describe(e) if e.filename is not None else f"{args.into}: {e.strerror or first_line(e)}"
+        print(said, file=sys.stderr)
+        return EXIT_ERROR
     lines = summary.lines()
     print(lines[0])
     for line in lines[1:]:
         print(line, file=sys.stderr)
-    return 0
+    return EXIT_PASS
+
+
+def _ingest_input(results: str, into: str, running: bool) -> IngestSummary:
+    """ingest for the command: a history path that is not a folder, and input without a single
+    record (only unreadable lines, or none), are bad input."""
+    if pathlib.Path(into).exists() and not pathlib.Path(into).is_dir():
+        raise BadInput(f"{into}: not a folder (the history)")
+    summary = ingest(results, into, running=running)
+    if not (summary.records or summary.runs_present or summary.running or summary.duplicates):
+        n = len(summary.skipped)
+        raise BadInput(f"{results}: no rackqual records" + (f" ({n} unreadable line(s) skipped)" if n else ""))
+    return summary

@@ -12,7 +12,6 @@ python -m rackqual report RESULTS -o report.html [--history HISTORY] prints the 
 """
 from __future__ import annotations
 
-import argparse
 import datetime as _dt
 import html
 import json
@@ -20,7 +19,6 @@ import math
 import os
 import pathlib
 import re
-import sys
 import warnings
 from dataclasses import dataclass, field
 
@@ -33,8 +31,10 @@ from plotly.subplots import make_subplots
 
 import rackqual
 from rackqual import attribution
-from rackqual.summary import (VERDICTS, column, is_culprit, is_probe, number, problems, skipped, summary, text,
-                              tidy, verdict_counts, where)
+from rackqual.errors import EXIT_BAD_INPUT, EXIT_PASS, ArgumentParser, BadInput, first_line, refuse
+from rackqual.frames import bytes_text, column, number, size_of, text, tidy
+from rackqual.summary import (VERDICTS, attribution_or_reason, is_culprit, is_probe, problems, skipped, summary,
+                              verdict_counts, where)
 
 __all__ = ["build", "write", "summary", "cli", "BadInput"]
 
@@ -88,10 +88,6 @@ def _finite(df: pd.DataFrame) -> pd.DataFrame:
 def _measured(df: pd.DataFrame) -> pd.DataFrame:
     """Records of the suite's own groups with a finite figure: no culprit or probe records."""
     return _finite(df[(~is_probe(df) & ~is_culprit(df)).to_numpy()])
-
-
-def _bytes(n: float) -> str:
-    return attribution._bytes_text(n)
 
 
 def _table(frame: pd.DataFrame, columns: dict[str, object], classes: pd.Series | None = None,
@@ -169,7 +165,7 @@ def _point(r: pd.Series) -> str:
     size = text(r.get("params.sizes"))
     if size:
         try:
-            return ", ".join(_bytes(float(s)) for s in json.loads(size))
+            return ", ".join(bytes_text(float(s)) for s in json.loads(size))
         except (ValueError, TypeError):
             return size
     return ""
@@ -300,7 +296,7 @@ def _distributions(df: pd.DataFrame) -> list[Figure]:
         fig.update_layout(height=150 + 45 * len(fig.data), template="plotly_white", showlegend=False,
                           xaxis={"title": f"{metric} ({unit})", "type": "log" if log else "linear"}, margin={"l": 90, "r": 30, "t": 30, "b": 45})
         figures.append(Figure(_slug("dist", check, metric), f"{check}: {metric}",
-                              f"Every judged figure by verdict; dashed lines are the criterion's thresholds.",
+                              "Every judged figure by verdict; dashed lines are the criterion's thresholds.",
                               _html(fig, _slug("dist", check, metric))))
     return figures
 
@@ -311,7 +307,7 @@ def _allreduce(df: pd.DataFrame) -> Figure | None:
                 (column(rows, "metric").astype(str) == "busbw_gbps").to_numpy()]
     if rows.empty or "params.sizes" not in rows.columns:
         return None
-    rows = rows.assign(size=rows["params.sizes"].map(attribution._size_of))
+    rows = rows.assign(size=rows["params.sizes"].map(size_of))
     rows = rows[np.isfinite(rows["size"].astype(float))]
     if rows.empty:
         return None
@@ -324,7 +320,7 @@ def _allreduce(df: pd.DataFrame) -> Figure | None:
         fig.add_trace(go.Scatter(
             x=g["size"], y=g["value"].astype(float), mode="lines+markers", name=name,
             marker={"color": [VERDICT_COLOURS.get(str(v), "#455a64") for v in g["verdict"]], "size": 9},
-            customdata=[[_bytes(s), text(v), run_id, where(r)] for s, v, (_, r) in
+            customdata=[[bytes_text(s), text(v), run_id, where(r)] for s, v, (_, r) in
                         zip(g["size"], g["verdict"], g.iterrows())],
             hovertemplate=f"{html.escape(name)}<br>%{{customdata[0]}}: %{{y:.4g}} GB/s<br>verdict %{{customdata[1]}}"
                           "<extra></extra>"))
@@ -334,14 +330,14 @@ def _allreduce(df: pd.DataFrame) -> Figure | None:
             if key not in BOUND_KEYS:
                 continue
             for value in sorted(values):
-                label = f"{check}: {key} {value:.4g} GB/s at {_bytes(size)}"
+                label = f"{check}: {key} {value:.4g} GB/s at {bytes_text(size)}"
                 fig.add_trace(go.Scatter(x=[size], y=[value], mode="markers", name=label,
                                          marker={"symbol": "line-ew-open", "size": 28, "line": {"width": 3},
                                                  "color": "#c62828" if key in ("min", "max") else "#ef8f00"},
                                          hovertemplate=f"criterion {html.escape(label)}<extra></extra>"))
     sizes = sorted(rows["size"].unique())
     fig.update_layout(height=420, template="plotly_white", xaxis={"type": "log", "title": "message size",
-                      "tickvals": sizes, "ticktext": [_bytes(s) for s in sizes]},
+                      "tickvals": sizes, "ticktext": [bytes_text(s) for s in sizes]},
                       yaxis={"title": "busbw (GB/s)"}, margin={"l": 70, "r": 30, "t": 30, "b": 50})
     return Figure("allreduce-busbw", "All-reduce bus bandwidth against message size",
                   "busbw = algbw x 2(n-1)/n (nccl-tests' convention), per group; markers coloured by verdict, "
@@ -419,8 +415,8 @@ def _inputs_table(table: pd.DataFrame) -> Table:
     """What each prediction was made of: the step's work and the rates, with where each came from."""
     return _table(table, {
         "step": lambda r: f"{r['check']} {r['group']}",
-        "work per rank": lambda r: f"{number(r['flops'] / 1e9)} GFLOP, {_bytes(r['memory_bytes'])} memory, "
-                                   f"{_bytes(r['allreduce_bytes'])} all-reduced" if np.isfinite(r["flops"]) else "",
+        "work per rank": lambda r: f"{number(r['flops'] / 1e9)} GFLOP, {bytes_text(r['memory_bytes'])} memory, "
+                                   f"{bytes_text(r['allreduce_bytes'])} all-reduced" if np.isfinite(r["flops"]) else "",
         "GEMM": lambda r: f"{number(r['gemm_tflops'], 'TFLOP/s')}: {r['gemm_source']}",
         "HBM": lambda r: f"{number(r['hbm_gbps'], 'GB/s')}: {r['hbm_source']}",
         "busbw": lambda r: f"{number(r['busbw_gbps'], 'GB/s')}: {r['busbw_source']}",
@@ -436,11 +432,14 @@ def _regressions(df: pd.DataFrame, history: str | None) -> tuple[Table | None, s
         compare = fleet.compare
     except (ImportError, AttributeError) as e:
         return None, f"regressions left out: rackqual.fleet.compare is not available ({e})"
+    import duckdb   # fleet's engine, there wherever fleet is
     try:
         found = compare(history, df)
-    except getattr(fleet, "BadInput", ()) as e:   # a history it cannot read: `path: message`
+    except BadInput as e:   # a history it cannot read: `path: message`
         message = str(e)
         raise BadInput(message if message.startswith(str(history)) else f"{history}: {message}") from None
+    except duckdb.Error as e:   # a history whose files DuckDB cannot read
+        raise BadInput(f"{history}: {first_line(e)}") from None
     if found.empty:
         return None, f"nothing regressed against {history}"
     return _table(found, {
@@ -461,7 +460,7 @@ def build(df: pd.DataFrame, *, history: str | None = None, title: str | None = N
     """The report of `df` (rackqual.load's frame) as one self-contained HTML page."""
     df = tidy(df)
     counts = verdict_counts(df)
-    table, attribution_note = _attribution(df)
+    table, attribution_note = attribution_or_reason(df)
     regressions, regressions_note = _regressions(df, history)
     figures = {
         "heatmaps": _heatmaps(df),
@@ -501,35 +500,27 @@ def _relative(file, root: str | None) -> str:
         return str(file)
 
 
-def _attribution(df: pd.DataFrame) -> tuple[pd.DataFrame | None, str]:
-    from rackqual.summary import attribution_or_reason
-    return attribution_or_reason(df)
-
-
 def write(df: pd.DataFrame, path: str | os.PathLike, **kwargs) -> pathlib.Path:
     """Writes the report of `df` to `path` (through a temporary file, so a reader never sees half)."""
     path = pathlib.Path(path)
     page = build(df, **kwargs)
     partial = path.with_name(path.name + ".partial")
-    partial.write_text(page, encoding="utf-8")
-    os.replace(partial, path)
+    try:
+        partial.write_text(page, encoding="utf-8")
+        os.replace(partial, path)
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
     return path
 
 
-class BadInput(ValueError):
-    """Results, a history or an output path the report cannot use: `path: message`."""
-
-
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:   # one line, exit 2
-        raise BadInput(f"rackqual report: {message}")
-
-
 def cli(argv: list[str]) -> int:
-    """python -m rackqual report RESULTS -o report.html [--history HISTORY]."""
-    parser = _Parser(prog="rackqual report",
-                     description="Writes one self-contained HTML report of RESULTS (a results tree, run folder "
-                                 "or records file) and prints a summary.")
+    """python -m rackqual report RESULTS -o report.html [--history HISTORY]: exit 0 once written, 2 on
+    bad input (RESULTS or HISTORY missing, unreadable or without records, an output path that cannot
+    be written, a wrong option), with one line on stderr and nothing written."""
+    parser = ArgumentParser(prog="rackqual report",
+                            description="Writes one self-contained HTML report of RESULTS (a results tree, run "
+                                        "folder or records file) and prints a summary.")
     parser.add_argument("results")
     parser.add_argument("-o", "--output", default="report.html", help="the HTML file (default report.html)")
     parser.add_argument("--history", help="a history (or older results) to list regressions against")
@@ -537,27 +528,40 @@ def cli(argv: list[str]) -> int:
     try:
         args = parser.parse_args(argv)
         results, output = pathlib.Path(args.results), pathlib.Path(args.output)
-        for path in (results, args.history):
-            if path is not None and not pathlib.Path(path).exists():
-                raise BadInput(f"{path}: no such file or directory")
-        if not output.parent.is_dir():
-            raise BadInput(f"{output}: no such folder: {output.parent}")
-        try:
-            with warnings.catch_warnings():   # the summary says what was skipped, and where
-                warnings.filterwarnings("ignore", message="rackqual: skipped")
-                df = rackqual.load(results)
-        except (OSError, ValueError) as e:
-            raise BadInput(f"{results}: {e}") from None
-        if df.empty:
-            n = len(skipped(df))
-            raise BadInput(f"{results}: no rackqual records" + (f" ({n} unreadable line(s) skipped)" if n else ""))
-        try:
-            write(df, output, history=args.history, title=args.title, source=str(results))
-        except OSError as e:
-            raise BadInput(f"{output}: {e.strerror or e}") from None
+        with warnings.catch_warnings():   # the summary says what was skipped, and where
+            warnings.filterwarnings("ignore", message="rackqual: skipped")
+            df = _results(results, args.history, output)
+            _write(df, output, history=args.history, title=args.title, source=str(results))
+    except SystemExit as e:   # --help
+        return EXIT_BAD_INPUT if e.code else EXIT_PASS
     except BadInput as e:
-        print(str(e).replace("\n", " "), file=sys.stderr)
-        return 2
+        return refuse(e)
     print(summary(df))
     print(f"report: {output}")
-    return 0
+    return EXIT_PASS
+
+
+def _results(results: pathlib.Path, history: str | None, output: pathlib.Path) -> pd.DataFrame:
+    """The records the command reports on, once its inputs and its output's folder are found usable."""
+    for path in (results, history):
+        if path is not None and not pathlib.Path(path).exists():
+            raise BadInput(f"{path}: no such file or folder")
+    if not output.parent.is_dir():
+        raise BadInput(f"{output}: no such folder: {output.parent}")
+    if output.is_dir():
+        raise BadInput(f"{output}: a folder, not a file")
+    try:
+        df = rackqual.load(results)
+    except (OSError, ValueError) as e:
+        raise BadInput(f"{results}: {first_line(e)}") from None
+    if df.empty:
+        n = len(skipped(df))
+        raise BadInput(f"{results}: no rackqual records" + (f" ({n} unreadable line(s) skipped)" if n else ""))
+    return df
+
+
+def _write(df: pd.DataFrame, output: pathlib.Path, **kwargs) -> None:
+    try:
+        write(df, output, **kwargs)
+    except OSError as e:
+        raise BadInput(f"{output}: {e.strerror or e}") from None

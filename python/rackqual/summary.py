@@ -2,42 +2,15 @@
 verdict counts, culprits first, then what failed, the step time's attribution, skipped lines."""
 from __future__ import annotations
 
-import math
-
 import pandas as pd
+
+from rackqual import attribution
+# The frame helpers, also importable from here as they always were.
+from rackqual.frames import NUMERIC, column, number, text, tidy  # noqa: F401
 
 VERDICTS = ("pass", "warn", "fail", "error", "skip")
 # Order of the problems a crew reads: isolation's culprits, then failures, errors, warnings.
 PROBLEM_ORDER = {"culprit": 0, "fail": 1, "error": 2, "warn": 3}
-
-
-# Fields read as numbers. A foreign record with text there (e.g. "value": "fast") turns the loader's
-# column into text; read as numbers, such an entry is missing instead of breaking the arithmetic.
-NUMERIC = ("value", "rank", "device.index", "arrival.latest_late_s", "timing.launches_per_batch", "isolation.probe")
-
-
-def tidy(df: pd.DataFrame) -> pd.DataFrame:
-    """`df` with the fields read as numbers numeric whatever foreign records put there."""
-    bad = [c for c in NUMERIC if c in df.columns and not pd.api.types.is_numeric_dtype(df[c])]
-    if not bad:
-        return df
-    out = df.copy()
-    for c in bad:
-        out[c] = pd.to_numeric(out[c].astype("string"), errors="coerce").astype("float64")
-    out.attrs = dict(df.attrs)
-    return out
-
-
-def column(df: pd.DataFrame, name: str) -> pd.Series:
-    """A column of `df`, or missing values where the records never had that field."""
-    return df[name] if name in df.columns else pd.Series(pd.NA, index=df.index, dtype="object")
-
-
-def text(value) -> str:
-    """A cell as text, missing as ''."""
-    if value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value)):
-        return ""
-    return str(value)
 
 
 def is_probe(df: pd.DataFrame) -> pd.Series:
@@ -57,16 +30,6 @@ def verdict_counts(df: pd.DataFrame) -> dict[str, int]:
         if v not in out:
             out[str(v)] = int(n)
     return out
-
-
-def number(value: float, unit: str = "") -> str:
-    if value is None or value is pd.NA or (isinstance(value, float) and not math.isfinite(value)):
-        return "n/a"
-    try:
-        value = float(value)
-    except (TypeError, ValueError):
-        return str(value)
-    return f"{value:.4g}" + (f" {unit}" if unit else "")
 
 
 def where(row: pd.Series) -> str:
@@ -108,7 +71,6 @@ def skipped(df: pd.DataFrame) -> list[dict]:
 
 def attribution_or_reason(df: pd.DataFrame) -> tuple[pd.DataFrame | None, str]:
     """The step-time attribution, or why there is none (no step, or the compiled model missing)."""
-    from rackqual import attribution
     try:
         table = attribution.attribute(df)
     except ImportError as e:
@@ -149,10 +111,9 @@ def summary(df: pd.DataFrame, *, limit: int = 10) -> str:
             lines.append(f"  ... and {len(chosen) - limit} more")
     table, reason = attribution_or_reason(df)
     if table is not None:
-        from rackqual.attribution import explain
         lines.append("step time:")
         for _, r in table.head(limit).iterrows():
-            lines.append("  " + explain(r))
+            lines.append("  " + attribution.explain(r))
         if len(table) > limit:
             lines.append(f"  ... and {len(table) - limit} more step groups")
     elif "_core" in reason:

@@ -17,7 +17,6 @@ A run that could not be ingested makes the sweep's code at least 2.
 """
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import datetime as _dt
 import json
@@ -26,7 +25,6 @@ import pathlib
 import re
 import shutil
 import subprocess
-import sys
 import threading
 import time
 import warnings
@@ -34,8 +32,9 @@ import warnings
 import pandas as pd
 
 import rackqual
-from rackqual import _core, fleet, history
+from rackqual import _core, fleet, frames, history
 from rackqual import summary as _summary
+from rackqual.errors import EXIT_BAD_INPUT, EXIT_PASS, ArgumentParser, BadInput, first_line, refuse
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 
@@ -54,10 +53,6 @@ BY_EXIT = {0: "pass", 1: "fail", 2: "not_assessed", 3: "error"}
 GRACE_S = 600
 # The template's own time limit, when --time-limit does not give one.
 DEFAULT_TIME_LIMIT = "01:00:00"
-
-
-class BadInput(ValueError):
-    """What the sweep cannot start with: `file: message`, exit 2."""
 
 
 @dataclasses.dataclass
@@ -255,20 +250,20 @@ def drains(frame: pd.DataFrame) -> list[dict]:
     or isolation's culprit), with every check and figure against it."""
     if not len(frame):
         return []
-    found = _summary.problems(_summary.tidy(frame))
-    scope = _summary.column(found, "scope").astype("string")
+    found = _summary.problems(frames.tidy(frame))
+    scope = frames.column(found, "scope").astype("string")
     own = (found["problem"] == "culprit") | (found["problem"].isin(["fail", "error"]) & scope.isin(["gpu", "node"]).fillna(False))
     hosts: dict[str, dict] = {}
     for _, row in found[own.to_numpy()].iterrows():
-        host = _summary.text(row.get("host"))
+        host = frames.text(row.get("host"))
         if not host:
             continue
-        entry = hosts.setdefault(host, {"host": host, "rack": _summary.text(row.get("rack")), "evidence": []})
+        entry = hosts.setdefault(host, {"host": host, "rack": frames.text(row.get("rack")), "evidence": []})
         entry["evidence"].append({
-            "check": _summary.text(row.get("check")), "metric": _summary.text(row.get("metric")),
-            "value": None if pd.isna(row.get("value")) else float(row.get("value")), "unit": _summary.text(row.get("unit")),
+            "check": frames.text(row.get("check")), "metric": frames.text(row.get("metric")),
+            "value": None if pd.isna(row.get("value")) else float(row.get("value")), "unit": frames.text(row.get("unit")),
             "verdict": "fail" if row["problem"] == "culprit" else row["problem"], "where": row["where"],
-            "reason": _summary.text(row.get("reason"))})
+            "reason": frames.text(row.get("reason"))})
     return sorted(hosts.values(), key=lambda h: (h["rack"], h["host"]))
 
 
@@ -287,32 +282,72 @@ def sweep(inventory: pathlib.Path, results: pathlib.Path, hist: pathlib.Path, *,
     """Submits a job per rack, waits for all, ingests, compares; returns the summary (its `exit_code`
     the sweep's). Raises BadInput before submitting anything when the input is wrong."""
     inventory, results, hist, suite, template = (pathlib.Path(p).resolve() for p in (inventory, results, hist, suite, template))
-    for path, what in ((suite, "suite"), (template, "sbatch template")):
-        if not path.is_file():
-            raise BadInput(f"{path}: no such file (the {what})")
-    chosen = racks_of(inventory, racks)
-    limit_s = time_limit_s(time_limit or DEFAULT_TIME_LIMIT)
-    if shutil.which("sbatch") is None:
-        raise BadInput("sbatch: not found (the sweep submits its jobs to Slurm)")
+    chosen, limit_s = _check_input(inventory, results, hist, suite, template, racks, time_limit)
     started = _dt.datetime.now(_dt.timezone.utc)
     stamp = started.strftime("%Y%m%dT%H%M%SZ")
     logs = results / "sweeps" / stamp
-    logs.mkdir(parents=True, exist_ok=True)
+    try:
+        logs.mkdir(parents=True, exist_ok=True)
+    except OSError as e:   # a results tree it cannot write: nothing submitted
+        raise BadInput(f"{results}: {e.strerror or first_line(e)}") from None
     before = {p.name for p in results.iterdir()}
     env = _job_environment(suite, inventory, results, list(run_args))
+    jobs = [Job(rack, logs / f"{rack.name}.out") for rack in chosen]
+    _run_jobs(jobs, [_sbatch_command(job, partition, time_limit, sbatch_args, template) for job in jobs], env,
+              limit_s + GRACE_S)
 
-    jobs, threads = [], []
-    for rack in chosen:
-        job = Job(rack, logs / f"{rack.name}.out")
-        command = ["sbatch", "--parsable", "--wait", f"--job-name=rackqual-nightly-{rack.name}",
-                   f"--nodelist={','.join(rack.hosts)}", f"--nodes={len(rack.hosts)}",
-                   f"--ntasks-per-node={rack.gpus}", f"--output={job.log}", "--export=ALL"]
-        command += [f"--partition={partition}"] if partition else []
-        command += [f"--time={time_limit}"] if time_limit else []
-        command += list(sbatch_args) + [str(template)]
-        thread = threading.Thread(target=_wait, args=(job, command, env, limit_s + GRACE_S), daemon=True)
+    outcomes, kept, ingested = _outcomes(jobs, runs_of(results, before, chosen), hist)
+    night = pd.concat(kept, ignore_index=True) if kept else pd.DataFrame()
+    regressed, problems = _night_regressions(hist, night)
+    code = max([CODES[o["status"]] for o in outcomes] or [2])
+    if ingested["errors"]:
+        code = max(code, 2)
+    out = {"sweep": stamp, "started": started.isoformat(), "ended": _dt.datetime.now(_dt.timezone.utc).isoformat(),
+           "inventory": str(inventory), "suite": str(suite), "results": str(results), "history": str(hist),
+           "racks": outcomes, "history_ingest": ingested, "regressions": regressed,
+           "drain": drains(night), "problems": problems, "exit_code": code}
+    out["summary"] = str(_write_summary(results / "sweeps" / f"{stamp}.json", out))
+    return out
+
+
+def _check_input(inventory: pathlib.Path, results: pathlib.Path, hist: pathlib.Path, suite: pathlib.Path,
+                 template: pathlib.Path, racks: list[str] | None, time_limit: str | None) -> tuple[list[Rack], int]:
+    """The racks to sweep and each job's time limit in seconds, once the sweep's input is found usable."""
+    for path, what in ((suite, "suite"), (template, "sbatch template")):
+        if not path.is_file():
+            raise BadInput(f"{path}: no such file (the {what})")
+        try:
+            path.open("rb").close()
+        except OSError as e:
+            raise BadInput(f"{path}: {e.strerror or first_line(e)} (the {what})") from None
+    chosen = racks_of(inventory, racks)
+    limit_s = time_limit_s(time_limit or DEFAULT_TIME_LIMIT)
+    for path, what in ((results, "results tree"), (hist, "history")):
+        if path.exists() and not path.is_dir():
+            raise BadInput(f"{path}: not a folder (the {what})")
+    if shutil.which("sbatch") is None:
+        raise BadInput("sbatch: not found (the sweep submits its jobs to Slurm)")
+    return chosen, limit_s
+
+
+def _sbatch_command(job: Job, partition: str | None, time_limit: str | None, sbatch_args: list[str],
+                    template: pathlib.Path) -> list[str]:
+    """sbatch --wait of one rack's job: its nodes, a rank per GPU, its log."""
+    rack = job.rack
+    command = ["sbatch", "--parsable", "--wait", f"--job-name=rackqual-nightly-{rack.name}",
+               f"--nodelist={','.join(rack.hosts)}", f"--nodes={len(rack.hosts)}",
+               f"--ntasks-per-node={rack.gpus}", f"--output={job.log}", "--export=ALL"]
+    command += [f"--partition={partition}"] if partition else []
+    command += [f"--time={time_limit}"] if time_limit else []
+    return command + list(sbatch_args) + [str(template)]
+
+
+def _run_jobs(jobs: list[Job], commands: list[list[str]], env: dict, wait_s: float) -> None:
+    """Every rack's job at once, each waited for in a thread of its own, until all have ended."""
+    threads = []
+    for job, command in zip(jobs, commands):
+        thread = threading.Thread(target=_wait, args=(job, command, env, wait_s), daemon=True)
         thread.start()
-        jobs.append(job)
         threads.append(thread)
     try:
         for thread in threads:
@@ -323,46 +358,50 @@ def sweep(inventory: pathlib.Path, results: pathlib.Path, hist: pathlib.Path, *,
                 _scancel(job.job_id)
         raise
 
-    found = runs_of(results, before, chosen)
-    outcomes, frames, ingest_errors = [], [], []
-    ingested = {"runs_added": [], "incomplete": [], "skipped_lines": 0}
+
+def _outcomes(jobs: list[Job], found: dict[str, list[pathlib.Path]], hist: pathlib.Path
+              ) -> tuple[list[dict], list[pd.DataFrame], dict]:
+    """Each rack's outcome, the records of the runs that kept any, and what went into the history."""
+    outcomes, kept = [], []
+    ingested = {"runs_added": [], "incomplete": [], "skipped_lines": 0, "errors": []}
     for job in jobs:
         folders = found[job.rack.name]
         frame = _load(folders[0]) if len(folders) == 1 else pd.DataFrame()
         outcome = rack_outcome(job, job_state(job.job_id) if job.job_id else {}, folders, frame)
         if outcome["run"] and len(frame):
-            try:   # each run its own ingest: one that cannot be read never holds back another
-                done = history.ingest(outcome["run"], hist, running=True)
-                ingested["runs_added"] += done.runs_added
-                ingested["incomplete"] += done.incomplete
-                ingested["skipped_lines"] += len(done.skipped)
-                outcome["ingested"] = True
-            except (OSError, ValueError) as e:
-                outcome["ingested"] = False
-                ingest_errors.append(f"{outcome['run']}: {str(e).splitlines()[0] if str(e) else type(e).__name__}")
-            frames.append(frame)
+            outcome["ingested"] = _ingest_run(outcome["run"], hist, ingested)
+            kept.append(frame)
         outcomes.append(outcome)
+    return outcomes, kept, ingested
 
-    night = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
-    problems = []
+
+def _ingest_run(run: str, hist: pathlib.Path, ingested: dict) -> bool:
+    """One run into the history, its own ingest: one that cannot be read never holds back another."""
     try:
-        regressed = regressions(hist, night) if history.is_history(hist) else []
-    except (fleet.BadInput, OSError, ValueError) as e:
-        regressed = []
-        problems.append(f"{hist}: regressions not listed: {str(e).splitlines()[0]}")
-    code = max([CODES[o["status"]] for o in outcomes] or [2])
-    if ingest_errors:
-        code = max(code, 2)
-    out = {"sweep": stamp, "started": started.isoformat(), "ended": _dt.datetime.now(_dt.timezone.utc).isoformat(),
-           "inventory": str(inventory), "suite": str(suite), "results": str(results), "history": str(hist),
-           "racks": outcomes, "history_ingest": dict(ingested, errors=ingest_errors), "regressions": regressed,
-           "drain": drains(night), "problems": problems, "exit_code": code}
-    path = results / "sweeps" / f"{stamp}.json"
+        done = history.ingest(run, hist, running=True)
+    except (OSError, ValueError) as e:
+        ingested["errors"].append(f"{run}: {first_line(e)}")
+        return False
+    ingested["runs_added"] += done.runs_added
+    ingested["incomplete"] += done.incomplete
+    ingested["skipped_lines"] += len(done.skipped)
+    return True
+
+
+def _night_regressions(hist: pathlib.Path, night: pd.DataFrame) -> tuple[list[dict], list[str]]:
+    """The night's regressions against the history, and why none are listed where they cannot be."""
+    try:
+        return (regressions(hist, night) if history.is_history(hist) else []), []
+    except (BadInput, OSError, ValueError) as e:
+        return [], [f"{hist}: regressions not listed: {first_line(e)}"]
+
+
+def _write_summary(path: pathlib.Path, out: dict) -> pathlib.Path:
+    """The summary as JSON, through a temporary file so a reader never sees half."""
     temporary = path.with_suffix(".json.tmp")
     temporary.write_text(json.dumps(out, indent=2, default=str) + "\n")
     os.replace(temporary, path)
-    out["summary"] = str(path)
-    return out
+    return path
 
 
 def lines(out: dict) -> list[str]:
@@ -384,7 +423,7 @@ def lines(out: dict) -> list[str]:
     text.append(f"hosts to drain: {len(out['drain'])}")
     for d in out["drain"]:
         first = d["evidence"][0]
-        value = "" if first["value"] is None else f" = {_summary.number(first['value'], first['unit'])}"
+        value = "" if first["value"] is None else f" = {frames.number(first['value'], first['unit'])}"
         more = f" (+{len(d['evidence']) - 1} more)" if len(d["evidence"]) > 1 else ""
         text.append(f"  {d['host']} ({d['rack']}): {first['verdict']} {first['check']} {first['metric']}{value}: "
                     f"{first['reason']}{more}")
@@ -398,7 +437,11 @@ def lines(out: dict) -> list[str]:
 
 
 def cli(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(
+    """python -m rackqual sweep --inventory INV --results TREE --history HIST: the worst rack's exit code
+    (see the module's description); 2 with one line on stderr, before anything is submitted, on bad
+    input (an inventory, suite or template missing or malformed, a results tree or history that is not
+    a folder, a wrong option, no sbatch)."""
+    parser = ArgumentParser(
         prog="rackqual sweep",
         description="The nightly fleet sweep: a Slurm job per rack (all at once) into one results tree, then the "
                     "night's runs into the history, regressions, hosts to drain, and a summary "
@@ -419,15 +462,13 @@ def cli(argv: list[str]) -> int:
     parser.add_argument("--template", default=str(TEMPLATE), help="the sbatch template (default suites/slurm/nightly.sbatch)")
     try:
         args = parser.parse_args(argv)
-    except SystemExit as e:
-        return 2 if e.code else 0
-    try:
         out = sweep(pathlib.Path(args.inventory), pathlib.Path(args.results), pathlib.Path(args.history),
                     suite=pathlib.Path(args.suite), racks=args.rack, partition=args.partition,
                     sbatch_args=args.sbatch_arg, time_limit=args.time_limit, run_args=args.run_arg,
                     template=pathlib.Path(args.template))
+    except SystemExit as e:   # --help
+        return EXIT_BAD_INPUT if e.code else EXIT_PASS
     except BadInput as e:
-        print(str(e), file=sys.stderr)
-        return 2
+        return refuse(e)
     print("\n".join(lines(out)))
     return out["exit_code"]
