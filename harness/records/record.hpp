@@ -57,6 +57,9 @@ struct Record {
 nlohmann::json to_json(const Record& r);
 // Throws FieldError naming a missing or mistyped field by its path ("stats.median").
 Record record_from_json(const nlohmann::json& j);
+// The same for nlohmann::json's conversions (typed exchange between ranks, api/exchange.hpp).
+inline void to_json(nlohmann::json& j, const Record& r) { j = to_json(r); }
+inline void from_json(const nlohmann::json& j, Record& r) { r = record_from_json(j); }
 nlohmann::json to_json(const RankDigest& d);
 RankDigest rank_digest_from_json(const nlohmann::json& j);   // throws FieldError, as record_from_json
 std::optional<Verdict> parse_verdict(const std::string& text);

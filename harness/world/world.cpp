@@ -4,28 +4,35 @@
 
 #include <stdexcept>
 
+#include "rackqual/api/exchange.hpp"
 #include "rackqual/base/error.hpp"
 #include "rackqual/input/inventory.hpp"
 
 namespace rackqual {
 namespace {
 
-// Rank 0's reading of a file, as one text every rank can take: "+" and the file's text, or "-"
-// and the InputError that reading it raised (line, field, message).
-std::string read_on_rank_0(const std::string& path) {
+// Rank 0's reading of a file, for every rank to take: its text, or the InputError that reading
+// it raised.
+struct Reading {
+  bool read = false;
+  std::string text;
+  int line = 0;
+  std::string field;
+  std::string message;
+};
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(Reading, read, text, line, field, message)
+
+Reading read_on_rank_0(const std::string& path) {
   try {
-    std::string reading = "+";
-    reading += read_inventory_text(path);
-    return reading;
+    return {true, read_inventory_text(path), 0, "", ""};
   } catch (const InputError& e) {
-    return "-" + std::to_string(e.line()) + "\n" + e.field() + "\n" + e.message();
+    return {false, "", e.line(), e.field(), e.message()};
   }
 }
 
-std::string take_reading(const std::string& path, const std::string& reading) {
-  if (reading.empty() || reading[0] != '-') return reading.substr(1);
-  const std::size_t a = reading.find('\n'), b = reading.find('\n', a + 1);
-  throw InputError(path, std::stoi(reading.substr(1, a - 1)), reading.substr(a + 1, b - a - 1), reading.substr(b + 1));
+std::string take_reading(const std::string& path, const Reading& reading) {
+  if (!reading.read) throw InputError(path, reading.line, reading.field, reading.message);
+  return reading.text;
 }
 
 }  // namespace
@@ -35,7 +42,7 @@ void World::place(const TopologyOptions& options) {
   if (options.simulation) {
     set_placements(place_simulated(*options.simulation, size()));
   } else if (!options.inventory.empty()) {
-    const std::string reading = broadcast(rank() == 0 ? read_on_rank_0(options.inventory) : "");
+    const Reading reading = broadcast_value(all(), rank() == 0 ? read_on_rank_0(options.inventory) : Reading{});
     const Inventory inventory = parse_inventory(options.inventory, take_reading(options.inventory, reading));
     set_placements(place_by_inventory(inventory, identities(), options.missing_gpus_allowed));
   }
@@ -43,16 +50,8 @@ void World::place(const TopologyOptions& options) {
 }
 
 void World::take_nvlink_domains(const std::optional<std::string>& mine) {
-  // One line per rank: a domain name has no line break.
-  std::string line = mine.value_or("");
-  for (char& c : line)
-    if (c == '\n') c = ' ';
-  std::string table;
-  for (const auto& text : gather(line + "\n")) table += text;
-  table = broadcast(table);
-  std::vector<std::string> reported;
-  for (std::size_t pos = 0, end; (end = table.find('\n', pos)) != std::string::npos; pos = end + 1)
-    reported.push_back(table.substr(pos, end - pos));
+  // Every rank's domain (empty: none), in rank order, on every rank.
+  const std::vector<std::string> reported = all_gather_values(all(), mine.value_or(""));
   std::vector<Placement> placed = placements();
   add_nvlink_domains(placed, reported);
   set_placements(std::move(placed));
