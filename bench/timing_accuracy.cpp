@@ -14,6 +14,8 @@
 #include <cstdlib>
 #include <vector>
 
+#include <benchmark/benchmark.h>
+
 #include "rackqual/api/backend.hpp"
 #include "rackqual/base/stats.hpp"
 #include "rackqual/run/measure.hpp"

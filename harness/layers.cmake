@@ -1,22 +1,27 @@
 # The harness layers that know neither MPI nor Google Benchmark (base, api, kinds, input, plan,
-# records, judge), one static library each. harness/CMakeLists.txt includes this file and adds
+# records, judge), one static library each (records two: the records and the sinks). harness/CMakeLists.txt includes this file and adds
 # world, run and cli; the fuzzers' own clang build includes it and links the layers it uses.
 set(RACKQUAL_HARNESS_DIR ${CMAKE_CURRENT_LIST_DIR})
 
-# A layer: a static library of the named sources of its folder (harness/<layer>/<name>.cpp),
-# whose folder is staged as rackqual/<layer> for the layers that link it.
-function(rackqual_layer layer)
-  cmake_parse_arguments(PARSE_ARGV 1 arg "" "" "SOURCES;PUBLIC;PRIVATE")
-  list(TRANSFORM arg_SOURCES PREPEND ${RACKQUAL_HARNESS_DIR}/${layer}/)
-  list(TRANSFORM arg_SOURCES APPEND .cpp)
-  add_library(rackqual_${layer} STATIC ${arg_SOURCES})
-  set(stage ${PROJECT_BINARY_DIR}/include-layer-${layer})
-  file(MAKE_DIRECTORY ${stage}/rackqual)
-  if(NOT EXISTS ${stage}/rackqual/${layer})
-    file(CREATE_LINK ${RACKQUAL_HARNESS_DIR}/${layer} ${stage}/rackqual/${layer} SYMBOLIC)
+# A layer: a static library, rackqual_<name>, of the named sources of its folder
+# (harness/<folder>/<source>.cpp; the folder is the name unless FOLDER says otherwise), whose
+# folder is staged as rackqual/<folder> for the libraries that link it.
+function(rackqual_layer name)
+  cmake_parse_arguments(PARSE_ARGV 1 arg "" "FOLDER" "SOURCES;PUBLIC;PRIVATE")
+  set(folder ${name})
+  if(arg_FOLDER)
+    set(folder ${arg_FOLDER})
   endif()
-  target_include_directories(rackqual_${layer} PUBLIC ${stage})
-  target_link_libraries(rackqual_${layer} PUBLIC ${arg_PUBLIC} PRIVATE ${arg_PRIVATE})
+  list(TRANSFORM arg_SOURCES PREPEND ${RACKQUAL_HARNESS_DIR}/${folder}/)
+  list(TRANSFORM arg_SOURCES APPEND .cpp)
+  add_library(rackqual_${name} STATIC ${arg_SOURCES})
+  set(stage ${PROJECT_BINARY_DIR}/include-layer-${folder})
+  file(MAKE_DIRECTORY ${stage}/rackqual)
+  if(NOT EXISTS ${stage}/rackqual/${folder})
+    file(CREATE_LINK ${RACKQUAL_HARNESS_DIR}/${folder} ${stage}/rackqual/${folder} SYMBOLIC)
+  endif()
+  target_include_directories(rackqual_${name} PUBLIC ${stage})
+  target_link_libraries(rackqual_${name} PUBLIC ${arg_PUBLIC} PRIVATE ${arg_PRIVATE})
 endfunction()
 
 # base: errors, units, names, statistics, scope, verdict, element types, topology.
@@ -52,10 +57,15 @@ rackqual_layer(plan
   SOURCES memory_fit plan prepared_suite
   PUBLIC rackqual_input)
 
-# records: records, manifest, run folder, sinks and the verdict table.
+# records: the record, the run folder and its manifest; and, a library of their own in the same
+# folder, the sinks (JSON Lines, the verdict table, progress, JUnit XML, Prometheus), which
+# what only reads and judges records does not link.
 rackqual_layer(records
-  SOURCES junit_sink manifest progress prometheus_sink record run_folder sink sink_format summary
-  PUBLIC rackqual_plan Threads::Threads)
+  SOURCES file_writer manifest record run_folder
+  PUBLIC rackqual_api)
+rackqual_layer(sinks FOLDER records
+  SOURCES junit_sink progress prometheus_sink sink sink_format summary
+  PUBLIC rackqual_records rackqual_plan Threads::Threads)
 # Record files read into columns (simdjson), for Python's data frames: a library of its own,
 # so that only what reads records in bulk links simdjson.
 add_library(rackqual_columns STATIC ${RACKQUAL_HARNESS_DIR}/records/record_columns.cpp)
@@ -66,4 +76,4 @@ set_target_properties(rackqual_columns PROPERTIES POSITION_INDEPENDENT_CODE ON)
 # judge: pure verdicts, votes, the isolation planner, qualify verdicts, re-judging.
 rackqual_layer(judge
   SOURCES isolation judge qualify rejudge vote
-  PUBLIC rackqual_records)
+  PUBLIC rackqual_records rackqual_plan)

@@ -9,6 +9,7 @@
 #include "rackqual/base/error.hpp"
 #include "rackqual/base/text.hpp"
 #include "rackqual/base/units.hpp"
+#include "rackqual/records/file_writer.hpp"
 #include "rackqual/records/sink.hpp"
 #include "rackqual/records/sink_format.hpp"
 
@@ -133,7 +134,7 @@ class JunitXml : public RecordSink {
   }
   void end_run(const std::string& status, int exit_code) override {
     written_ = true;
-    write_file_atomically(path_, render(status, exit_code));
+    write_file_whole(path_, render(status, exit_code));
   }
 
  private:

@@ -8,6 +8,7 @@
 
 #include "rackqual/api/kind.hpp"
 #include "rackqual/base/error.hpp"
+#include "rackqual/records/file_writer.hpp"
 #include "rackqual/records/sink.hpp"
 #include "rackqual/records/sink_format.hpp"
 
@@ -151,7 +152,7 @@ class PrometheusTextfile : public RecordSink {
   void write(const Record& record) override { records_.push_back(record); }
   void end_run(const std::string&, int exit_code) override {
     written_ = true;
-    write_file_atomically(path_, render(exit_code));
+    write_file_whole(path_, render(exit_code));
   }
 
  private:

@@ -10,6 +10,7 @@
 
 #include "rackqual/base/error.hpp"
 #include "rackqual/base/name.hpp"
+#include "rackqual/records/file_writer.hpp"
 
 namespace rackqual {
 namespace {
@@ -19,17 +20,6 @@ namespace {
 }
 
 std::string errno_text() { return std::strerror(errno); }
-
-// Writes all of `text` to `fd`.
-void write_all(int fd, const std::string& text, const std::string& path) {
-  std::size_t done = 0;
-  while (done < text.size()) {
-    const ssize_t n = ::write(fd, text.data() + done, text.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) refuse(path, "cannot write: " + errno_text());
-    done += static_cast<std::size_t>(n);
-  }
-}
 
 }  // namespace
 
@@ -68,35 +58,14 @@ int RunFolder::create(const std::string& name) const {
 }
 
 void RunFolder::replace(const std::string& name, const std::string& text) const {
-  const std::string temporary = name + ".tmp";
-  const int fd = create(temporary);
-  try {
-    write_all(fd, text, path_ + "/" + temporary);
-  } catch (...) {
-    ::close(fd);
-    ::unlinkat(fd_, temporary.c_str(), 0);
-    throw;
-  }
-  ::close(fd);
-  // rename replaces an entry at NAME, whatever it is, and follows no link.
-  if (::renameat(fd_, temporary.c_str(), fd_, name.c_str()) != 0) {
-    const std::string why = errno_text();
-    ::unlinkat(fd_, temporary.c_str(), 0);
-    refuse(path_ + "/" + name, "cannot write: " + why);
-  }
+  if (!is_name(name)) refuse(path_ + "/" + name, "not a file name of the run folder");
+  write_file_whole_at(fd_, name, path_ + "/" + name, text);
 }
 
 void write_file_no_follow(const std::string& path, const std::string& text) {
-  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
-  if (fd < 0)
-    refuse(path, errno == ELOOP ? "is a symbolic link; not followed" : "cannot write: " + errno_text());
-  try {
-    write_all(fd, text, path);
-  } catch (...) {
-    ::close(fd);
-    throw;
-  }
-  ::close(fd);
+  struct stat st {};
+  if (::lstat(path.c_str(), &st) == 0 && S_ISLNK(st.st_mode)) refuse(path, "is a symbolic link; not followed");
+  write_file_whole(path, text);
 }
 
 }  // namespace rackqual

@@ -1,12 +1,7 @@
 #include "rackqual/records/sink_format.hpp"
 
-#include <fcntl.h>
-#include <unistd.h>
-
-#include <cerrno>
 #include <cstring>
 #include <ctime>
-#include <filesystem>
 #include <stdexcept>
 
 #include "rackqual/api/kind.hpp"
@@ -38,10 +33,6 @@ std::size_t sequence_length(std::string_view text, std::size_t i) {
   for (std::size_t k = 2; k < n; ++k)
     if (byte(i + k) < 0x80 || byte(i + k) > 0xBF) return 0;
   return n;
-}
-
-std::runtime_error write_error(const std::string& what, const std::string& path) {
-  return std::runtime_error("cannot " + what + " " + path + ": " + std::strerror(errno));
 }
 
 }  // namespace
@@ -101,44 +92,6 @@ std::optional<double> parse_utc(const std::string& iso) {
   tm.tm_year = year - 1900;
   tm.tm_mon = month - 1;
   return static_cast<double>(timegm(&tm)) + ms / 1000.0;
-}
-
-void write_file_atomically(const std::string& path, const std::string& text) {
-  // The temporary name ends in neither .prom nor .xml: collectors that read a folder by
-  // extension never see it.
-  const std::string temporary = path + ".tmp-" + std::to_string(::getpid());
-  const int fd = ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) throw write_error("create", temporary);
-  std::size_t done = 0;
-  while (done < text.size()) {
-    const ssize_t n = ::write(fd, text.data() + done, text.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) {
-      const auto error = write_error("write", temporary);
-      ::close(fd);
-      ::unlink(temporary.c_str());
-      throw error;
-    }
-    done += static_cast<std::size_t>(n);
-  }
-  const bool synced = ::fsync(fd) == 0;
-  if (::close(fd) != 0 || !synced) {
-    const auto error = write_error("write", temporary);
-    ::unlink(temporary.c_str());
-    throw error;
-  }
-  if (std::rename(temporary.c_str(), path.c_str()) != 0) {
-    const auto error = write_error("replace", path);
-    ::unlink(temporary.c_str());
-    throw error;
-  }
-  // The rename itself lasts once the folder's entry is on disk.
-  std::filesystem::path folder = std::filesystem::path(path).parent_path();
-  if (folder.empty()) folder = std::filesystem::current_path();
-  if (const int dir = ::open(folder.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC); dir >= 0) {
-    ::fsync(dir);
-    ::close(dir);
-  }
 }
 
 }  // namespace rackqual

@@ -61,9 +61,4 @@ Verdict overall_verdict(const std::vector<Verdict>& verdicts);
 // Seconds since the epoch from a record's ISO 8601 UTC time ("2026-11-21T21:03:00.123Z").
 std::optional<double> parse_utc(const std::string& iso);
 
-// Writes `text` to `path` so that a reader sees the old file or the new one, never part of
-// one: a temporary file in the same folder (not ending in the path's extension), fsync,
-// rename over `path`, fsync of the folder. Throws std::runtime_error naming the path.
-void write_file_atomically(const std::string& path, const std::string& text);
-
 }  // namespace rackqual

@@ -1,5 +1,7 @@
 #include "rackqual/run/benchmark_json.hpp"
 
+#include <benchmark/benchmark.h>
+
 #include <nlohmann/json.hpp>
 
 namespace rackqual {

@@ -1,12 +1,15 @@
 #pragma once
 // The run's figures in Google Benchmark's own JSON format (benchmark.json beside the records),
 // so that the library's comparison tooling (tools/compare.py) works on two runs.
-#include <benchmark/benchmark.h>
-
 #include <memory>
 #include <sstream>
 #include <string>
 #include <vector>
+
+namespace benchmark {
+class BenchmarkReporter;   // Google Benchmark's, whose header only benchmark_json.cpp needs
+class JSONReporter;
+}  // namespace benchmark
 
 namespace rackqual {
 

@@ -1,5 +1,7 @@
 #include "rackqual/run/measure.hpp"
 
+#include <benchmark/benchmark.h>
+
 #include <algorithm>
 #include <chrono>
 #include <cmath>

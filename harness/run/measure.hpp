@@ -5,8 +5,6 @@
 // arrival skew does not shorten or stretch it), and takes each batch's time from the slowest
 // rank, whose phases come with it. Google Benchmark runs the repetitions, computes their
 // aggregates and hands every run to a reporter.
-#include <benchmark/benchmark.h>
-
 #include <functional>
 #include <map>
 #include <string>
@@ -16,6 +14,10 @@
 #include "rackqual/api/group.hpp"
 #include "rackqual/api/kind.hpp"
 #include "rackqual/base/defaults.hpp"
+
+namespace benchmark {
+class BenchmarkReporter;   // Google Benchmark's, whose header only measure.cpp needs
+}  // namespace benchmark
 
 namespace rackqual {
 

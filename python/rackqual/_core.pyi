@@ -47,3 +47,14 @@ def load_inventory(path: str) -> dict[str, Any]:
 def step_work(params: dict[str, Any], ranks: int) -> dict[str, float]:
     """What one training step (transformer_step) does per rank on a group of `ranks`: flops,
     memory_bytes (estimated), allreduce_bytes, parameters."""
+
+
+def write_file_whole(path: str, text: str) -> None:
+    """Writes a file whole as every rackqual file is written (a new PATH.tmp, synced, renamed over
+    PATH; never through a link). Raises SetupError naming the path."""
+
+def allreduce_bus_factor(ranks: int) -> float:
+    """busbw / algbw of an all-reduce over `ranks` ranks: 2(n-1)/n (nccl-tests' convention)."""
+
+# The median absolute deviation times this estimates a standard deviation (the robust z-score's scale).
+MAD_TO_STANDARD_DEVIATION: float

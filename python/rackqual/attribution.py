@@ -39,6 +39,7 @@ from collections.abc import Callable
 import numpy as np
 import pandas as pd
 
+from rackqual import _core
 from rackqual.frames import bytes_text, column, json_value, size_of, tidy, to_number
 
 PHASES = ("forward_s", "backward_s", "allreduce_s", "optimizer_s")
@@ -288,7 +289,8 @@ def _prediction(work: dict[str, float], rates: dict, n: int, notes: list[str]) -
     compute = work["flops"] / (tflops * 1e12) if tflops > 0 else math.nan
     memory = work["memory_bytes"] / (gbps * 1e9) if gbps > 0 else math.nan
     # nccl-tests' convention: a ring all-reduce moves 2(n-1)/n of the buffer through each rank's link.
-    comm = 0.0 if n <= 1 else (work["allreduce_bytes"] * 2 * (n - 1) / n / (busbw * 1e9) if busbw > 0 else math.nan)
+    bus_bytes = work["allreduce_bytes"] * _core.allreduce_bus_factor(n) if n > 1 else 0.0
+    comm = 0.0 if n <= 1 else (bus_bytes / (busbw * 1e9) if busbw > 0 else math.nan)
     for part, value, source in (("compute", compute, rates["gemm_source"]), ("memory", memory, rates["hbm_source"]),
                                 ("communication", comm, rates["busbw_source"])):
         if math.isnan(value):

@@ -28,8 +28,9 @@ from rackqual.errors import EXIT_BAD_INPUT, EXIT_FAIL, EXIT_PASS, ArgumentParser
 Source = str | os.PathLike | pd.DataFrame
 
 # The robust z-score: (x - median) / (1.4826 * MAD), 1.4826 making the MAD a standard deviation
-# for normal data. Fleet practice: below -2 investigate, below -3 drain.
-MAD_SCALE = 1.4826
+# for normal data (named once, in the harness the criteria judge by). Fleet practice: below -2
+# investigate, below -3 drain.
+MAD_SCALE = rackqual._core.MAD_TO_STANDARD_DEVIATION
 Z_INVESTIGATE = -2.0
 Z_DRAIN = -3.0
 MAX_DROP_FROM_BASELINE = 0.05

@@ -30,7 +30,7 @@ import plotly.offline
 from plotly.subplots import make_subplots
 
 import rackqual
-from rackqual import attribution
+from rackqual import _core, attribution
 from rackqual.errors import EXIT_BAD_INPUT, EXIT_PASS, ArgumentParser, BadInput, first_line, refuse
 from rackqual.frames import bytes_text, column, number, size_of, text, tidy
 from rackqual.summary import (VERDICTS, attribution_or_reason, is_culprit, is_probe, problems, skipped, summary,
@@ -501,16 +501,15 @@ def _relative(file, root: str | None) -> str:
 
 
 def write(df: pd.DataFrame, path: str | os.PathLike, **kwargs) -> pathlib.Path:
-    """Writes the report of `df` to `path` (through a temporary file, so a reader never sees half)."""
+    """Writes the report of `df` to `path` whole, through the writer every rackqual file goes
+    through (a new temporary file, synced, renamed over `path`; never through a link). OSError
+    when it cannot be written."""
     path = pathlib.Path(path)
     page = build(df, **kwargs)
-    partial = path.with_name(path.name + ".partial")
     try:
-        partial.write_text(page, encoding="utf-8")
-        os.replace(partial, path)
-    except BaseException:
-        partial.unlink(missing_ok=True)
-        raise
+        _core.write_file_whole(str(path), page)
+    except _core.SetupError as e:
+        raise OSError(str(e)) from None
     return path
 
 

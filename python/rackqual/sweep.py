@@ -397,10 +397,11 @@ def _night_regressions(hist: pathlib.Path, night: pd.DataFrame) -> tuple[list[di
 
 
 def _write_summary(path: pathlib.Path, out: dict) -> pathlib.Path:
-    """The summary as JSON, through a temporary file so a reader never sees half."""
-    temporary = path.with_suffix(".json.tmp")
-    temporary.write_text(json.dumps(out, indent=2, default=str) + "\n")
-    os.replace(temporary, path)
+    """The summary as JSON, written whole (a reader never sees half; never through a link)."""
+    try:
+        _core.write_file_whole(str(path), json.dumps(out, indent=2, default=str) + "\n")
+    except _core.SetupError as e:
+        raise OSError(str(e)) from None
     return path
 
 

@@ -7,9 +7,11 @@
 #include <fstream>
 #include <sstream>
 
+#include "kernels/common/collective.hpp"
 #include "rackqual/api/backend.hpp"
 #include "rackqual/api/kind.hpp"
 #include "rackqual/base/error.hpp"
+#include "rackqual/base/stats.hpp"
 #include "rackqual/base/topology.hpp"
 #include "rackqual/base/version.hpp"
 #include "rackqual/input/fault.hpp"
@@ -17,6 +19,7 @@
 #include "rackqual/judge/rejudge.hpp"
 #include "rackqual/plan/memory_fit.hpp"
 #include "rackqual/plan/prepared_suite.hpp"
+#include "rackqual/records/file_writer.hpp"
 #include "rackqual/records/record_columns.hpp"
 #include "rackqual/run/runner.hpp"
 #include "rackqual/world/fake_world.hpp"
@@ -243,4 +246,11 @@ PYBIND11_MODULE(_core, m) {
   }, py::arg("params"), py::arg("ranks"),
         "What one training step (transformer_step) does per rank at these parameters on a group of `ranks`: flops, "
         "memory_bytes (estimated), allreduce_bytes, parameters.");
+
+  m.def("write_file_whole", &write_file_whole, py::arg("path"), py::arg("text"),
+        "Writes a file whole as every rackqual file is written (a new PATH.tmp, synced, renamed over PATH; never "
+        "through a link); raises SetupError naming the path.");
+  m.attr("MAD_TO_STANDARD_DEVIATION") = mad_to_standard_deviation;
+  m.def("allreduce_bus_factor", &collective::allreduce_bus_factor, py::arg("ranks"),
+        "busbw / algbw of an all-reduce over `ranks` ranks: 2(n-1)/n (nccl-tests' convention).");
 }

@@ -109,18 +109,6 @@ TEST(SinkFormat, ParsesRecordTimes) {
   EXPECT_FALSE(parse_utc("2026-11-21T21:03:00.123+01:00"));
 }
 
-TEST(SinkFormat, AtomicWriteReplacesWholeAndLeavesNoTemporaryFile) {
-  unit::TempDir dir;
-  const std::string path = (dir.path() / "rackqual.prom").string();
-  write_file_atomically(path, "first\n");
-  write_file_atomically(path, "second\n");
-  EXPECT_EQ(read(path), "second\n");
-  std::vector<std::string> names;
-  for (const auto& entry : std::filesystem::directory_iterator(dir.path())) names.push_back(entry.path().filename().string());
-  EXPECT_EQ(names, std::vector<std::string>{"rackqual.prom"});
-  EXPECT_THROW(write_file_atomically((dir.path() / "no-such-folder" / "x.prom").string(), "x"), std::runtime_error);
-}
-
 // Records of a small run: two GPUs of one check, a swept node collective, an error, an
 // isolation probe and qualify-style verdicts, with names and reasons that need escaping.
 class SinkRun : public ::testing::Test {
