@@ -5,13 +5,17 @@
 # A crashing, hanging or runaway input is kept in build/fuzz/findings/ and the exit is non-zero.
 #   fuzz/run.sh [SECONDS]           bounded run; the tree stays as it is
 #   fuzz/run.sh --merge [SECONDS]   also folds the new inputs into the kept corpus (minimized)
+#   fuzz/run.sh --build             only builds the fuzzers (scripts/build.sh does, so that the
+#                                   test's run finds them built and only fuzzes)
 # Environment: RACKQUAL_FUZZ_BUILD (default build/fuzz), RACKQUAL_FUZZ_JOBS (build jobs, default 2).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 merge=0
+build_only=0
 if [[ ${1:-} == --merge ]]; then merge=1; shift; fi
+if [[ ${1:-} == --build ]]; then build_only=1; shift; fi
 seconds=${1:-60}
-[[ $seconds =~ ^[0-9]+$ ]] || { echo "usage: fuzz/run.sh [--merge] [SECONDS]" >&2; exit 2; }
+[[ $seconds =~ ^[0-9]+$ ]] || { echo "usage: fuzz/run.sh [--merge] [SECONDS] | --build" >&2; exit 2; }
 build=${RACKQUAL_FUZZ_BUILD:-$root/build/fuzz}
 parsers=(suite platform inventory records)
 
@@ -23,6 +27,7 @@ if ! { cmake -S "$root/fuzz" -B "$build" -G Ninja -DCMAKE_CXX_COMPILER=clang++ &
   echo "fuzz/run.sh: the fuzzers did not build (all of it in $build/build.log)" >&2
   exit 1
 fi
+[[ $build_only == 1 ]] && exit 0
 
 findings=$build/findings
 mkdir -p "$findings"
