@@ -5,6 +5,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cctype>
 #include <cerrno>
 #include <chrono>
@@ -169,49 +170,55 @@ void resume_if_drained_by_us(const std::string& node) {
     std::printf("rackqual health: node %s resumed (drained by an earlier health check)\n", node.c_str());
 }
 
-}  // namespace
-
-int health(const HealthOptions& options) {
-  const std::string node = node_name(options);
+// A node name as Slurm writes it: letters, digits, '-', '_' and '.'. Throws FieldError.
+void check_node_name(const std::string& node) {
   for (char c : node)
     if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '_' && c != '.')
       throw FieldError("--node", "'" + node + "' is not a node name");
-  const auto [backend, ranks] = ranks_and_backend(options);
-  if (ranks < 1) throw SetupError("rackqual health: no GPU to check on node " + node);
+}
 
-  // Records go to a folder of their own: --out's, or a temporary one removed at the end.
-  std::string out = options.out;
+// Where the run's records go: --out's folder, or a temporary one removed at the end; and what
+// the folder held before, so that the run's own folder is told apart.
+struct RecordsFolder {
+  std::string path;
   bool temporary = false;
-  if (out.empty()) {
+  std::set<fs::path> before;
+};
+
+// The folder made ready (a temporary one where --out names none), with what it holds now.
+RecordsFolder records_folder(const HealthOptions& options) {
+  RecordsFolder folder{options.out, false, {}};
+  if (folder.path.empty()) {
     std::string pattern = (fs::temp_directory_path() / "rackqual-health-XXXXXX").string();
     if (!::mkdtemp(pattern.data())) throw SetupError("rackqual health: cannot make a temporary folder: " + std::string(std::strerror(errno)));
-    out = pattern;
-    temporary = true;
+    folder.path = pattern;
+    folder.temporary = true;
   }
-  std::set<fs::path> before;
   std::error_code ec;
-  if (fs::is_directory(out, ec))
-    for (const auto& entry : fs::directory_iterator(out, ec)) before.insert(entry.path());
+  if (fs::is_directory(folder.path, ec))
+    for (const auto& entry : fs::directory_iterator(folder.path, ec)) folder.before.insert(entry.path());
+  return folder;
+}
 
-  const std::string mpiexec = env_or("RACKQUAL_MPIEXEC", RACKQUAL_MPIEXEC_EXECUTABLE);
-  std::vector<std::string> argv = {mpiexec, "-launcher", "fork", "-n", std::to_string(ranks), self_path(), "run",
-                                   options.suite, "--backend", backend, "--out", out};
-  argv.insert(argv.end(), options.run_args.begin(), options.run_args.end());
-  const auto code = wait_for(spawn(argv, run_environment(node), false), options.timeout_s);
-
+// The records of the run folder the run made; a temporary folder is removed.
+std::vector<Record> take_records(const RecordsFolder& folder) {
   std::vector<Record> records;
-  for (const auto& entry : fs::directory_iterator(out, ec))
-    if (!before.count(entry.path()) && fs::exists(entry.path() / "records.jsonl"))
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator(folder.path, ec))
+    if (!folder.before.count(entry.path()) && fs::exists(entry.path() / "records.jsonl"))
       records = read_records((entry.path() / "records.jsonl").string());
-  if (temporary) fs::remove_all(out, ec);
+  if (folder.temporary) fs::remove_all(folder.path, ec);
+  return records;
+}
 
+// The exit code of a run that did not fail its set-up: its records' worst verdict, an error
+// where it did not finish, ended otherwise, or wrote nothing.
+int run_verdict(const std::optional<int>& code, const std::vector<Record>& records, const std::string& node,
+                double timeout_s) {
   int verdict = exit_code(records);
   if (!code) {
-    std::printf("rackqual health: node %s: could not finish in %gs\n", node.c_str(), options.timeout_s);
+    std::printf("rackqual health: node %s: could not finish in %gs\n", node.c_str(), timeout_s);
     verdict = std::max(verdict, static_cast<int>(exit_run_error));
-  } else if (*code == exit_bad_input) {
-    std::printf("rackqual health: node %s: could not assess (the run's set-up failed, above)\n", node.c_str());
-    return exit_bad_input;
   } else if (*code != exit_pass && *code != exit_fail && *code != exit_run_error) {
     std::printf("rackqual health: node %s: the run ended with status %d\n", node.c_str(), *code);
     verdict = std::max(verdict, static_cast<int>(exit_run_error));
@@ -219,27 +226,59 @@ int health(const HealthOptions& options) {
     std::printf("rackqual health: node %s: the run wrote no records\n", node.c_str());
     verdict = exit_run_error;
   }
-  // An error outranks a fail (exit_code's rule): the node is not assessed, and not drained.
-  std::vector<const Record*> failing, errors;
-  for (const Record& r : records) {
+  return verdict;
+}
+
+// An unhealthy node: the failing check and figure said, and the node drained with --drain.
+void report_unhealthy(const HealthOptions& options, const std::string& node, const std::vector<Record>& records) {
+  std::vector<const Record*> failing;
+  for (const Record& r : records)
     if (r.verdict == Verdict::fail) failing.push_back(&r);
-    if (r.verdict == Verdict::error) errors.push_back(&r);
+  const std::string reason = drain_reason(failing);
+  std::printf("rackqual health: node %s: unhealthy: %s\n", node.c_str(), reason.c_str() + std::strlen(drain_prefix));
+  if (!options.drain) return;
+  const int rc = run_command({scontrol(), "update", "NodeName=" + node, "State=DRAIN", "Reason=" + reason});
+  if (rc == 0) std::printf("rackqual health: node %s drained\n", node.c_str());
+  else std::fprintf(stderr, "rackqual health: node %s: scontrol could not drain it (exit %d)\n", node.c_str(), rc);
+}
+
+// A node not assessed: the first record in error, if any. An error outranks a fail (exit_code's
+// rule): the node is not drained.
+void report_not_assessed(const std::string& node, const std::vector<Record>& records) {
+  const auto error = std::find_if(records.begin(), records.end(), [](const Record& r) { return r.verdict == Verdict::error; });
+  std::printf("rackqual health: node %s: not assessed: %s\n", node.c_str(),
+              error == records.end() ? "the run did not finish" : describe(*error).c_str());
+}
+
+}  // namespace
+
+int health(const HealthOptions& options) {
+  const std::string node = node_name(options);
+  check_node_name(node);
+  const auto [backend, ranks] = ranks_and_backend(options);
+  if (ranks < 1) throw SetupError("rackqual health: no GPU to check on node " + node);
+
+  const RecordsFolder folder = records_folder(options);
+  const std::string mpiexec = env_or("RACKQUAL_MPIEXEC", RACKQUAL_MPIEXEC_EXECUTABLE);
+  std::vector<std::string> argv = {mpiexec, "-launcher", "fork", "-n", std::to_string(ranks), self_path(), "run",
+                                   options.suite, "--backend", backend, "--out", folder.path};
+  argv.insert(argv.end(), options.run_args.begin(), options.run_args.end());
+  const auto code = wait_for(spawn(argv, run_environment(node), false), options.timeout_s);
+  const std::vector<Record> records = take_records(folder);
+
+  if (code && *code == exit_bad_input) {
+    std::printf("rackqual health: node %s: could not assess (the run's set-up failed, above)\n", node.c_str());
+    return exit_bad_input;
   }
+  const int verdict = run_verdict(code, records, node, options.timeout_s);
   if (verdict == exit_pass) {
     std::printf("rackqual health: node %s: healthy (%zu records, %d ranks, backend %s)\n", node.c_str(), records.size(),
                 ranks, backend.c_str());
     if (options.drain) resume_if_drained_by_us(node);
   } else if (verdict == exit_fail) {
-    const std::string reason = drain_reason(failing);
-    std::printf("rackqual health: node %s: unhealthy: %s\n", node.c_str(), reason.c_str() + std::strlen(drain_prefix));
-    if (options.drain) {
-      const int rc = run_command({scontrol(), "update", "NodeName=" + node, "State=DRAIN", "Reason=" + reason});
-      if (rc == 0) std::printf("rackqual health: node %s drained\n", node.c_str());
-      else std::fprintf(stderr, "rackqual health: node %s: scontrol could not drain it (exit %d)\n", node.c_str(), rc);
-    }
+    report_unhealthy(options, node, records);
   } else {
-    std::printf("rackqual health: node %s: not assessed: %s\n", node.c_str(),
-                errors.empty() ? "the run did not finish" : describe(*errors.front()).c_str());
+    report_not_assessed(node, records);
   }
   return verdict;
 }

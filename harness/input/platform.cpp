@@ -28,20 +28,8 @@ const Criterion* Platform::default_for(const std::string& kind, const std::strin
 
 namespace {
 
-Platform read_platform(const YamlFile& f) {
-  const std::string& path = f.path();
-  const YAML::Node& root = f.root();
-  f.expect_map(root, "", {"name", "description", "devices", "peaks", "defaults", "expected"});
-  Platform p;
-  p.path = path;
-  p.name = f.scalar(f.required(root, "name", ""), "name");
-  if (const auto problem = name_problem(p.name)) f.fail(root["name"], "name", *problem);
-  if (auto d = root["description"]) p.description = f.scalar(d, "description");
-  if (auto devices = root["devices"]) {
-    if (!devices.IsSequence()) f.fail(devices, "devices", "expected a list of device names");
-    for (const auto& d : devices) p.devices.push_back(f.scalar(d, "devices"));
-  }
-
+// The peak figures, "figure: {value, unit, source}".
+void read_peaks(const YamlFile& f, const YAML::Node& root, Platform& p) {
   const YAML::Node peaks = f.required(root, "peaks", "");
   if (!peaks.IsMap()) f.fail(peaks, "peaks", "expected a mapping of figure name to {value, unit, source}");
   for (const auto& item : peaks) {
@@ -56,40 +44,58 @@ Platform read_platform(const YamlFile& f) {
     peak.source = f.scalar(f.required(item.second, "source", field), field + ".source");
     p.peaks.emplace(key, peak);
   }
+}
 
-  // Default criteria, "kind.metric: {bounds}", for checks that name none for that metric.
-  if (auto defaults = root["defaults"]) {
-    if (!defaults.IsMap()) f.fail(defaults, "defaults", "expected a mapping of kind.metric to a criterion");
-    for (const auto& item : defaults) {
-      const std::string key = item.first.Scalar();
-      const std::string field = "defaults." + key;
-      if (!YamlFile::plain(key)) f.fail(item.first, "defaults", "expected KIND.METRIC such as gemm.tflops, got '" + key + "'");
-      const auto dot = key.find('.');
-      const Kind* kind = dot == std::string::npos ? nullptr : KindRegistry::instance().find(key.substr(0, dot));
-      if (!kind) f.fail(item.first, field, "expected KIND.METRIC with a known kind, e.g. gemm.tflops");
-      p.defaults.emplace(key, read_criterion(f, item.first, key.substr(dot + 1), item.second, field, *kind, nullptr));
-    }
+// Default criteria, "kind.metric: {bounds}", for checks that name none for that metric.
+void read_defaults(const YamlFile& f, const YAML::Node& defaults, Platform& p) {
+  if (!defaults.IsMap()) f.fail(defaults, "defaults", "expected a mapping of kind.metric to a criterion");
+  for (const auto& item : defaults) {
+    const std::string key = item.first.Scalar();
+    const std::string field = "defaults." + key;
+    if (!YamlFile::plain(key)) f.fail(item.first, "defaults", "expected KIND.METRIC such as gemm.tflops, got '" + key + "'");
+    const auto dot = key.find('.');
+    const Kind* kind = dot == std::string::npos ? nullptr : KindRegistry::instance().find(key.substr(0, dot));
+    if (!kind) f.fail(item.first, field, "expected KIND.METRIC with a known kind, e.g. gemm.tflops");
+    p.defaults.emplace(key, read_criterion(f, item.first, key.substr(dot + 1), item.second, field, *kind, nullptr));
   }
+}
 
-  // What healthy parts of the model reach, "figure: {fraction_of_peak, peak, source}", read by
-  // the benchmarks (bench/gpu_ratios.py); validated here so that a typo fails at load time.
-  if (auto expected = root["expected"]) {
-    if (!expected.IsMap())
-      f.fail(expected, "expected", "expected a mapping of figure name to {fraction_of_peak, peak, source}");
-    for (const auto& item : expected) {
-      const std::string field = "expected." + item.first.Scalar();
-      if (!YamlFile::plain(item.first.Scalar()))
-        f.fail(item.first, "expected", "a figure's name is a word without spaces or ':', got '" + item.first.Scalar() + "'");
-      f.expect_map(item.second, field, {"fraction_of_peak", "peak", "source"});
-      const YAML::Node fraction = f.required(item.second, "fraction_of_peak", field);
-      if (const double v = f.number(fraction, field + ".fraction_of_peak"); !(v > 0 && v <= 1))
-        f.fail(fraction, field + ".fraction_of_peak", "a fraction of peak must be in (0, 1]");
-      const YAML::Node peak = f.required(item.second, "peak", field);
-      if (!p.peaks.count(f.scalar(peak, field + ".peak")))
-        f.fail(peak, field + ".peak", "no figure '" + peak.Scalar() + "' in peaks");
-      f.scalar(f.required(item.second, "source", field), field + ".source");
-    }
+// What healthy parts of the model reach, "figure: {fraction_of_peak, peak, source}", read by
+// the benchmarks (bench/gpu_ratios.py); validated here so that a typo fails at load time.
+void check_expected(const YamlFile& f, const YAML::Node& expected, const Platform& p) {
+  if (!expected.IsMap())
+    f.fail(expected, "expected", "expected a mapping of figure name to {fraction_of_peak, peak, source}");
+  for (const auto& item : expected) {
+    const std::string field = "expected." + item.first.Scalar();
+    if (!YamlFile::plain(item.first.Scalar()))
+      f.fail(item.first, "expected", "a figure's name is a word without spaces or ':', got '" + item.first.Scalar() + "'");
+    f.expect_map(item.second, field, {"fraction_of_peak", "peak", "source"});
+    const YAML::Node fraction = f.required(item.second, "fraction_of_peak", field);
+    if (const double v = f.number(fraction, field + ".fraction_of_peak"); !(v > 0 && v <= 1))
+      f.fail(fraction, field + ".fraction_of_peak", "a fraction of peak must be in (0, 1]");
+    const YAML::Node peak = f.required(item.second, "peak", field);
+    if (!p.peaks.count(f.scalar(peak, field + ".peak")))
+      f.fail(peak, field + ".peak", "no figure '" + peak.Scalar() + "' in peaks");
+    f.scalar(f.required(item.second, "source", field), field + ".source");
   }
+}
+
+Platform read_platform(const YamlFile& f) {
+  const std::string& path = f.path();
+  const YAML::Node& root = f.root();
+  f.expect_map(root, "", {"name", "description", "devices", "peaks", "defaults", "expected"});
+  Platform p;
+  p.path = path;
+  p.name = f.scalar(f.required(root, "name", ""), "name");
+  if (const auto problem = name_problem(p.name)) f.fail(root["name"], "name", *problem);
+  if (auto d = root["description"]) p.description = f.scalar(d, "description");
+  if (auto devices = root["devices"]) {
+    if (!devices.IsSequence()) f.fail(devices, "devices", "expected a list of device names");
+    for (const auto& d : devices) p.devices.push_back(f.scalar(d, "devices"));
+  }
+  read_peaks(f, root, p);
+  if (auto defaults = root["defaults"]) read_defaults(f, defaults, p);
+  if (auto expected = root["expected"]) check_expected(f, expected, p);
   return p;
 }
 

@@ -114,6 +114,57 @@ Params read_params(const YamlFile& f, const YAML::Node& node, const YAML::Node& 
   return params;
 }
 
+// A check's `kind:`, one the registry knows.
+const Kind* read_kind(const YamlFile& f, const YAML::Node& node, const std::string& field) {
+  const YAML::Node kind_node = f.required(node, "kind", field);
+  const std::string kind_name = f.scalar(kind_node, field + ".kind");
+  const Kind* kind = KindRegistry::instance().find(kind_name);
+  if (!kind) {
+    const std::string known = join(KindRegistry::instance().all(), [](const Kind* k) { return k->name(); });
+    f.fail(kind_node, field + ".kind", "unknown kind '" + kind_name + "' (kinds: " + known + ")");
+  }
+  return kind;
+}
+
+// A check's `scope:`, one its kind runs at; the kind's first when absent.
+Scope read_scope(const YamlFile& f, const YAML::Node& node, const std::string& field, const Kind& kind) {
+  const std::vector<Scope> allowed = kind.scopes();
+  auto scope_node = node["scope"];
+  if (!scope_node) return allowed.front();
+  auto scope = parse_scope(f.scalar(scope_node, field + ".scope"));
+  if (!scope) f.fail(scope_node, field + ".scope", "unknown scope '" + scope_node.Scalar() + "' (gpu, node, nvlink_domain, rack, cluster)");
+  if (std::find(allowed.begin(), allowed.end(), *scope) == allowed.end()) {
+    f.fail(scope_node, field + ".scope", "kind " + kind.name() + " runs at scope " + join(allowed, [](Scope s) { return to_string(s); }));
+  }
+  return *scope;
+}
+
+// A check's `criteria:`, metric to bounds, read against its kind and parameters.
+void read_criteria(const YamlFile& f, const YAML::Node& node, const std::string& field, Check& check) {
+  const Kind& kind = *check.kind;
+  auto criteria = node["criteria"];
+  if (!criteria || criteria.IsNull()) return;
+  if (!criteria.IsMap()) f.fail(criteria, field + ".criteria", "expected a mapping of metric to bounds");
+  for (const auto& item : criteria) {
+    if (!YamlFile::plain(item.first.Scalar()))
+      f.fail(item.first, field + ".criteria", "unknown metric '" + item.first.Scalar() + "' for kind " + kind.name());
+    check.criteria.push_back(read_criterion(f, item.first, item.first.Scalar(), item.second,
+                                            field + ".criteria." + item.first.Scalar(), kind, &check.params));
+  }
+}
+
+// A tail figure gated on too few repetitions would be their maximum or a step towards it.
+void check_tail_repetitions(const YamlFile& f, const std::string& field, const Check& check) {
+  for (const auto& c : check.criteria) {
+    const double q = check.kind->metric(c.metric)->percentile;
+    if (q > 0 && check.repetitions < samples_for_percentile(q))
+      throw InputError(f.path(), c.line, field + ".criteria." + c.metric,
+                       c.metric + " is the " + format_number(q) + " percentile of the repetitions: gating it needs " +
+                           "repetitions: " + std::to_string(samples_for_percentile(q)) + " or more, not " +
+                           std::to_string(check.repetitions));
+  }
+}
+
 Check read_check(const YamlFile& f, const YAML::Node& node, std::size_t index, const Timing& defaults) {
   std::string field = "checks[" + std::to_string(index) + "]";
   f.expect_map(node, field, {"id", "kind", "scope", "params", "criteria", "repetitions", "min_time", "deadline"});
@@ -124,41 +175,13 @@ Check read_check(const YamlFile& f, const YAML::Node& node, std::size_t index, c
   if (const auto problem = name_problem(check.id)) f.fail(node["id"], field + ".id", *problem);
   field = "checks[" + check.id + "]";
 
-  const YAML::Node kind_node = f.required(node, "kind", field);
-  const std::string kind_name = f.scalar(kind_node, field + ".kind");
-  check.kind = KindRegistry::instance().find(kind_name);
-  if (!check.kind) {
-    const std::string known = join(KindRegistry::instance().all(), [](const Kind* k) { return k->name(); });
-    f.fail(kind_node, field + ".kind", "unknown kind '" + kind_name + "' (kinds: " + known + ")");
-  }
-  const Kind& kind = *check.kind;
-
-  const std::vector<Scope> allowed = kind.scopes();
-  if (auto scope_node = node["scope"]) {
-    auto scope = parse_scope(f.scalar(scope_node, field + ".scope"));
-    if (!scope) f.fail(scope_node, field + ".scope", "unknown scope '" + scope_node.Scalar() + "' (gpu, node, nvlink_domain, rack, cluster)");
-    if (std::find(allowed.begin(), allowed.end(), *scope) == allowed.end()) {
-      f.fail(scope_node, field + ".scope", "kind " + kind.name() + " runs at scope " + join(allowed, [](Scope s) { return to_string(s); }));
-    }
-    check.scope = *scope;
-  } else {
-    check.scope = allowed.front();
-  }
-
+  check.kind = read_kind(f, node, field);
+  check.scope = read_scope(f, node, field, *check.kind);
   // `params:` or `criteria:` left empty (YAML null) mean none.
   const YAML::Node params = node["params"];
   check.params = read_params(f, params && !params.IsNull() ? params : YAML::Node(YAML::NodeType::Undefined), node,
-                             field + ".params", kind, check.param_lines);
-
-  if (auto criteria = node["criteria"]; criteria && !criteria.IsNull()) {
-    if (!criteria.IsMap()) f.fail(criteria, field + ".criteria", "expected a mapping of metric to bounds");
-    for (const auto& item : criteria) {
-      if (!YamlFile::plain(item.first.Scalar()))
-        f.fail(item.first, field + ".criteria", "unknown metric '" + item.first.Scalar() + "' for kind " + kind.name());
-      check.criteria.push_back(read_criterion(f, item.first, item.first.Scalar(), item.second,
-                                              field + ".criteria." + item.first.Scalar(), kind, &check.params));
-    }
-  }
+                             field + ".params", *check.kind, check.param_lines);
+  read_criteria(f, node, field, check);
 
   Timing timing = defaults;
   read_timing(f, node, field + ".", timing);
@@ -166,15 +189,7 @@ Check read_check(const YamlFile& f, const YAML::Node& node, std::size_t index, c
   check.min_time = timing.min_time;
   check.deadline = timing.deadline;
   check_fits_deadline(f, node, field, check);
-  // A tail figure gated on too few repetitions would be their maximum or a step towards it.
-  for (const auto& c : check.criteria) {
-    const double q = kind.metric(c.metric)->percentile;
-    if (q > 0 && check.repetitions < samples_for_percentile(q))
-      throw InputError(f.path(), c.line, field + ".criteria." + c.metric,
-                       c.metric + " is the " + format_number(q) + " percentile of the repetitions: gating it needs " +
-                           "repetitions: " + std::to_string(samples_for_percentile(q)) + " or more, not " +
-                           std::to_string(check.repetitions));
-  }
+  check_tail_repetitions(f, field, check);
   return check;
 }
 

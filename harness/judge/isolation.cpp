@@ -74,13 +74,28 @@ class Planner {
   }
 
  private:
-  // One round: every item that can go gets its probe; returns false when none could.
-  bool round() {
+  // What one round probes: disjoint groups, each with the item it serves and its purpose.
+  struct Round {
     std::set<int> busy;
     std::vector<Set> groups;
-    std::vector<Item> scheduled, deferred;
+    std::vector<Item> items;
     std::vector<std::string> purposes;
-    auto free = [&](const Set& s) { return std::none_of(s.begin(), s.end(), [&](int m) { return busy.count(m); }); };
+  };
+
+  // How an item goes this round: probed with `group`, known to pass already (a half of known
+  // good members), or deferred until a member known good is free.
+  struct Step {
+    enum class Type { probe, known_good, wait };
+    Type type = Type::probe;
+    Set group;
+    std::string purpose;
+  };
+
+  // One round: every item that can go gets its probe; returns false when none could.
+  bool round() {
+    Round next;
+    std::vector<Item> deferred;
+    auto free = [&](const Set& s) { return std::none_of(s.begin(), s.end(), [&](int m) { return next.busy.count(m); }); };
     while (!work_.empty()) {
       Item item = work_.front();
       work_.pop_front();
@@ -90,63 +105,69 @@ class Planner {
         const bool inferred = !item.observed;
         item = Item{Item::Type::confirm, item.a, inferred ? item.sibling : Set{}, true, {}, false, inferred, 0};
       }
-      Set group;
-      std::string purpose;
-      switch (item.type) {
-        case Item::Type::split: {
-          // A half of one member cannot run a collective alone: it goes with a member known good.
-          group = halve(item.a, item.stage == 0);
-          purpose = "split";
-          if (std::all_of(group.begin(), group.end(), [&](int m) { return good_.count(m) > 0; })) {
-            take(item, group, ProbeOutcome{}, -1);   // known good already: passes without a probe
-            continue;
-          }
-          if (group.size() == 1) {
-            const int g = good_partner(busy, group.front(), -1);
-            if (g < 0) {
-              deferred.push_back(item);
-              continue;
-            }
-            group = join(group, {g});
-          }
-          break;
-        }
-        case Item::Type::check: group = item.a; purpose = "check"; break;
-        case Item::Type::link:
-          group = item.a.size() > 1 ? join(halve(item.a, true), item.b) : join(item.a, halve(item.b, true));
-          if (item.a.size() == 1 && item.b.size() == 1) group = join(item.a, item.b);
-          purpose = item.a.size() == 1 && item.b.size() == 1 ? "confirm link" : "link search";
-          break;
-        case Item::Type::confirm: {
-          const int g = good_partner(busy, item.a.front(), item.partner);
-          if (g < 0) {
-            deferred.push_back(item);
-            continue;
-          }
-          group = join(item.a, {g});
-          purpose = item.expect_dead ? "confirm never arrives" : "confirm";
-          break;
-        }
+      const Step step = step_of(item, next.busy);
+      if (step.type == Step::Type::known_good) {
+        take(item, step.group, ProbeOutcome{}, -1);   // passes without a probe
+        continue;
       }
-      if (!free(group) || static_cast<int>(result_.probes.size() + groups.size()) >= max_probes_) {
+      if (step.type == Step::Type::wait || !free(step.group) ||
+          static_cast<int>(result_.probes.size() + next.groups.size()) >= max_probes_) {
         deferred.push_back(item);
         continue;
       }
-      busy.insert(group.begin(), group.end());
-      groups.push_back(group);
-      purposes.push_back(purpose);
-      scheduled.push_back(item);
+      next.busy.insert(step.group.begin(), step.group.end());
+      next.groups.push_back(step.group);
+      next.purposes.push_back(step.purpose);
+      next.items.push_back(item);
     }
     for (auto& d : deferred) work_.push_back(d);
-    if (groups.empty()) return false;
-
-    const auto outcomes = prober_.run(groups);
-    const int r = ++rounds_;
-    for (std::size_t i = 0; i < groups.size(); ++i) {
-      result_.probes.push_back({r, groups[i], purposes[i], outcomes.at(i)});
-      take(scheduled[i], groups[i], outcomes[i], static_cast<int>(result_.probes.size()) - 1);
-    }
+    if (next.groups.empty()) return false;
+    run_probes(next);
     return true;
+  }
+
+  // The group that probes `item` this round, given the members already busy in it.
+  Step step_of(const Item& item, const std::set<int>& busy) const {
+    Step step;
+    switch (item.type) {
+      case Item::Type::split: {
+        // A half of one member cannot run a collective alone: it goes with a member known good.
+        step.group = halve(item.a, item.stage == 0);
+        step.purpose = "split";
+        if (std::all_of(step.group.begin(), step.group.end(), [&](int m) { return good_.count(m) > 0; }))
+          step.type = Step::Type::known_good;
+        else if (step.group.size() == 1) {
+          const int g = good_partner(busy, step.group.front(), -1);
+          if (g < 0) step.type = Step::Type::wait;
+          else step.group = join(step.group, {g});
+        }
+        break;
+      }
+      case Item::Type::check: step.group = item.a; step.purpose = "check"; break;
+      case Item::Type::link:
+        step.group = item.a.size() > 1 ? join(halve(item.a, true), item.b) : join(item.a, halve(item.b, true));
+        if (item.a.size() == 1 && item.b.size() == 1) step.group = join(item.a, item.b);
+        step.purpose = item.a.size() == 1 && item.b.size() == 1 ? "confirm link" : "link search";
+        break;
+      case Item::Type::confirm: {
+        const int g = good_partner(busy, item.a.front(), item.partner);
+        if (g < 0) step.type = Step::Type::wait;
+        else step.group = join(item.a, {g});
+        step.purpose = item.expect_dead ? "confirm never arrives" : "confirm";
+        break;
+      }
+    }
+    return step;
+  }
+
+  // Runs a round's probes at once and takes what each outcome proves.
+  void run_probes(const Round& next) {
+    const auto outcomes = prober_.run(next.groups);
+    const int r = ++rounds_;
+    for (std::size_t i = 0; i < next.groups.size(); ++i) {
+      result_.probes.push_back({r, next.groups[i], next.purposes[i], outcomes.at(i)});
+      take(next.items[i], next.groups[i], outcomes[i], static_cast<int>(result_.probes.size()) - 1);
+    }
   }
 
   // When every probe so far held a fault: pairs of members still in doubt, probed at once, so that
@@ -208,105 +229,111 @@ class Planner {
     const bool pass = out.verdict == Verdict::pass;
     if (pass) mark_good(group);
     if (out.verdict == Verdict::hung && item.type != Item::Type::confirm) {
-      // Name who never arrived; what is left of the group is unknown until probed again.
-      for (int m : out.missing) work_.push_back({Item::Type::confirm, {m}, {}, true, {}, true, false, 0});
-      const Set rest = without(group, out.missing);
-      if (rest.size() >= 2) work_.push_back({Item::Type::check, rest, {}, true, {}, false, false, 0});
-      else if (rest.size() == 1) work_.push_back({Item::Type::confirm, rest, {}, true, {}, false, false, 0});
-      if (item.type == Item::Type::split && item.stage == 0)   // the other half is still to be probed
-        work_.push_back({Item::Type::check, halve(item.a, false), {}, true, {}, false, false, 0});
-      else if (item.type == Item::Type::link) {
-        Item again = item;   // search again without the members that never arrive
-        again.a = without(item.a, out.missing);
-        again.b = without(item.b, out.missing);
-        if (!again.a.empty() && !again.b.empty()) work_.push_back(again);
-      }
+      take_hung(item, group, out);
       return;
     }
     switch (item.type) {
-      case Item::Type::split: {
-        const Set first = halve(item.a, true), second = halve(item.a, false);
-        const Set& probed = item.stage == 0 ? first : second;
-        if (!pass && probed.size() == 1) {
-          // One member slow with a member known good: slow itself, or the link between them.
-          confirm_again(probed.front(), group, probe);
-          if (item.stage == 0) {
-            Item rest = item;
-            rest.stage = 1;
-            work_.push_back(rest);
-          }
-          break;
-        }
-        if (item.stage == 0) {
-          if (!pass) {
-            work_.push_back({Item::Type::split, first, {}, true, second, false, false, 0});
-            Item rest = item;   // the second half must be probed too
-            rest.stage = 1;
-            work_.push_back(rest);
-          } else if (item.observed) {
-            // The set fails and its first half passes: the fault is in the second half, or
-            // between the halves.
-            work_.push_back({Item::Type::split, second, {}, false, first, false, false, 0});
-          } else {
-            Item rest = item;
-            rest.stage = 1;
-            work_.push_back(rest);
-          }
-        } else {   // stage 1: the second half's own outcome
-          const bool first_passed = std::all_of(first.begin(), first.end(), [&](int m) { return good_.count(m) > 0; });
-          if (!pass) work_.push_back({Item::Type::split, second, {}, true, first, false, false, 0});
-          else if (first_passed) {
-            // Both halves pass: if the set's failure was seen, the fault is a link between them;
-            // if it was inferred, the set itself is probed first.
-            if (item.observed) work_.push_back({Item::Type::link, first, second, true, {}, false, false, 0});
-            else work_.push_back({Item::Type::check, item.a, {}, true, item.sibling, false, false, 0});
-          }
-        }
-        break;
-      }
+      case Item::Type::split: take_split(item, group, pass, probe); break;
       case Item::Type::check:
         if (!pass) work_.push_back({Item::Type::split, item.a, {}, true, {}, false, false, 0});
         else if (!item.sibling.empty())   // an inferred set that passes: the link runs to its sibling
           work_.push_back({Item::Type::link, item.sibling, item.a, true, {}, false, false, 0});
         break;
-      case Item::Type::confirm: {
-        const int m = item.a.front();
-        if (out.verdict == Verdict::hung && std::find(out.missing.begin(), out.missing.end(), m) != out.missing.end()) {
-          result_.culprits.push_back({Culprit::Kind::dead_member, m, -1, probe, "never arrives, with a member known good"});
-        } else if (out.verdict == Verdict::slow && item.partner >= 0) {
-          result_.culprits.push_back({Culprit::Kind::slow_member, m, -1, probe, "slow with two members known good"});
-        } else if (out.verdict == Verdict::slow) {
-          confirm_again(m, group, probe);
-        } else if (item.partner >= 0) {
-          result_.culprits.push_back({Culprit::Kind::slow_link, std::min(m, item.partner), std::max(m, item.partner),
-                                      item.partner_probe, "slow as a pair, each end good with others"});
-        } else if (out.verdict == Verdict::hung) {
-          // The good partner did not arrive this time: it is a suspect now; this one goes again.
-          for (int g : out.missing) {
-            good_.erase(g);
-            work_.push_back({Item::Type::confirm, {g}, {}, true, {}, true, false, 0});
-          }
-          work_.push_back(item);
-        } else if (item.inferred_pair && !item.b.empty()) {
-          // Inferred to fail, yet good with a good member: the fault is a link to the sibling.
-          work_.push_back({Item::Type::link, item.b, item.a, true, {}, false, false, 0});
-        }
-        break;
-      }
-      case Item::Type::link: {
-        if (item.a.size() == 1 && item.b.size() == 1) {
-          if (out.verdict == Verdict::slow)
-            result_.culprits.push_back({Culprit::Kind::slow_link, item.a.front(), item.b.front(), probe,
-                                        "slow as a pair, each end good with others"});
-          break;
-        }
-        Set a = item.a, b = item.b;
-        if (a.size() > 1) a = pass ? halve(a, false) : halve(a, true);
-        else b = pass ? halve(b, false) : halve(b, true);
-        work_.push_back({Item::Type::link, a, b, true, {}, false, false, 0});
-        break;
-      }
+      case Item::Type::confirm: take_confirm(item, group, out, probe); break;
+      case Item::Type::link: take_link(item, out, pass, probe); break;
     }
+  }
+
+  // A probe that hung (not a confirm's): who never arrived is named; what is left of the group
+  // is unknown until probed again.
+  void take_hung(const Item& item, const Set& group, const ProbeOutcome& out) {
+    for (int m : out.missing) work_.push_back({Item::Type::confirm, {m}, {}, true, {}, true, false, 0});
+    const Set rest = without(group, out.missing);
+    if (rest.size() >= 2) work_.push_back({Item::Type::check, rest, {}, true, {}, false, false, 0});
+    else if (rest.size() == 1) work_.push_back({Item::Type::confirm, rest, {}, true, {}, false, false, 0});
+    if (item.type == Item::Type::split && item.stage == 0)   // the other half is still to be probed
+      work_.push_back({Item::Type::check, halve(item.a, false), {}, true, {}, false, false, 0});
+    else if (item.type == Item::Type::link) {
+      Item again = item;   // search again without the members that never arrive
+      again.a = without(item.a, out.missing);
+      again.b = without(item.b, out.missing);
+      if (!again.a.empty() && !again.b.empty()) work_.push_back(again);
+    }
+  }
+
+  // A split's half probed: recurse into the halves that fail, or look between them.
+  void take_split(const Item& item, const Set& group, bool pass, int probe) {
+    const Set first = halve(item.a, true), second = halve(item.a, false);
+    const Set& probed = item.stage == 0 ? first : second;
+    Item rest = item;   // the same set, its second half next
+    rest.stage = 1;
+    if (!pass && probed.size() == 1) {
+      // One member slow with a member known good: slow itself, or the link between them.
+      confirm_again(probed.front(), group, probe);
+      if (item.stage == 0) work_.push_back(rest);
+      return;
+    }
+    if (item.stage == 0) {
+      if (!pass) {
+        work_.push_back({Item::Type::split, first, {}, true, second, false, false, 0});
+        work_.push_back(rest);   // the second half must be probed too
+      } else if (item.observed) {
+        // The set fails and its first half passes: the fault is in the second half, or
+        // between the halves.
+        work_.push_back({Item::Type::split, second, {}, false, first, false, false, 0});
+      } else {
+        work_.push_back(rest);
+      }
+      return;
+    }
+    // Stage 1: the second half's own outcome.
+    const bool first_passed = std::all_of(first.begin(), first.end(), [&](int m) { return good_.count(m) > 0; });
+    if (!pass) work_.push_back({Item::Type::split, second, {}, true, first, false, false, 0});
+    else if (first_passed) {
+      // Both halves pass: if the set's failure was seen, the fault is a link between them;
+      // if it was inferred, the set itself is probed first.
+      if (item.observed) work_.push_back({Item::Type::link, first, second, true, {}, false, false, 0});
+      else work_.push_back({Item::Type::check, item.a, {}, true, item.sibling, false, false, 0});
+    }
+  }
+
+  // A suspect probed with a member known good: a culprit named, or the work that decides.
+  void take_confirm(const Item& item, const Set& group, const ProbeOutcome& out, int probe) {
+    const int m = item.a.front();
+    if (out.verdict == Verdict::hung && std::find(out.missing.begin(), out.missing.end(), m) != out.missing.end()) {
+      result_.culprits.push_back({Culprit::Kind::dead_member, m, -1, probe, "never arrives, with a member known good"});
+    } else if (out.verdict == Verdict::slow && item.partner >= 0) {
+      result_.culprits.push_back({Culprit::Kind::slow_member, m, -1, probe, "slow with two members known good"});
+    } else if (out.verdict == Verdict::slow) {
+      confirm_again(m, group, probe);
+    } else if (item.partner >= 0) {
+      result_.culprits.push_back({Culprit::Kind::slow_link, std::min(m, item.partner), std::max(m, item.partner),
+                                  item.partner_probe, "slow as a pair, each end good with others"});
+    } else if (out.verdict == Verdict::hung) {
+      // The good partner did not arrive this time: it is a suspect now; this one goes again.
+      for (int g : out.missing) {
+        good_.erase(g);
+        work_.push_back({Item::Type::confirm, {g}, {}, true, {}, true, false, 0});
+      }
+      work_.push_back(item);
+    } else if (item.inferred_pair && !item.b.empty()) {
+      // Inferred to fail, yet good with a good member: the fault is a link to the sibling.
+      work_.push_back({Item::Type::link, item.b, item.a, true, {}, false, false, 0});
+    }
+  }
+
+  // A link search: the side being halved keeps the half that fails, down to one pair.
+  void take_link(const Item& item, const ProbeOutcome& out, bool pass, int probe) {
+    if (item.a.size() == 1 && item.b.size() == 1) {
+      if (out.verdict == Verdict::slow)
+        result_.culprits.push_back({Culprit::Kind::slow_link, item.a.front(), item.b.front(), probe,
+                                    "slow as a pair, each end good with others"});
+      return;
+    }
+    Set a = item.a, b = item.b;
+    if (a.size() > 1) a = pass ? halve(a, false) : halve(a, true);
+    else b = pass ? halve(b, false) : halve(b, true);
+    work_.push_back({Item::Type::link, a, b, true, {}, false, false, 0});
   }
 
   Prober& prober_;

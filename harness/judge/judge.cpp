@@ -16,6 +16,36 @@ std::optional<double> average_power(const nlohmann::json& telemetry) {
   return power->get<double>();
 }
 
+// Every metric of every repetition: the kind's arithmetic, then fractions of a peak and
+// figures per watt, which the harness derives for every kind alike.
+std::map<std::string, std::vector<double>> metric_values(const Kind& kind, const PointPlan& point, const Measurement& m,
+                                                         int ranks, const std::optional<double>& power) {
+  std::map<std::string, std::vector<double>> values;
+  for (const Sample& s : m.samples) {
+    auto derived = kind.derive(point.params, s, ranks);
+    for (const auto& spec : kind.metrics()) {
+      if (!spec.fraction_of_peak_of.empty()) {
+        auto peak = point.peaks.find(spec.fraction_of_peak_of);
+        if (peak != point.peaks.end() && derived.count(spec.fraction_of_peak_of))
+          derived[spec.name] = derived.at(spec.fraction_of_peak_of) / peak->second;
+      }
+      if (!spec.per_watt_of.empty() && power && derived.count(spec.per_watt_of))
+        derived[spec.name] = derived.at(spec.per_watt_of) / *power;
+    }
+    for (const auto& [metric, v] : derived) values[metric].push_back(v);
+  }
+  return values;
+}
+
+// A metric's record, before its figure: the point's base record with the metric named.
+Record metric_record(const Record& base, const MetricSpec& spec) {
+  Record r = base;
+  r.metric = spec.name;
+  r.unit = spec.unit;
+  r.better = std::string(to_string(spec.better));
+  return r;
+}
+
 }  // namespace
 
 void judge_figure(Record& r, const Bounds* bounds) {
@@ -56,23 +86,7 @@ std::vector<Record> judge_point(const Record& base_in, const Kind& kind, const P
   }
   const bool all_correct = m.complaints.empty();
   const auto power = average_power(m.telemetry);
-
-  // Every metric of every repetition: the kind's arithmetic, then fractions of a peak and
-  // figures per watt, which the harness derives for every kind alike.
-  std::map<std::string, std::vector<double>> values;
-  for (const Sample& s : m.samples) {
-    auto derived = kind.derive(point.params, s, ranks);
-    for (const auto& spec : kind.metrics()) {
-      if (!spec.fraction_of_peak_of.empty()) {
-        auto peak = point.peaks.find(spec.fraction_of_peak_of);
-        if (peak != point.peaks.end() && derived.count(spec.fraction_of_peak_of))
-          derived[spec.name] = derived.at(spec.fraction_of_peak_of) / peak->second;
-      }
-      if (!spec.per_watt_of.empty() && power && derived.count(spec.per_watt_of))
-        derived[spec.name] = derived.at(spec.per_watt_of) / *power;
-    }
-    for (const auto& [metric, v] : derived) values[metric].push_back(v);
-  }
+  const auto values = metric_values(kind, point, m, ranks, power);
 
   std::vector<Record> out;
   for (const auto& spec : kind.metrics()) {
@@ -83,10 +97,7 @@ std::vector<Record> judge_point(const Record& base_in, const Kind& kind, const P
       // Not measurable here (no peak for a fraction, no power reading): said only where a
       // criterion asked for it, so that a gate that cannot be judged is never silently passed.
       if (bounds == point.bounds.end()) continue;
-      Record r = base;
-      r.metric = spec.name;
-      r.unit = spec.unit;
-      r.better = std::string(to_string(spec.better));
+      Record r = metric_record(base, spec);
       r.criterion = bounds->second.text;
       r.verdict = Verdict::skip;
       r.reason = spec.per_watt_of.empty() ? "not measurable: the platform gives no peak for it"
@@ -94,10 +105,7 @@ std::vector<Record> judge_point(const Record& base_in, const Kind& kind, const P
       out.push_back(std::move(r));
       continue;
     }
-    Record r = base;
-    r.metric = spec.name;
-    r.unit = spec.unit;
-    r.better = std::string(to_string(spec.better));
+    Record r = metric_record(base, spec);
     r.stats = summarize(values.at(from));
     r.value = spec.percentile_of.empty() ? r.stats->median : percentile(values.at(from), spec.percentile);
     r.correct = all_correct;

@@ -55,6 +55,107 @@ struct Findings {
   }
 };
 
+// What every verdict record of one qualification shares: the run's context, the target, and
+// every record of the run.
+struct Qualification {
+  const Record& base;
+  const QualifyTarget& target;
+  const std::vector<Record>& records;
+
+  // A verdict record at `scope` for `group`, spoken by `rank` on `host`.
+  Record verdict_record(const std::string& scope, const std::string& group, int rank, const std::string& host) const {
+    Record r = base;
+    r.check = "qualify";
+    r.kind = "qualify";
+    r.scope = scope;
+    r.group = group;
+    r.rank = rank;
+    r.host = host;
+    r.rack = target.rack;
+    r.params = {{"rack", target.rack}, {"with", target.with}};
+    return r;
+  }
+};
+
+// A GPU's verdict: its gpu-rung records and the NVLink links the inventory expects up.
+Record gpu_verdict(const Qualification& q, const InventoryHost& host, int rank) {
+  Findings gpu;
+  Record v = q.verdict_record("gpu", host.name, rank, host.name);
+  std::optional<int> links;
+  for (const auto& r : q.records) {
+    if (r.scope != "gpu" || r.rank != rank) continue;
+    gpu.add(r);
+    if (r.device && !v.device) v.device = r.device;
+    if (const auto up = nvlinks_up(r); up && (!links || *up < *links)) links = up;
+  }
+  if (gpu.records == 0) gpu.verdict = Verdict::error, gpu.problems.push_back("no gpu-rung record for this GPU");
+  // Expected NVLink links: fewer up fails the GPU; none read where the inventory expects them is an error.
+  if (host.nvlinks > 0 && !links) {
+    gpu.verdict = worst(gpu.verdict, Verdict::error);
+    gpu.problems.push_back("NVLink links not read (the inventory expects " + std::to_string(host.nvlinks) + " up)");
+  } else if (host.nvlinks > 0 && *links < host.nvlinks) {
+    gpu.fail(std::to_string(*links) + " of " + std::to_string(host.nvlinks) + " NVLink links up");
+  }
+  v.verdict = gpu.verdict == Verdict::skip ? Verdict::error : gpu.verdict;
+  v.reason = gpu.reason("every gpu-rung check passed (" + std::to_string(gpu.records) + " records)");
+  if (gpu.verdict == Verdict::skip) v.reason = "the gpu rung did not run";
+  return v;
+}
+
+// A node's verdict, after those of its GPUs (appended to `out` first): its GPU count, its GPUs'
+// verdicts, its own group figures and culprits.
+Record node_verdict(const Qualification& q, const InventoryHost& host, const std::vector<int>& ranks,
+                    std::vector<Record>& out) {
+  Findings node;
+  if (ranks.empty()) node.fail(host.name + ": listed with " + std::to_string(host.gpus) + " GPUs, no rank ran there");
+  else if (static_cast<int>(ranks.size()) < host.gpus)
+    node.fail(host.name + ": " + std::to_string(ranks.size()) + " of " + std::to_string(host.gpus) + " GPUs present");
+  for (int rank : ranks) {
+    Record v = gpu_verdict(q, host, rank);
+    if (v.verdict != Verdict::pass && v.verdict != Verdict::warn)
+      node.fail("GPU rank " + std::to_string(rank) + " " + std::string(to_string(v.verdict)));
+    out.push_back(std::move(v));
+  }
+  for (const auto& r : q.records) {
+    const bool own_group = (r.scope == "node" || r.scope == "nvlink_domain") && r.group == host.name;
+    const bool culprit = r.isolation.is_object() && r.isolation.contains("culprit") && r.host == host.name;
+    if (own_group || culprit) node.add(r);
+  }
+  Record v = q.verdict_record("node", host.name, ranks.empty() ? -1 : ranks.front(), host.name);
+  v.verdict = node.verdict == Verdict::skip ? Verdict::fail : node.verdict;
+  v.reason = node.reason(host.name + ": " + std::to_string(ranks.size()) + " of " + std::to_string(host.gpus) +
+                         " GPUs present, every gpu- and node-rung check passed");
+  return v;
+}
+
+// The rack's verdict: its nodes' (in `whole` already), the rack and span rungs, any check that
+// could not run, and every culprit named anywhere. Ranks on hosts the rack does not list cannot
+// happen (placement refuses them).
+Record rack_verdict(const Qualification& q, const InventoryRack& rack, const std::vector<Placement>& placements,
+                    Findings& whole) {
+  std::set<std::string> rungs_not_run;
+  for (const auto& r : q.records) {
+    if (r.verdict == Verdict::skip && r.reason.rfind("not run: ", 0) == 0) rungs_not_run.insert(r.check);
+    const bool rack_group = r.scope == "rack" && r.group == q.target.rack;
+    const bool span = r.scope == "cluster";
+    const bool culprit = r.isolation.is_object() && r.isolation.contains("culprit");
+    if (rack_group || span || culprit || r.verdict == Verdict::error) whole.add(r);
+  }
+  Record v = q.verdict_record("rack", q.target.rack, 0, placements.empty() ? "" : placements.front().host);
+  v.verdict = whole.verdict == Verdict::skip ? Verdict::fail : whole.verdict;
+  if (!rungs_not_run.empty()) {
+    v.verdict = worst(v.verdict, Verdict::fail);
+    std::string names;
+    for (const auto& c : rungs_not_run) names += (names.empty() ? "" : ", ") + c;
+    whole.problems.push_back("not run after a rung failed: " + names);
+  }
+  int gpus = 0;
+  for (const auto& h : rack.hosts) gpus += h.gpus;
+  v.reason = whole.reason("rack " + q.target.rack + " qualified: " + std::to_string(rack.hosts.size()) + " hosts, " +
+                          std::to_string(gpus) + " GPUs, every rung passed");
+  return v;
+}
+
 }  // namespace
 
 std::string_view to_string(Rung rung) {
@@ -103,18 +204,7 @@ std::vector<Record> qualify_verdicts(const Record& base, const QualifyTarget& ta
                                      const std::vector<Placement>& placements, const std::vector<Record>& records) {
   const auto rack = std::find_if(inventory.racks.begin(), inventory.racks.end(), [&](const InventoryRack& r) { return r.name == target.rack; });
   if (rack == inventory.racks.end()) throw FieldError("--rack", "rack " + target.rack + " is not in " + inventory.path);
-  auto verdict_record = [&](const std::string& scope, const std::string& group, int rank, const std::string& host) {
-    Record r = base;
-    r.check = "qualify";
-    r.kind = "qualify";
-    r.scope = scope;
-    r.group = group;
-    r.rank = rank;
-    r.host = host;
-    r.rack = target.rack;
-    r.params = {{"rack", target.rack}, {"with", target.with}};
-    return r;
-  };
+  const Qualification q{base, target, records};
 
   std::vector<Record> out;
   Findings whole;
@@ -122,74 +212,13 @@ std::vector<Record> qualify_verdicts(const Record& base, const QualifyTarget& ta
   for (std::size_t r = 0; r < placements.size(); ++r)
     if (placements[r].rack == target.rack) ranks_on[placements[r].host].push_back(static_cast<int>(r));
 
-  // Each node: its GPUs' records, its own group figures and culprits, and its GPU count.
   for (const InventoryHost& host : rack->hosts) {
-    Findings node;
-    const auto& ranks = ranks_on[host.name];
-    if (ranks.empty()) node.fail(host.name + ": listed with " + std::to_string(host.gpus) + " GPUs, no rank ran there");
-    else if (static_cast<int>(ranks.size()) < host.gpus)
-      node.fail(host.name + ": " + std::to_string(ranks.size()) + " of " + std::to_string(host.gpus) + " GPUs present");
-    for (int rank : ranks) {
-      Findings gpu;
-      Record v = verdict_record("gpu", host.name, rank, host.name);
-      std::optional<int> links;
-      for (const auto& r : records) {
-        if (r.scope != "gpu" || r.rank != rank) continue;
-        gpu.add(r);
-        if (r.device && !v.device) v.device = r.device;
-        if (const auto up = nvlinks_up(r); up && (!links || *up < *links)) links = up;
-      }
-      if (gpu.records == 0) gpu.verdict = Verdict::error, gpu.problems.push_back("no gpu-rung record for this GPU");
-      // Expected NVLink links: fewer up fails the GPU; none read where the inventory expects them is an error.
-      if (host.nvlinks > 0 && !links) {
-        gpu.verdict = worst(gpu.verdict, Verdict::error);
-        gpu.problems.push_back("NVLink links not read (the inventory expects " + std::to_string(host.nvlinks) + " up)");
-      } else if (host.nvlinks > 0 && *links < host.nvlinks) {
-        gpu.fail(std::to_string(*links) + " of " + std::to_string(host.nvlinks) + " NVLink links up");
-      }
-      v.verdict = gpu.verdict == Verdict::skip ? Verdict::error : gpu.verdict;
-      v.reason = gpu.reason("every gpu-rung check passed (" + std::to_string(gpu.records) + " records)");
-      if (gpu.verdict == Verdict::skip) v.reason = "the gpu rung did not run";
-      if (v.verdict != Verdict::pass && v.verdict != Verdict::warn)
-        node.fail("GPU rank " + std::to_string(rank) + " " + std::string(to_string(v.verdict)));
-      out.push_back(std::move(v));
-    }
-    for (const auto& r : records) {
-      const bool own_group = (r.scope == "node" || r.scope == "nvlink_domain") && r.group == host.name;
-      const bool culprit = r.isolation.is_object() && r.isolation.contains("culprit") && r.host == host.name;
-      if (own_group || culprit) node.add(r);
-    }
-    Record v = verdict_record("node", host.name, ranks.empty() ? -1 : ranks.front(), host.name);
-    v.verdict = node.verdict == Verdict::skip ? Verdict::fail : node.verdict;
-    v.reason = node.reason(host.name + ": " + std::to_string(ranks.size()) + " of " + std::to_string(host.gpus) +
-                           " GPUs present, every gpu- and node-rung check passed");
+    Record v = node_verdict(q, host, ranks_on[host.name], out);
     if (v.verdict != Verdict::pass && v.verdict != Verdict::warn) whole.fail("node " + host.name + " " + std::string(to_string(v.verdict)) + ": " + v.reason);
     else whole.add(v);
     out.push_back(std::move(v));
   }
-  // Ranks on hosts the rack does not list cannot happen (placement refuses them); the rack and
-  // span rungs, any check that could not run, and every culprit named anywhere count for the rack.
-  std::set<std::string> rungs_not_run;
-  for (const auto& r : records) {
-    if (r.verdict == Verdict::skip && r.reason.rfind("not run: ", 0) == 0) rungs_not_run.insert(r.check);
-    const bool rack_group = r.scope == "rack" && r.group == target.rack;
-    const bool span = r.scope == "cluster";
-    const bool culprit = r.isolation.is_object() && r.isolation.contains("culprit");
-    if (rack_group || span || culprit || r.verdict == Verdict::error) whole.add(r);
-  }
-  Record v = verdict_record("rack", target.rack, 0, placements.empty() ? "" : placements.front().host);
-  v.verdict = whole.verdict == Verdict::skip ? Verdict::fail : whole.verdict;
-  if (!rungs_not_run.empty()) {
-    v.verdict = worst(v.verdict, Verdict::fail);
-    std::string names;
-    for (const auto& c : rungs_not_run) names += (names.empty() ? "" : ", ") + c;
-    whole.problems.push_back("not run after a rung failed: " + names);
-  }
-  int gpus = 0;
-  for (const auto& h : rack->hosts) gpus += h.gpus;
-  v.reason = whole.reason("rack " + target.rack + " qualified: " + std::to_string(rack->hosts.size()) + " hosts, " +
-                          std::to_string(gpus) + " GPUs, every rung passed");
-  out.push_back(std::move(v));
+  out.push_back(rack_verdict(q, *rack, placements, whole));
   return out;
 }
 

@@ -66,6 +66,35 @@ double relative_distance(const std::vector<double>& x, const std::vector<double>
   return scale > 0 ? diff / scale : diff;
 }
 
+// How the voters' samples compare with their element-wise median: the widest tolerance any
+// voter allows, and by rank how each sample outside it differs.
+struct Samples {
+  double tolerance = 0;
+  std::map<int, std::string> outside;
+};
+
+// Each voter's sample against the element-wise median of the samples of the usual length.
+Samples compare_samples(const std::vector<RankDigest>& voters, const std::string& devices) {
+  Samples out;
+  const std::size_t length = usual_length(voters);
+  const auto reference = median_sample(voters, length);
+  for (const auto& v : voters) out.tolerance = std::max(out.tolerance, v.digest.tolerance);
+  for (const auto& v : voters) {
+    const auto& sample = v.digest.sample;
+    if (sample.size() != length) {
+      out.outside[v.rank] =
+          "a sample of " + std::to_string(sample.size()) + " values where most have " + std::to_string(length);
+      continue;
+    }
+    const double distance = relative_distance(sample, reference);
+    if (!(distance <= out.tolerance))
+      out.outside[v.rank] = "sampled output (not reproducible bit for bit) " + format_number(distance) +
+                            " from the element-wise median of the " + devices + ", over the tolerance " +
+                            format_number(out.tolerance);
+  }
+  return out;
+}
+
 // The ballots of the voters of one model, by rank.
 void vote_model(const std::string& model, const std::vector<RankDigest>& voters, std::map<int, Ballot>& ballots) {
   const std::size_t n = voters.size();
@@ -93,26 +122,10 @@ void vote_model(const std::string& model, const std::vector<RankDigest>& voters,
   // The part not reproducible bit for bit: each sample against the element-wise median of all.
   const bool sampled =
       std::any_of(voters.begin(), voters.end(), [](const RankDigest& v) { return !v.digest.bit_exact(); });
-  std::map<int, std::string> outside;   // by rank: how its sample differs
-  double tolerance = 0;
-  if (sampled) {
-    const std::size_t length = usual_length(voters);
-    const auto reference = median_sample(voters, length);
-    for (const auto& v : voters) tolerance = std::max(tolerance, v.digest.tolerance);
-    for (const auto& v : voters) {
-      const auto& sample = v.digest.sample;
-      if (sample.size() != length) {
-        outside[v.rank] =
-            "a sample of " + std::to_string(sample.size()) + " values where most have " + std::to_string(length);
-        continue;
-      }
-      const double distance = relative_distance(sample, reference);
-      if (!(distance <= tolerance))
-        outside[v.rank] = "sampled output (not reproducible bit for bit) " + format_number(distance) +
-                          " from the element-wise median of the " + devices + ", over the tolerance " +
-                          format_number(tolerance);
-    }
-  }
+  const Samples samples = sampled ? compare_samples(voters, devices) : Samples{};
+  const double tolerance = samples.tolerance;
+  const auto& outside = samples.outside;
+
   std::size_t agree = 0;
   for (const auto& v : voters) agree += v.digest.hash == hash && !outside.count(v.rank) ? 1 : 0;
   if (2 * agree <= n) {

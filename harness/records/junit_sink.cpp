@@ -113,6 +113,80 @@ struct CheckSuite {
   std::vector<Record> records;
 };
 
+// Counts of a <testsuite>, and of the <testsuites> that sum them.
+struct Counts {
+  int tests = 0, failures = 0, errors = 0, skipped = 0;
+  double time = 0;
+};
+
+// A check's test cases, in the order their first record came.
+std::vector<TestCase> test_cases(const CheckSuite& suite) {
+  std::vector<TestCase> cases;
+  std::map<std::string, std::size_t> index;
+  for (const Record& r : suite.records) {
+    const std::string place = where(r);
+    const std::string point = point_name(r);
+    const std::string name = point.empty() ? place : place + " " + point;
+    auto [it, added] = index.emplace(name, cases.size());
+    if (added) cases.push_back({name, place, {}});
+    cases[it->second].records.push_back(&r);
+  }
+  return cases;
+}
+
+// When a case ended: its latest record's stamp, within its check's start and end.
+double case_end(const TestCase& c, double start, double end) {
+  double stamp = start;
+  for (const Record* r : c.records)
+    if (const auto t = parse_utc(r->time)) stamp = std::max(stamp, *t);
+  return std::min(stamp, end);
+}
+
+// One <testcase>: a failure, error or skip with the reason of the first record that gives the
+// case its verdict, and every record as a line of its output.
+std::string case_xml(const std::string& classname, const TestCase& c, double time, Counts& counts) {
+  std::vector<Verdict> verdicts;
+  for (const Record* r : c.records) verdicts.push_back(r->verdict);
+  const Verdict verdict = overall_verdict(verdicts);
+  const Record* first = nullptr;   // the first record that gives the case its verdict
+  std::string detail, out;
+  for (const Record* r : c.records) {
+    if (r->verdict == verdict && !first) first = r;
+    if (r->verdict == Verdict::fail || r->verdict == Verdict::error) detail += record_line(*r) + "\n";
+    out += record_line(*r) + "\n";
+  }
+  std::string xml = "    <testcase classname=\"" + xml_escaped(classname) + "\" name=\"" + xml_escaped(c.name) +
+                    "\" time=\"" + seconds_text(time) + "\">\n";
+  if (verdict == Verdict::fail) {
+    ++counts.failures;
+    const std::string type = first->value && !first->correct ? "incorrect result"
+                             : first->criterion.empty()        ? "fail"
+                                                               : first->criterion;
+    xml += "      <failure message=\"" + xml_escaped(first->reason) + "\" type=\"" + xml_escaped(type) + "\">" +
+           xml_escaped(detail) + "</failure>\n";
+  } else if (verdict == Verdict::error) {
+    ++counts.errors;
+    xml += "      <error message=\"" + xml_escaped(first->reason) + "\" type=\"error\">" + xml_escaped(detail) + "</error>\n";
+  } else if (verdict == Verdict::skip) {
+    ++counts.skipped;
+    xml += "      <skipped message=\"" + xml_escaped(first->reason) + "\"/>\n";
+  } else if (verdict == Verdict::warn) {
+    out = "warn (passes): " + first->reason + "\n" + out;
+  }
+  return xml + "      <system-out>" + xml_escaped(out) + "</system-out>\n    </testcase>\n";
+}
+
+// A <testsuite>'s <properties>: the run and check its first record names, and how the run ended.
+std::string properties_xml(const Record* any, const std::string& status, int exit_code) {
+  const std::vector<std::pair<std::string, std::string>> properties = {
+      {"run_id", any ? any->run_id : ""},  {"kind", any ? any->kind : ""},   {"scope", any ? any->scope : ""},
+      {"backend", any ? any->backend : ""}, {"run_status", status},          {"run_exit_code", std::to_string(exit_code)}};
+  std::string xml = "    <properties>\n";
+  for (const auto& [name, value] : properties)
+    xml += "      <property name=\"" + name + "\" value=\"" + xml_escaped(value) + "\"/>\n";
+  return xml + "    </properties>\n";
+}
+
 class JunitXml : public RecordSink {
  public:
   explicit JunitXml(std::string path) : path_(std::move(path)) {}
@@ -150,87 +224,43 @@ class JunitXml : public RecordSink {
   std::string render(const std::string& status, int exit_code) const {
     const double end_of_run = now_s();
     std::string body;
-    int tests = 0, failures = 0, errors = 0;
-    double total = 0;
-    for (const CheckSuite& suite : suites_) {
-      // Test cases in the order their first record came.
-      std::vector<TestCase> cases;
-      std::map<std::string, std::size_t> index;
-      for (const Record& r : suite.records) {
-        const std::string place = where(r);
-        const std::string point = point_name(r);
-        const std::string name = point.empty() ? place : place + " " + point;
-        auto [it, added] = index.emplace(name, cases.size());
-        if (added) cases.push_back({name, place, {}});
-        cases[it->second].records.push_back(&r);
-      }
-      // A point's records are stamped when it was measured; points run one after another on
-      // each GPU or group, so each case lasts from the previous one's stamp (the check's start
-      // for the first) to its own.
-      const double suite_end = suite.end.value_or(end_of_run);
-      std::map<std::string, double> previous;
-      int s_failures = 0, s_errors = 0, s_skipped = 0;
-      std::string cases_xml;
-      for (const TestCase& c : cases) {
-        double stamp = suite.start;
-        for (const Record* r : c.records)
-          if (const auto t = parse_utc(r->time)) stamp = std::max(stamp, *t);
-        stamp = std::min(stamp, suite_end);
-        const auto prev = previous.find(c.where);
-        const double began = prev == previous.end() ? suite.start : prev->second;
-        previous[c.where] = stamp;
-
-        std::vector<Verdict> verdicts;
-        for (const Record* r : c.records) verdicts.push_back(r->verdict);
-        const Verdict verdict = overall_verdict(verdicts);
-        const Record* first = nullptr;   // the first record that gives the case its verdict
-        std::string detail, out;
-        for (const Record* r : c.records) {
-          if (r->verdict == verdict && !first) first = r;
-          if (r->verdict == Verdict::fail || r->verdict == Verdict::error) detail += record_line(*r) + "\n";
-          out += record_line(*r) + "\n";
-        }
-        cases_xml += "    <testcase classname=\"" + xml_escaped(suite_name_ + "." + suite.check) + "\" name=\"" +
-                     xml_escaped(c.name) + "\" time=\"" + seconds_text(stamp - began) + "\">\n";
-        if (verdict == Verdict::fail) {
-          ++s_failures;
-          const std::string type = first->value && !first->correct ? "incorrect result"
-                                   : first->criterion.empty()        ? "fail"
-                                                                     : first->criterion;
-          cases_xml += "      <failure message=\"" + xml_escaped(first->reason) + "\" type=\"" + xml_escaped(type) + "\">" +
-                       xml_escaped(detail) + "</failure>\n";
-        } else if (verdict == Verdict::error) {
-          ++s_errors;
-          cases_xml += "      <error message=\"" + xml_escaped(first->reason) + "\" type=\"error\">" + xml_escaped(detail) +
-                       "</error>\n";
-        } else if (verdict == Verdict::skip) {
-          ++s_skipped;
-          cases_xml += "      <skipped message=\"" + xml_escaped(first->reason) + "\"/>\n";
-        } else if (verdict == Verdict::warn) {
-          out = "warn (passes): " + first->reason + "\n" + out;
-        }
-        cases_xml += "      <system-out>" + xml_escaped(out) + "</system-out>\n    </testcase>\n";
-      }
-      const double time = suite_end - suite.start;
-      const Record* any = suite.records.empty() ? nullptr : &suite.records.front();
-      body += "  <testsuite name=\"" + xml_escaped(suite.check) + "\" tests=\"" + std::to_string(cases.size()) +
-              "\" failures=\"" + std::to_string(s_failures) + "\" errors=\"" + std::to_string(s_errors) + "\" skipped=\"" +
-              std::to_string(s_skipped) + "\" time=\"" + seconds_text(time) + "\" timestamp=\"" + iso_time(suite.start) + "\">\n";
-      body += "    <properties>\n";
-      const std::vector<std::pair<std::string, std::string>> properties = {
-          {"run_id", any ? any->run_id : ""},  {"kind", any ? any->kind : ""},   {"scope", any ? any->scope : ""},
-          {"backend", any ? any->backend : ""}, {"run_status", status},          {"run_exit_code", std::to_string(exit_code)}};
-      for (const auto& [name, value] : properties)
-        body += "      <property name=\"" + name + "\" value=\"" + xml_escaped(value) + "\"/>\n";
-      body += "    </properties>\n" + cases_xml + "  </testsuite>\n";
-      tests += static_cast<int>(cases.size());
-      failures += s_failures;
-      errors += s_errors;
-      total += time > 0 ? time : 0;
-    }
+    Counts total;
+    for (const CheckSuite& suite : suites_) body += suite_xml(suite, end_of_run, status, exit_code, total);
     return "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites name=\"" + xml_escaped(suite_name_) + "\" tests=\"" +
-           std::to_string(tests) + "\" failures=\"" + std::to_string(failures) + "\" errors=\"" + std::to_string(errors) +
-           "\" time=\"" + seconds_text(total) + "\">\n" + body + "</testsuites>\n";
+           std::to_string(total.tests) + "\" failures=\"" + std::to_string(total.failures) + "\" errors=\"" +
+           std::to_string(total.errors) + "\" time=\"" + seconds_text(total.time) + "\">\n" + body + "</testsuites>\n";
+  }
+
+  // A check's <testsuite>, its counts added to `total`.
+  std::string suite_xml(const CheckSuite& suite, double end_of_run, const std::string& status, int exit_code,
+                        Counts& total) const {
+    const std::vector<TestCase> cases = test_cases(suite);
+    // A point's records are stamped when it was measured; points run one after another on
+    // each GPU or group, so each case lasts from the previous one's stamp (the check's start
+    // for the first) to its own.
+    const double suite_end = suite.end.value_or(end_of_run);
+    std::map<std::string, double> previous;
+    Counts counts;
+    std::string cases_xml;
+    for (const TestCase& c : cases) {
+      const double stamp = case_end(c, suite.start, suite_end);
+      const auto prev = previous.find(c.where);
+      const double began = prev == previous.end() ? suite.start : prev->second;
+      previous[c.where] = stamp;
+      cases_xml += case_xml(suite_name_ + "." + suite.check, c, stamp - began, counts);
+    }
+    const double time = suite_end - suite.start;
+    const Record* any = suite.records.empty() ? nullptr : &suite.records.front();
+    std::string xml = "  <testsuite name=\"" + xml_escaped(suite.check) + "\" tests=\"" + std::to_string(cases.size()) +
+                      "\" failures=\"" + std::to_string(counts.failures) + "\" errors=\"" + std::to_string(counts.errors) +
+                      "\" skipped=\"" + std::to_string(counts.skipped) + "\" time=\"" + seconds_text(time) +
+                      "\" timestamp=\"" + iso_time(suite.start) + "\">\n";
+    xml += properties_xml(any, status, exit_code) + cases_xml + "  </testsuite>\n";
+    total.tests += static_cast<int>(cases.size());
+    total.failures += counts.failures;
+    total.errors += counts.errors;
+    total.time += time > 0 ? time : 0;
+    return xml;
   }
 
   std::string path_;

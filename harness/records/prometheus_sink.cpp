@@ -137,6 +137,48 @@ std::string number(double v) {
   return std::string(buf, end);
 }
 
+// The families of a textfile, by name.
+using Families = std::map<std::string, Family>;
+
+// One sample of a family; the family's help is the first one given.
+void add(Families& families, const std::string& name, const std::string& help, const Labels& labels, double value) {
+  Family& f = families[name];
+  if (f.help.empty()) f.help = help;
+  f.samples[label_text(labels)] = value;
+}
+
+// A state set: one series per verdict, 1 for the one each check, group, host and GPU has.
+void add_verdicts(Families& families, const std::map<Labels, std::vector<Verdict>>& verdicts) {
+  for (const auto& [labels, all] : verdicts) {
+    const Verdict v = overall_verdict(all);
+    for (Verdict state : {Verdict::pass, Verdict::warn, Verdict::fail, Verdict::error, Verdict::skip}) {
+      Labels with_state = labels;
+      with_state.emplace_back("verdict", std::string(to_string(state)));
+      add(families, "rackqual_check_verdict",
+          "Verdict of a check per group, host and GPU: 1 for the verdict it has, 0 for the others "
+          "(the worst of its records; skip only when none was judged)",
+          with_state, v == state ? 1 : 0);
+    }
+  }
+}
+
+// The text exposition format: each family's help and type, then its samples.
+std::string exposition(const Families& families) {
+  std::string out;
+  for (const auto& [name, family] : families) {
+    out += "# HELP " + name + " " + prometheus_help(family.help) + "\n";
+    out += "# TYPE " + name + " gauge\n";
+    for (const auto& [labels, value] : family.samples) {
+      out += name;
+      out += labels;
+      out += ' ';
+      out += number(value);
+      out += '\n';
+    }
+  }
+  return out;
+}
+
 class PrometheusTextfile : public RecordSink {
  public:
   PrometheusTextfile(std::string path, std::vector<CheckPlan> plans)
@@ -182,75 +224,51 @@ class PrometheusTextfile : public RecordSink {
   }
 
   std::string render(int exit_code) {
-    std::map<std::string, Family> families;
-    auto add = [&](const std::string& name, const std::string& help, const Labels& labels, double value) {
-      Family& f = families[name];
-      if (f.help.empty()) f.help = help;
-      f.samples[label_text(labels)] = value;
-    };
-
+    Families families;
     std::map<Labels, std::vector<Verdict>> verdicts;
     for (const Record& r : records_) {
       verdicts[where(r)].push_back(r.verdict);
-      // Figures of the measurement itself; an isolation's probes measure sub-groups, and
-      // their findings show in the verdicts and records.
-      if (r.metric.empty() || !r.isolation.is_null()) continue;
-      const Kind* kind = KindRegistry::instance().find(r.kind);
-      const auto spec = kind ? kind->metric(r.metric) : std::nullopt;
-      const BaseUnit unit = base_unit(r.unit);
-      const std::string name = prometheus_metric_name(r.kind, r.metric, r.unit);
-      Labels labels = where(r);
-      if (const auto point = sweep_point(r))   // size="65536": bytes, the base unit
-        labels.emplace_back(prometheus_name_part(point->name),
-                            point->value.is_string() ? point->value.get<std::string>() : point->value.dump());
-      const std::string said = r.metric + (r.unit.empty() ? "" : ", " + r.unit) +
-                               (unit.factor != 1 ? ", in " + unit.suffix : "");
-      if (r.value)
-        add(name, (spec ? spec->help : r.metric) + " (" + said + ")", labels, *r.value * unit.factor);
-      if (const Bounds* b = bounds_of(r)) {
-        const std::string help = "Acceptance bound of " + name + " (" + said +
-                                 "): min/max fail a figure beyond them, warn_below/warn_above warn";
-        for (const auto& [bound, value] : {std::pair{"min", b->min}, {"max", b->max}, {"warn_below", b->warn_below},
-                                           {"warn_above", b->warn_above}}) {
-          if (!value) continue;
-          Labels with_bound = labels;
-          with_bound.emplace_back("bound", bound);
-          add(name + "_threshold", help, with_bound, *value * unit.factor);
-        }
-      }
+      add_figure(families, r);
     }
-    // A state set: one series per verdict, 1 for the one each check, group, host and GPU has.
-    for (const auto& [labels, all] : verdicts) {
-      const Verdict v = overall_verdict(all);
-      for (Verdict state : {Verdict::pass, Verdict::warn, Verdict::fail, Verdict::error, Verdict::skip}) {
-        Labels with_state = labels;
-        with_state.emplace_back("verdict", std::string(to_string(state)));
-        add("rackqual_check_verdict",
-            "Verdict of a check per group, host and GPU: 1 for the verdict it has, 0 for the others "
-            "(the worst of its records; skip only when none was judged)",
-            with_state, v == state ? 1 : 0);
-      }
-    }
+    add_verdicts(families, verdicts);
     const auto now = std::chrono::system_clock::now();
     const Labels run = {{"suite", records_.empty() ? "" : records_.front().suite}};
-    add("rackqual_run_timestamp_seconds", "When the run ended, seconds since the epoch", run,
+    add(families, "rackqual_run_timestamp_seconds", "When the run ended, seconds since the epoch", run,
         std::chrono::duration<double>(now.time_since_epoch()).count());
-    add("rackqual_run_duration_seconds", "How long the run took, seconds", run, std::chrono::duration<double>(now - start_).count());
-    add("rackqual_run_exit_code", "Exit code of the run: 0 pass, 1 fail, 2 bad input, 3 run error", run, exit_code);
+    add(families, "rackqual_run_duration_seconds", "How long the run took, seconds", run,
+        std::chrono::duration<double>(now - start_).count());
+    add(families, "rackqual_run_exit_code", "Exit code of the run: 0 pass, 1 fail, 2 bad input, 3 run error", run, exit_code);
+    return exposition(families);
+  }
 
-    std::string out;
-    for (const auto& [name, family] : families) {
-      out += "# HELP " + name + " " + prometheus_help(family.help) + "\n";
-      out += "# TYPE " + name + " gauge\n";
-      for (const auto& [labels, value] : family.samples) {
-        out += name;
-        out += labels;
-        out += ' ';
-        out += number(value);
-        out += '\n';
-      }
+  // A record's figure, in the base unit, and the bounds it was judged by. Only figures of the
+  // measurement itself; an isolation's probes measure sub-groups, and their findings show in
+  // the verdicts and records.
+  void add_figure(Families& families, const Record& r) const {
+    if (r.metric.empty() || !r.isolation.is_null()) return;
+    const Kind* kind = KindRegistry::instance().find(r.kind);
+    const auto spec = kind ? kind->metric(r.metric) : std::nullopt;
+    const BaseUnit unit = base_unit(r.unit);
+    const std::string name = prometheus_metric_name(r.kind, r.metric, r.unit);
+    Labels labels = where(r);
+    if (const auto point = sweep_point(r))   // size="65536": bytes, the base unit
+      labels.emplace_back(prometheus_name_part(point->name),
+                          point->value.is_string() ? point->value.get<std::string>() : point->value.dump());
+    const std::string said = r.metric + (r.unit.empty() ? "" : ", " + r.unit) +
+                             (unit.factor != 1 ? ", in " + unit.suffix : "");
+    if (r.value)
+      add(families, name, (spec ? spec->help : r.metric) + " (" + said + ")", labels, *r.value * unit.factor);
+    const Bounds* b = bounds_of(r);
+    if (!b) return;
+    const std::string help = "Acceptance bound of " + name + " (" + said +
+                             "): min/max fail a figure beyond them, warn_below/warn_above warn";
+    for (const auto& [bound, value] : {std::pair{"min", b->min}, {"max", b->max}, {"warn_below", b->warn_below},
+                                       {"warn_above", b->warn_above}}) {
+      if (!value) continue;
+      Labels with_bound = labels;
+      with_bound.emplace_back("bound", bound);
+      add(families, name + "_threshold", help, with_bound, *value * unit.factor);
     }
-    return out;
   }
 
   std::string path_;

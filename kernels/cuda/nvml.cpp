@@ -465,44 +465,32 @@ std::optional<double> busy_sm_clock(const json& samples) {
   return s["median"].get<double>();
 }
 
-}  // namespace
+// The window's average power: from the energy counter where it ticked, else the median of the
+// power readings sampled, else those at the window's ends; null with none of them.
+json average_power(const json& before, const json& after, double seconds, const json& samples,
+                   const std::optional<unsigned long long>& millijoules) {
+  if (millijoules && *millijoules > 0 && seconds > 0) return static_cast<double>(*millijoules) / 1000.0 / seconds;
+  // No energy counter, or one that did not tick within a short window: the power readings.
+  const json sampled = spread(samples, "power_w");
+  const auto p0 = number(before, {"power_w"}), p1 = number(after, {"power_w"});
+  if (!sampled.is_null()) return sampled["median"];
+  if (p0 && p1) return (*p0 + *p1) / 2;
+  if (p0 || p1) return p0 ? *p0 : *p1;
+  return nullptr;
+}
 
-nlohmann::json summarize_window(const nlohmann::json& before, const nlohmann::json& after, double seconds,
-                                const nlohmann::json& samples) {
-  if (!usable(before) || !usable(after))
-    return {{"available", false}, {"why", unusable_why(usable(before) ? after : before)}, {"throttled", false}};
-
-  json w = {{"before", before}, {"after", after}, {"seconds", seconds}};
-
-  const auto millijoules = growth(before, after, {"energy_mj"});
-  w["energy_j"] = millijoules ? json(static_cast<double>(*millijoules) / 1000.0) : json(nullptr);
-  if (millijoules && *millijoules > 0 && seconds > 0) {
-    w["avg_power_w"] = static_cast<double>(*millijoules) / 1000.0 / seconds;
-  } else {  // no energy counter, or one that did not tick within a short window: the power readings
-    const json sampled = spread(samples, "power_w");
-    const auto p0 = number(before, {"power_w"}), p1 = number(after, {"power_w"});
-    if (!sampled.is_null())
-      w["avg_power_w"] = sampled["median"];
-    else if (p0 && p1)
-      w["avg_power_w"] = (*p0 + *p1) / 2;
-    else if (p0 || p1)
-      w["avg_power_w"] = p0 ? *p0 : *p1;
-    else
-      w["avg_power_w"] = nullptr;
-  }
-
-  w["samples"] = samples.is_array() ? samples.size() : 0;
-  w["sm_clock_mhz"] = spread(samples, "sm_mhz");
-  w["power_w"] = spread(samples, "power_w");
-  w["temperature_c"] = spread(samples, "temperature_c");
-
+// Seconds each performance policy held the clocks down within the window, by policy.
+json violation_seconds(const json& before, const json& after) {
   json violation_s = json::object();
   for (const auto& [policy, name] : kPerfPolicies) {
     const auto ns = growth(before, after, {"violation_ns", name});
     violation_s[name] = ns ? json(static_cast<double>(*ns) / 1e9) : json(nullptr);
   }
-  w["violation_s"] = violation_s;
+  return violation_s;
+}
 
+// Why the window counts as throttled, "; "-separated; empty when it does not.
+std::string throttle_reasons(const json& before, const json& after, const json& samples) {
   std::string why;
   auto add = [&why](const std::string& part) { why += (why.empty() ? "" : "; ") + part; };
 
@@ -528,7 +516,26 @@ nlohmann::json summarize_window(const nlohmann::json& before, const nlohmann::js
     std::snprintf(text, sizeof text, "sm clock %.0f MHz < 75%% of %.0f MHz", *sm, *reference);
     add(text);
   }
+  return why;
+}
 
+}  // namespace
+
+nlohmann::json summarize_window(const nlohmann::json& before, const nlohmann::json& after, double seconds,
+                                const nlohmann::json& samples) {
+  if (!usable(before) || !usable(after))
+    return {{"available", false}, {"why", unusable_why(usable(before) ? after : before)}, {"throttled", false}};
+
+  json w = {{"before", before}, {"after", after}, {"seconds", seconds}};
+  const auto millijoules = growth(before, after, {"energy_mj"});
+  w["energy_j"] = millijoules ? json(static_cast<double>(*millijoules) / 1000.0) : json(nullptr);
+  w["avg_power_w"] = average_power(before, after, seconds, samples, millijoules);
+  w["samples"] = samples.is_array() ? samples.size() : 0;
+  w["sm_clock_mhz"] = spread(samples, "sm_mhz");
+  w["power_w"] = spread(samples, "power_w");
+  w["temperature_c"] = spread(samples, "temperature_c");
+  w["violation_s"] = violation_seconds(before, after);
+  const std::string why = throttle_reasons(before, after, samples);
   w["throttled"] = !why.empty();
   w["throttle_reasons"] = why;
   return w;

@@ -5,6 +5,7 @@
 #include <pybind11/stl.h>
 
 #include <fstream>
+#include <map>
 #include <sstream>
 
 #include "kernels/common/collective.hpp"
@@ -183,6 +184,55 @@ py::tuple run_here(const std::string& suite_path, const std::string& out_dir, st
   return py::make_tuple(code, runner.dir());
 }
 
+// Every kind, described.
+py::list kinds() {
+  py::list out;
+  for (const Kind* kind : KindRegistry::instance().all()) out.append(describe_kind(*kind));
+  return out;
+}
+
+// A records file judged again, as JSON Lines.
+std::string judge_text(const std::string& records_path, const std::string& suite_path, const std::string& platform) {
+  std::string out;
+  for (const Record& r : judge_file(records_path, suite_path, platform)) out += to_json(r).dump() + "\n";
+  return out;
+}
+
+// Record files read into columns, without the GIL while reading.
+py::tuple columns_of_files(const std::vector<std::string>& paths) {
+  RecordColumnReader reader;
+  {
+    py::gil_scoped_release unlocked;
+    for (const auto& path : paths) reader.read_file(path);
+  }
+  return to_python(reader.take());
+}
+
+// JSON Lines text read into columns.
+py::tuple columns_of_text(const std::string& text, const std::string& name) {
+  RecordColumnReader reader;
+  reader.read_text(text, name);
+  return to_python(reader.take());
+}
+
+// An inventory as dicts: cluster, racks, their hosts.
+py::dict describe_inventory(const std::string& path) {
+  const Inventory inventory = load_inventory(path);
+  py::list racks;
+  for (const InventoryRack& rack : inventory.racks) {
+    py::list hosts;
+    for (const InventoryHost& h : rack.hosts) hosts.append(py::dict(py::arg("name") = h.name, py::arg("gpus") = h.gpus));
+    racks.append(py::dict(py::arg("name") = rack.name, py::arg("leaf_switch") = rack.leaf_switch, py::arg("hosts") = hosts));
+  }
+  return py::dict(py::arg("path") = inventory.path, py::arg("cluster") = inventory.cluster, py::arg("racks") = racks);
+}
+
+// What one transformer_step does per rank at these parameters.
+std::map<std::string, double> step_work(const py::dict& params, int ranks) {
+  const Kind& kind = kind_named("transformer_step");
+  return kind.work(params_of(kind, params), ranks);
+}
+
 }  // namespace
 
 PYBIND11_MODULE(_core, m) {
@@ -192,58 +242,31 @@ PYBIND11_MODULE(_core, m) {
   py::register_exception<FieldError>(m, "FieldError", PyExc_ValueError);
   py::register_exception<SetupError>(m, "SetupError", PyExc_RuntimeError);
 
-  m.def("kinds", [] {
-    py::list out;
-    for (const Kind* kind : KindRegistry::instance().all()) out.append(describe_kind(*kind));
-    return out;
-  }, "Every benchmark kind: name, help, scopes, params (name, type, default, help, choices), metrics (name, unit, better, help).");
+  m.def("kinds", &kinds,
+        "Every benchmark kind: name, help, scopes, params (name, type, default, help, choices), metrics (name, unit, better, help).");
 
   m.def("load_suite", [](const std::string& path, const std::string& backend, const std::string& device,
                          const std::string& platform) { return describe_suite(prepare_suite(path, backend, device, {}, platform)); },
         py::arg("path"), py::arg("backend") = "host", py::arg("device") = "", py::arg("platform") = "",
         "Loads, validates and plans a suite for a backend; raises InputError (file:line: field: message).");
 
-  m.def("judge", [](const std::string& records_path, const std::string& suite_path, const std::string& platform) {
-    std::string out;
-    for (const Record& r : judge_file(records_path, suite_path, platform)) out += to_json(r).dump() + "\n";
-    return out;
-  }, py::arg("records"), py::arg("suite"), py::arg("platform") = "",
+  m.def("judge", &judge_text, py::arg("records"), py::arg("suite"), py::arg("platform") = "",
         "Judges a records file again by a suite's criteria, as `rackqual judge` does; returns JSON Lines.");
 
   m.def("run", &run_here, py::arg("suite"), py::arg("out") = "results", py::arg("backend") = "auto",
         py::arg("only") = std::vector<std::string>{}, py::arg("faults") = std::vector<std::string>{},
         "Runs a suite on one rank in this process; returns (exit code, run folder).");
 
-  m.def("read_records", [](const std::vector<std::string>& paths) {
-    RecordColumnReader reader;
-    {
-      py::gil_scoped_release unlocked;
-      for (const auto& path : paths) reader.read_file(path);
-    }
-    return to_python(reader.take());
-  }, py::arg("paths"), "Reads record files into columns: (rows, [(name, type, data, values)], [(file, line, reason)]).");
+  m.def("read_records", &columns_of_files, py::arg("paths"),
+        "Reads record files into columns: (rows, [(name, type, data, values)], [(file, line, reason)]).");
 
-  m.def("read_records_text", [](const std::string& text, const std::string& name) {
-    RecordColumnReader reader;
-    reader.read_text(text, name);
-    return to_python(reader.take());
-  }, py::arg("text"), py::arg("name") = "<text>", "Reads JSON Lines text into columns, as read_records does.");
+  m.def("read_records_text", &columns_of_text, py::arg("text"), py::arg("name") = "<text>",
+        "Reads JSON Lines text into columns, as read_records does.");
 
-  m.def("load_inventory", [](const std::string& path) {
-    const Inventory inventory = load_inventory(path);
-    py::list racks;
-    for (const InventoryRack& rack : inventory.racks) {
-      py::list hosts;
-      for (const InventoryHost& h : rack.hosts) hosts.append(py::dict(py::arg("name") = h.name, py::arg("gpus") = h.gpus));
-      racks.append(py::dict(py::arg("name") = rack.name, py::arg("leaf_switch") = rack.leaf_switch, py::arg("hosts") = hosts));
-    }
-    return py::dict(py::arg("path") = inventory.path, py::arg("cluster") = inventory.cluster, py::arg("racks") = racks);
-  }, py::arg("path"), "Reads and validates an inventory: cluster, racks (name, leaf_switch, hosts: name, gpus); raises InputError.");
+  m.def("load_inventory", &describe_inventory, py::arg("path"),
+        "Reads and validates an inventory: cluster, racks (name, leaf_switch, hosts: name, gpus); raises InputError.");
 
-  m.def("step_work", [](const py::dict& params, int ranks) {
-    const Kind& kind = kind_named("transformer_step");
-    return kind.work(params_of(kind, params), ranks);
-  }, py::arg("params"), py::arg("ranks"),
+  m.def("step_work", &step_work, py::arg("params"), py::arg("ranks"),
         "What one training step (transformer_step) does per rank at these parameters on a group of `ranks`: flops, "
         "memory_bytes (estimated), allreduce_bytes, parameters.");
 
