@@ -22,6 +22,7 @@
 #include "rackqual/base/error.hpp"
 #include "rackqual/judge/rejudge.hpp"
 #include "rackqual/records/summary.hpp"
+#include "rackqual/run/backend_choice.hpp"
 
 extern char** environ;
 
@@ -50,20 +51,11 @@ std::string node_name(const HealthOptions& options) {
 // How many ranks, on which backend: one per GPU the cuda backend sees; auto falls back to the
 // host backend (2 ranks, so node checks have a peer) only where no GPU is visible.
 std::pair<std::string, int> ranks_and_backend(const HealthOptions& options) {
-  std::string backend = options.backend;
-  if (backend == "auto" || backend == "cuda") {
-    auto& registry = BackendRegistry::instance();
-    try {
-      if (!registry.has("cuda")) throw SetupError("the cuda backend is not built in");
-      const int gpus = registry.create("cuda")->device_count();
-      return {"cuda", options.ranks > 0 ? options.ranks : gpus};
-    } catch (const SetupError& e) {
-      if (backend == "cuda") throw;
-      std::fprintf(stderr, "rackqual health: backend auto: %s; running on the host backend\n", e.what());
-      backend = "host";
-    }
-  }
-  return {backend, options.ranks > 0 ? options.ranks : 2};
+  const LocalBackend local = local_backend(options.backend);
+  if (!local.why.empty())
+    std::fprintf(stderr, "rackqual health: backend auto: %s; running on the host backend\n", local.why.c_str());
+  const int ranks = local.name == "cuda" ? local.gpus : 2;
+  return {local.name, options.ranks > 0 ? options.ranks : ranks};
 }
 
 // The environment of the local run: no launcher's variables (under a Slurm prolog mpiexec

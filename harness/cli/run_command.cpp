@@ -18,6 +18,7 @@
 #include "rackqual/input/inventory.hpp"
 #include "rackqual/plan/memory_fit.hpp"
 #include "rackqual/plan/prepared_suite.hpp"
+#include "rackqual/run/backend_choice.hpp"
 #include "rackqual/run/slowdown.hpp"
 #include "rackqual/world/world.hpp"
 
@@ -45,58 +46,6 @@ void check_run_options(RunArgs& args) {
   }
 }
 
-// The backend every rank uses, and how `auto` chose it (empty when named). "auto" means cuda
-// when every rank binds a GPU of its own; host when no rank sees a GPU, said on stderr and in
-// the manifest; and where some rank sees a GPU but another cannot bind one, a set-up error
-// naming each such rank and why: a GPU suite never runs on CPUs unannounced. One run never
-// mixes backends. Throws SetupError.
-std::pair<std::unique_ptr<Backend>, std::string> choose_backend(World& world, const std::string& name) {
-  const Placement& here = world.placement();
-  auto& registry = BackendRegistry::instance();
-  if (name != "auto") {
-    auto backend = registry.create(name);
-    backend->set_up(here.local_rank, here.local_size);
-    return {std::move(backend), ""};
-  }
-  // Each rank: 'b' bound a GPU, 's' sees one but cannot bind it, 'n' sees none; and why.
-  std::unique_ptr<Backend> gpu;
-  std::string state = "n", why = "the cuda backend is not built in";
-  if (registry.has("cuda")) {
-    try {
-      gpu = registry.create("cuda");
-      state = "s";
-      gpu->set_up(here.local_rank, here.local_size);
-      state = "b";
-    } catch (const std::exception& e) {
-      why = e.what();
-      gpu.reset();
-    }
-  }
-  const auto states = world.gather(state + why);
-  std::string decision;   // rank 0's: "cuda", "host\n<note>" or "error\n<message>"
-  if (world.rank() == 0) {
-    std::string unbound, none;
-    bool any_gpu = false, all_bound = true;
-    for (std::size_t r = 0; r < states.size(); ++r) {
-      const std::string where = "rank " + std::to_string(r) + " (" + world.placements()[r].host + ")";
-      any_gpu = any_gpu || states[r][0] != 'n';
-      all_bound = all_bound && states[r][0] == 'b';
-      if (states[r][0] != 'b') (states[r][0] == 's' ? unbound : none) += (unbound.empty() && none.empty() ? "" : "; ") + where + ": " + states[r].substr(1);
-    }
-    if (all_bound) decision = "cuda";
-    else if (!any_gpu) decision = "host\nbackend auto: no rank sees a GPU (rank 0: " + states[0].substr(1) + "); running on the host backend";
-    else decision = "error\nbackend auto: some ranks see a GPU but " + unbound + none + " (launch one rank per GPU, or name --backend host)";
-  }
-  decision = world.broadcast(decision);
-  if (decision == "cuda") return {std::move(gpu), "auto: every rank bound a GPU"};
-  gpu.reset();
-  const auto newline = decision.find('\n');
-  if (decision.substr(0, newline) == "error") throw SetupError(decision.substr(newline + 1));
-  auto host = registry.create("host");
-  host->set_up(here.local_rank, here.local_size);
-  return {std::move(host), decision.substr(newline + 1)};
-}
-
 // What this rank runs with once set up.
 struct SetUp {
   std::unique_ptr<Backend> backend;
@@ -108,7 +57,9 @@ struct SetUp {
 SetUp set_up(World& world, RunArgs& args) {
   SetUp s;
   world.place(args.topology);
-  std::tie(s.backend, args.options.backend_choice) = choose_backend(world, args.backend);
+  BackendChoice choice = choose_backend(world, args.backend);
+  s.backend = std::move(choice.backend);
+  args.options.backend_choice = choice.how;
   s.prepared = prepare_suite(args.suite_path, s.backend->name(), s.backend->device(world.placement().local_rank).name, args.only);
   // Simulated hosts all share this machine's memory.
   check_memory(s.prepared, s.backend->device(world.placement().local_rank),

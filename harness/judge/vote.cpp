@@ -7,6 +7,7 @@
 #include <set>
 #include <string>
 
+#include "rackqual/api/exchange.hpp"
 #include "rackqual/base/stats.hpp"
 #include "rackqual/base/text.hpp"
 
@@ -153,8 +154,8 @@ void vote_model(const std::string& model, const std::vector<RankDigest>& voters,
 
 std::vector<RankDigest> gather_digests(const Group& group, const std::optional<RankDigest>& mine) {
   std::vector<RankDigest> out;
-  for (const auto& text : group.gather(mine ? to_json(*mine).dump() : ""))
-    if (!text.empty()) out.push_back(rank_digest_from_json(nlohmann::json::parse(text)));
+  for (const auto& digests : gather_values(group, mine ? std::vector<RankDigest>{*mine} : std::vector<RankDigest>{}))
+    out.insert(out.end(), digests.begin(), digests.end());
   return out;
 }
 

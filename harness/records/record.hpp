@@ -62,6 +62,8 @@ inline void to_json(nlohmann::json& j, const Record& r) { j = to_json(r); }
 inline void from_json(const nlohmann::json& j, Record& r) { r = record_from_json(j); }
 nlohmann::json to_json(const RankDigest& d);
 RankDigest rank_digest_from_json(const nlohmann::json& j);   // throws FieldError, as record_from_json
+inline void to_json(nlohmann::json& j, const RankDigest& d) { j = to_json(d); }
+inline void from_json(const nlohmann::json& j, RankDigest& d) { d = rank_digest_from_json(j); }
 std::optional<Verdict> parse_verdict(const std::string& text);
 
 // Appends records to a JSON Lines file, one write and flush per record, so a run killed

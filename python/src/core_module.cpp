@@ -22,6 +22,7 @@
 #include "rackqual/plan/prepared_suite.hpp"
 #include "rackqual/records/file_writer.hpp"
 #include "rackqual/records/record_columns.hpp"
+#include "rackqual/run/backend_choice.hpp"
 #include "rackqual/run/runner.hpp"
 #include "rackqual/world/fake_world.hpp"
 
@@ -146,36 +147,21 @@ Params params_of(const Kind& kind, const py::dict& given) {
 }
 
 // Runs a suite on one rank in this process (the host backend, or cuda where it binds a GPU).
-py::tuple run_here(const std::string& suite_path, const std::string& out_dir, std::string backend_name,
+py::tuple run_here(const std::string& suite_path, const std::string& out_dir, const std::string& backend_name,
                    const std::vector<std::string>& only, const std::vector<std::string>& faults) {
   RunOptions options;
   options.out_dir = out_dir;
   for (const auto& f : faults) options.faults.push_back(parse_fault(f));
   options.command_line = "rackqual._core.run " + suite_path;
-  auto& registry = BackendRegistry::instance();
-  std::unique_ptr<Backend> backend;
-  if (backend_name == "auto") {
-    backend_name = "host";
-    options.backend_choice = "auto: no GPU bound in this process; running on the host backend";
-    if (registry.has("cuda")) try {
-        backend = registry.create("cuda");
-        backend->set_up(0, 1);
-        backend_name = "cuda";
-        options.backend_choice = "auto: this process bound a GPU";
-      } catch (const std::exception&) {
-        backend.reset();
-      }
-  }
-  if (!backend) {
-    backend = registry.create(backend_name);
-    backend->set_up(0, 1);
-  }
-  PreparedSuite prepared = prepare_suite(suite_path, backend->name(), backend->device(0).name, only);
-  check_memory(prepared, backend->device(0), 1);
   const Placement here = local_identity();
   FakeCluster cluster({{here.host, here.rack}});
   FakeWorld world(cluster, 0);
-  Runner runner(world, *backend, *prepared.suite, prepared.platform, std::move(prepared.plans), std::move(options));
+  BackendChoice choice = choose_backend(world, backend_name);   // as `rackqual run` chooses, on one rank
+  options.backend_choice = choice.how;
+  Backend& backend = *choice.backend;
+  PreparedSuite prepared = prepare_suite(suite_path, backend.name(), backend.device(0).name, only);
+  check_memory(prepared, backend.device(0), 1);
+  Runner runner(world, backend, *prepared.suite, prepared.platform, std::move(prepared.plans), std::move(options));
   int code = 0;
   {
     py::gil_scoped_release unlocked;
