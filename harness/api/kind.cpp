@@ -6,6 +6,12 @@ namespace rackqual {
 
 std::string_view to_string(Better b) { return b == Better::higher ? "higher" : "lower"; }
 
+std::optional<Better> parse_better(std::string_view text) {
+  if (text == "higher") return Better::higher;
+  if (text == "lower") return Better::lower;
+  return std::nullopt;
+}
+
 std::optional<MetricSpec> Kind::metric(const std::string& name) const {
   for (auto& m : metrics())
     if (m.name == name) return m;

@@ -16,6 +16,7 @@ namespace rackqual {
 
 enum class Better { higher, lower };
 std::string_view to_string(Better b);
+std::optional<Better> parse_better(std::string_view text);
 
 struct MetricSpec {
   std::string name;

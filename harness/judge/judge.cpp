@@ -42,7 +42,7 @@ Record metric_record(const Record& base, const MetricSpec& spec) {
   Record r = base;
   r.metric = spec.name;
   r.unit = spec.unit;
-  r.better = std::string(to_string(spec.better));
+  r.better = spec.better;
   return r;
 }
 
@@ -138,7 +138,7 @@ void judge_peers(std::vector<Record>& records, const CheckPlan& plan) {
       const double scale = mad_to_standard_deviation * percentile(deviations, 0.5);
       const std::string n = std::to_string(peers.size());
       for (Record* r : peers) {
-        const bool higher = r->better != "lower";
+        const bool higher = r->better != Better::lower;
         const double v = *r->value;
         std::string why;
         if (const auto f = bounds.min_fraction_of_group_median) {

@@ -63,7 +63,7 @@ struct Qualification {
   const std::vector<Record>& records;
 
   // A verdict record at `scope` for `group`, spoken by `rank` on `host`.
-  Record verdict_record(const std::string& scope, const std::string& group, int rank, const std::string& host) const {
+  Record verdict_record(Scope scope, const std::string& group, int rank, const std::string& host) const {
     Record r = base;
     r.check = "qualify";
     r.kind = "qualify";
@@ -80,10 +80,10 @@ struct Qualification {
 // A GPU's verdict: its gpu-rung records and the NVLink links the inventory expects up.
 Record gpu_verdict(const Qualification& q, const InventoryHost& host, int rank) {
   Findings gpu;
-  Record v = q.verdict_record("gpu", host.name, rank, host.name);
+  Record v = q.verdict_record(Scope::gpu, host.name, rank, host.name);
   std::optional<int> links;
   for (const auto& r : q.records) {
-    if (r.scope != "gpu" || r.rank != rank) continue;
+    if (r.scope != Scope::gpu || r.rank != rank) continue;
     gpu.add(r);
     if (r.device && !v.device) v.device = r.device;
     if (const auto up = nvlinks_up(r); up && (!links || *up < *links)) links = up;
@@ -117,11 +117,11 @@ Record node_verdict(const Qualification& q, const InventoryHost& host, const std
     out.push_back(std::move(v));
   }
   for (const auto& r : q.records) {
-    const bool own_group = (r.scope == "node" || r.scope == "nvlink_domain") && r.group == host.name;
+    const bool own_group = (r.scope == Scope::node || r.scope == Scope::nvlink_domain) && r.group == host.name;
     const bool culprit = r.isolation.is_object() && r.isolation.contains("culprit") && r.host == host.name;
     if (own_group || culprit) node.add(r);
   }
-  Record v = q.verdict_record("node", host.name, ranks.empty() ? -1 : ranks.front(), host.name);
+  Record v = q.verdict_record(Scope::node, host.name, ranks.empty() ? -1 : ranks.front(), host.name);
   v.verdict = node.verdict == Verdict::skip ? Verdict::fail : node.verdict;
   v.reason = node.reason(host.name + ": " + std::to_string(ranks.size()) + " of " + std::to_string(host.gpus) +
                          " GPUs present, every gpu- and node-rung check passed");
@@ -136,12 +136,12 @@ Record rack_verdict(const Qualification& q, const InventoryRack& rack, const std
   std::set<std::string> rungs_not_run;
   for (const auto& r : q.records) {
     if (r.verdict == Verdict::skip && r.reason.rfind("not run: ", 0) == 0) rungs_not_run.insert(r.check);
-    const bool rack_group = r.scope == "rack" && r.group == q.target.rack;
-    const bool span = r.scope == "cluster";
+    const bool rack_group = r.scope == Scope::rack && r.group == q.target.rack;
+    const bool span = r.scope == Scope::cluster;
     const bool culprit = r.isolation.is_object() && r.isolation.contains("culprit");
     if (rack_group || span || culprit || r.verdict == Verdict::error) whole.add(r);
   }
-  Record v = q.verdict_record("rack", q.target.rack, 0, placements.empty() ? "" : placements.front().host);
+  Record v = q.verdict_record(Scope::rack, q.target.rack, 0, placements.empty() ? "" : placements.front().host);
   v.verdict = whole.verdict == Verdict::skip ? Verdict::fail : whole.verdict;
   if (!rungs_not_run.empty()) {
     v.verdict = worst(v.verdict, Verdict::fail);

@@ -68,14 +68,14 @@ std::string iso_time(double s) {
 
 // A GPU by host and index (with its serial where known), else the group a figure belongs to.
 std::string where(const Record& r) {
-  if (r.scope == "gpu") {
+  if (r.scope == Scope::gpu) {
     if (!r.device) return r.host + " rank " + std::to_string(r.rank);
     std::string name = r.host + " gpu " + std::to_string(r.device->index);
     if (!r.device->serial.empty()) name += " [" + r.device->serial + "]";
     return name;
   }
-  if (r.scope.empty() || r.scope == r.group) return r.group;
-  return r.scope + " " + r.group;
+  if (!r.scope || scope_text(r) == r.group) return r.group;
+  return scope_text(r) + " " + r.group;
 }
 
 // "size=64MiB" for a sweeping kind's point; empty for a kind that sweeps nothing.
@@ -179,7 +179,7 @@ std::string case_xml(const std::string& classname, const TestCase& c, double tim
 // A <testsuite>'s <properties>: the run and check its first record names, and how the run ended.
 std::string properties_xml(const Record* any, const std::string& status, int exit_code) {
   const std::vector<std::pair<std::string, std::string>> properties = {
-      {"run_id", any ? any->run_id : ""},  {"kind", any ? any->kind : ""},   {"scope", any ? any->scope : ""},
+      {"run_id", any ? any->run_id : ""},  {"kind", any ? any->kind : ""},   {"scope", any ? scope_text(*any) : ""},
       {"backend", any ? any->backend : ""}, {"run_status", status},          {"run_exit_code", std::to_string(exit_code)}};
   std::string xml = "    <properties>\n";
   for (const auto& [name, value] : properties)

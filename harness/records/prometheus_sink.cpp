@@ -200,7 +200,7 @@ class PrometheusTextfile : public RecordSink {
  private:
   // Who a record speaks for: suite, check, group, host, rack, GPU (empty for group figures).
   static Labels where(const Record& r) {
-    const bool gpu = r.scope == "gpu" && r.device;
+    const bool gpu = r.scope == Scope::gpu && r.device;
     return {{"suite", r.suite},
             {"check", r.check},
             {"group", r.group},

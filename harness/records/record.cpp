@@ -130,6 +130,8 @@ std::optional<Verdict> parse_verdict(const std::string& text) {
   return std::nullopt;
 }
 
+std::string scope_text(const Record& r) { return r.scope ? std::string(to_string(*r.scope)) : std::string(); }
+
 nlohmann::json to_json(const Record& r) {
   nlohmann::json j;
   j["schema"] = record_schema;
@@ -139,7 +141,7 @@ nlohmann::json to_json(const Record& r) {
   j["check"] = r.check;
   j["kind"] = r.kind;
   j["backend"] = r.backend;
-  j["scope"] = r.scope;
+  j["scope"] = scope_text(r);
   j["group"] = r.group;
   j["rank"] = r.rank;
   j["host"] = r.host;
@@ -149,7 +151,7 @@ nlohmann::json to_json(const Record& r) {
   j["metric"] = or_null(r.metric);
   j["value"] = r.value ? nlohmann::json(*r.value) : nlohmann::json();
   j["unit"] = or_null(r.unit);
-  j["better"] = or_null(r.better);
+  j["better"] = r.better ? nlohmann::json(std::string(to_string(*r.better))) : nlohmann::json();
   j["stats"] = r.stats ? to_json(*r.stats) : nlohmann::json();
   j["correct"] = {{"ok", r.correct}, {"detail", r.correct_detail}};
   j["telemetry"] = r.telemetry;
@@ -181,7 +183,10 @@ Record record_from_json(const nlohmann::json& j) {
   r.check = string_field("check");
   r.kind = string_field("kind");
   r.backend = string_field("backend");
-  r.scope = string_field("scope");
+  if (const std::string scope = string_field("scope"); !scope.empty()) {
+    r.scope = parse_scope(scope);
+    if (!r.scope) throw FieldError("scope", "unknown scope '" + scope + "' (gpu, node, nvlink_domain, rack, cluster)");
+  }
   r.group = string_field("group");
   r.rank = whole(field("rank"), "rank");
   r.host = string_field("host");
@@ -192,7 +197,10 @@ Record record_from_json(const nlohmann::json& j) {
   r.metric = text_or_empty(field("metric"), "metric");
   if (const Json& v = field("value"); !v.is_null()) r.value = number(v, "value");
   r.unit = text_or_empty(field("unit"), "unit");
-  r.better = text_or_empty(field("better"), "better");
+  if (const std::string better = text_or_empty(field("better"), "better"); !better.empty()) {
+    r.better = parse_better(better);
+    if (!r.better) throw FieldError("better", "expected higher or lower, got '" + better + "'");
+  }
   if (const Json& s = object_or_null(field("stats"), "stats"); !s.is_null()) {
     const auto figure = [&](const char* key) { return number_or_nan(member(s, "stats", key), std::string("stats.") + key); };
     r.stats = Stats{whole(member(s, "stats", "n"), "stats.n"), figure("median"), figure("min"), figure("max"),

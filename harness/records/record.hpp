@@ -8,6 +8,8 @@
 #include <nlohmann/json.hpp>
 
 #include "rackqual/api/backend.hpp"
+#include "rackqual/api/kind.hpp"
+#include "rackqual/base/scope.hpp"
 #include "rackqual/base/stats.hpp"
 #include "rackqual/base/verdict.hpp"
 
@@ -30,7 +32,7 @@ struct Record {
   std::string check;
   std::string kind;
   std::string backend;
-  std::string scope;
+  std::optional<Scope> scope;   // none for a record of no check (a hang before any began)
   std::string group;         // the node or rack the figure belongs to
   int rank = 0;
   std::string host;
@@ -40,7 +42,7 @@ struct Record {
   std::string metric;        // empty for an error without a figure
   std::optional<double> value;
   std::string unit;
-  std::string better;
+  std::optional<Better> better; // none without a figure
   std::optional<Stats> stats;
   bool correct = false;
   std::string correct_detail;
@@ -53,6 +55,9 @@ struct Record {
   Verdict verdict = Verdict::error;
   std::string reason;
 };
+
+// The record's scope as records spell it ("gpu", "node", ...; empty without one).
+std::string scope_text(const Record& r);
 
 nlohmann::json to_json(const Record& r);
 // Throws FieldError naming a missing or mistyped field by its path ("stats.median").

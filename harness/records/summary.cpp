@@ -12,7 +12,7 @@ namespace {
 
 std::string where(const Record& r) {
   if (r.device) return r.host + " dev" + std::to_string(r.device->index) + " (rank " + std::to_string(r.rank) + ")";
-  return r.scope + " " + r.group;
+  return scope_text(r) + " " + r.group;
 }
 
 std::string point_of(const Record& r) {
@@ -52,7 +52,7 @@ std::string summary_table(const std::vector<Record>& records) {
     ++row.count;
     if (!row.worst || worst(row.worst->verdict, r.verdict) != row.worst->verdict ||
         (r.verdict == row.worst->verdict && r.value && row.worst->value &&
-         (r.better == "higher" ? *r.value < *row.worst->value : *r.value > *row.worst->value)))
+         (r.better == Better::higher ? *r.value < *row.worst->value : *r.value > *row.worst->value)))
       row.worst = &r;
   }
 

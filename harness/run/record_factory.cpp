@@ -13,7 +13,7 @@ Record RecordFactory::base(const Check& check, const Params& point, const Group&
   r.check = check.id;
   r.kind = check.kind->name();
   r.backend = backend_.name();
-  r.scope = std::string(to_string(check.scope));
+  r.scope = check.scope;
   r.group = group.name();
   r.rank = world_.rank();
   r.host = here.host;
@@ -60,7 +60,7 @@ Record RecordFactory::hang(const std::string& check, const Check* running, const
   r.backend = backend_.name();
   if (running) {
     r.kind = running->kind->name();
-    r.scope = std::string(to_string(running->scope));
+    r.scope = running->scope;
   }
   r.group = "cluster";
   r.host = world_.placement().host;

@@ -9,7 +9,7 @@
 namespace rackqual {
 namespace {
 
-Record figure(int rank, double value, const std::string& better = "higher") {
+Record figure(int rank, double value, Better better = Better::higher) {
   Record r;
   r.rank = rank;
   r.metric = "tflops";
@@ -67,7 +67,7 @@ TEST(JudgePoint, TailLatencyIsThe95thPercentileOfTheRepetitions) {
   const Record& tail = of(records, "time_p95_us");
   EXPECT_NEAR(*tail.value, 145, 1e-9);   // position 0.95 x 19 = 18.05: 100 + 0.05 x 900
   EXPECT_EQ(tail.unit, "us");
-  EXPECT_EQ(tail.better, "lower");
+  EXPECT_EQ(tail.better, Better::lower);
   ASSERT_TRUE(tail.stats);
   EXPECT_EQ(tail.stats->n, 20);                        // the samples the percentile stands on
   EXPECT_NEAR(tail.stats->median, 100, 1e-9);          // of time_us, whose percentile it is
@@ -114,7 +114,7 @@ TEST(JudgePeers, AFigureUnderAFractionOfItsPeersMedianFails) {
 TEST(JudgePeers, LowerIsBetterFailsAboveTheMedianOverTheFraction) {
   Bounds b;
   b.min_fraction_of_group_median = 0.8;
-  std::vector<Record> records = {figure(0, 10, "lower"), figure(1, 10, "lower"), figure(2, 13, "lower")};
+  std::vector<Record> records = {figure(0, 10, Better::lower), figure(1, 10, Better::lower), figure(2, 13, Better::lower)};
   judge_peers(records, plan_with(b));
   EXPECT_EQ(records[2].verdict, Verdict::fail);
   EXPECT_EQ(records[0].verdict, Verdict::pass);

@@ -32,7 +32,7 @@ std::vector<Placement> on(const std::vector<std::pair<std::string, std::string>>
 Record gpu_record(int rank, const std::string& host, Verdict v) {
   Record r;
   r.check = "gemm";
-  r.scope = "gpu";
+  r.scope = Scope::gpu;
   r.rank = rank;
   r.host = host;
   r.group = host;
@@ -63,14 +63,14 @@ TEST(Qualify, AHealthyRackPassesAndAFailedGpuFailsItsNodeAndTheRack) {
   auto verdicts = qualify_verdicts(Record{}, {"r17", {}}, rack_of_two(), placements, records);
   ASSERT_EQ(verdicts.size(), 4u + 2u + 1u);
   for (const auto& v : verdicts) EXPECT_EQ(v.verdict, Verdict::pass) << v.reason;
-  EXPECT_EQ(verdicts.back().scope, "rack");
+  EXPECT_EQ(verdicts.back().scope, Scope::rack);
   EXPECT_EQ(verdicts.back().reason, "rack r17 qualified: 2 hosts, 4 GPUs, every rung passed");
 
   records[3] = gpu_record(3, "n2", Verdict::fail);
   verdicts = qualify_verdicts(Record{}, {"r17", {}}, rack_of_two(), placements, records);
   for (const auto& v : verdicts) {
-    const bool failing = (v.scope == "gpu" && v.rank == 3) || (v.scope == "node" && v.group == "n2") || v.scope == "rack";
-    EXPECT_EQ(v.verdict, failing ? Verdict::fail : Verdict::pass) << v.scope << " " << v.group << ": " << v.reason;
+    const bool failing = (v.scope == Scope::gpu && v.rank == 3) || (v.scope == Scope::node && v.group == "n2") || v.scope == Scope::rack;
+    EXPECT_EQ(v.verdict, failing ? Verdict::fail : Verdict::pass) << scope_text(v) << " " << v.group << ": " << v.reason;
   }
   EXPECT_NE(verdicts.back().reason.find("node n2 fail"), std::string::npos) << verdicts.back().reason;
 }
@@ -80,7 +80,7 @@ TEST(Qualify, MissingGpusAndHostsFailTheirNodeByName) {
   const auto verdicts = qualify_verdicts(Record{}, {"r17", {}}, rack_of_two(), placements, {gpu_record(0, "n1", Verdict::pass)});
   std::map<std::string, Record> nodes;
   for (const auto& v : verdicts)
-    if (v.scope == "node") nodes[v.group] = v;
+    if (v.scope == Scope::node) nodes[v.group] = v;
   EXPECT_EQ(nodes["n1"].verdict, Verdict::fail);
   EXPECT_NE(nodes["n1"].reason.find("n1: 1 of 2 GPUs present"), std::string::npos) << nodes["n1"].reason;
   EXPECT_NE(nodes["n2"].reason.find("n2: listed with 2 GPUs, no rank ran there"), std::string::npos) << nodes["n2"].reason;
@@ -98,7 +98,7 @@ TEST(Qualify, AGpuWithFewerNvlinksUpThanTheInventorySaysFails) {
   }
   auto verdicts = qualify_verdicts(Record{}, {"r17", {}}, inv, placements, records);
   for (const auto& v : verdicts)
-    if (v.scope == "gpu") {
+    if (v.scope == Scope::gpu) {
       EXPECT_EQ(v.verdict, v.rank == 1 ? Verdict::fail : Verdict::pass) << v.reason;
       if (v.rank == 1) {
         EXPECT_NE(v.reason.find("1 of 2 NVLink links up"), std::string::npos) << v.reason;
@@ -109,7 +109,7 @@ TEST(Qualify, AGpuWithFewerNvlinksUpThanTheInventorySaysFails) {
   records[2].telemetry = nullptr;   // expected, yet not read: never a pass
   verdicts = qualify_verdicts(Record{}, {"r17", {}}, inv, placements, records);
   for (const auto& v : verdicts) {
-    if (v.scope == "gpu" && v.rank == 2) {
+    if (v.scope == Scope::gpu && v.rank == 2) {
       EXPECT_EQ(v.verdict, Verdict::error) << v.reason;
     }
   }

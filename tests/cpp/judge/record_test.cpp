@@ -24,7 +24,7 @@ Record full_record() {
   r.check = "gemm-fp32";
   r.kind = "gemm";
   r.backend = "host";
-  r.scope = "gpu";
+  r.scope = Scope::gpu;
   r.group = "node01";
   r.rank = 3;
   r.host = "node01";
@@ -34,7 +34,7 @@ Record full_record() {
   r.metric = "tflops";
   r.value = 0.0625;
   r.unit = "TFLOP/s";
-  r.better = "higher";
+  r.better = Better::higher;
   r.stats = Stats{5, 0.0625, 0.06, 0.07, 0.061, 0.069, 0.0695, 0.01};
   r.correct = true;
   r.correct_detail = "64 samples within 1e-5";

@@ -141,7 +141,7 @@ checks:
     r.check = "gemm";
     r.kind = "gemm";
     r.backend = "host";
-    r.scope = "gpu";
+    r.scope = Scope::gpu;
     r.host = "node\"a\\" + std::to_string(rank / 2);
     r.group = r.host;
     r.rack = "r1";
@@ -150,7 +150,7 @@ checks:
     r.params = plans_[0].points[0].params.to_json();
     r.metric = "tflops";
     r.unit = "TFLOP/s";
-    r.better = "higher";
+    r.better = Better::higher;
     r.value = tflops;
     r.correct = true;
     r.criterion = "tflops: {min: 2, warn_below: 3}";
@@ -163,7 +163,7 @@ checks:
     Record r = gpu_record(0, 0, Verdict::pass, "fine");
     r.check = "ar";
     r.kind = "allreduce";
-    r.scope = "node";
+    r.scope = Scope::node;
     r.device.reset();
     r.params = plans_[1].points[point].params.to_json();
     r.metric = metric;
@@ -198,11 +198,11 @@ checks:
     // Qualify's node and rack verdicts carry rank 0's device yet speak for a group.
     Record node = gpu_record(0, 0, Verdict::pass, "node fine");
     node.check = node.kind = "qualify";
-    node.scope = "node";
+    node.scope = Scope::node;
     node.metric.clear();
     node.value.reset();
     Record rack = node;
-    rack.scope = "rack";
+    rack.scope = Scope::rack;
     rack.group = "r1";
     rack.verdict = Verdict::fail;
     out.push_back(node);

@@ -13,7 +13,7 @@ Record record(const std::string& check, Verdict verdict, std::optional<double> v
   r.metric = value ? "tflops" : "";
   r.value = value;
   r.unit = "TFLOP/s";
-  r.better = "higher";
+  r.better = Better::higher;
   r.host = "node" + std::to_string(device);
   r.rank = device;
   r.device = DeviceInfo{device, "CPU", "", ""};
@@ -75,7 +75,7 @@ TEST(SummaryTable, WorstRecordOfARowIsNamed) {
 
 TEST(SummaryTable, LowerIsBetterPicksTheLargest) {
   Record fast = record("ar", Verdict::warn, 10.0, 0), slow = record("ar", Verdict::warn, 30.0, 1);
-  fast.better = slow.better = "lower";
+  fast.better = slow.better = Better::lower;
   const auto lines = lines_of(summary_table({fast, slow}));
   ASSERT_EQ(lines.size(), 3u);
   EXPECT_NE(lines[1].find("30 TFLOP/s"), std::string::npos);
@@ -86,7 +86,7 @@ TEST(SummaryTable, ErrorBeatsFailAndShowsNoValue) {
   Record error = record("ar", Verdict::error);
   error.metric = "tflops";
   error.device.reset();
-  error.scope = "node";
+  error.scope = Scope::node;
   error.group = "node7";
   error.reason = "rank 3: timed out";
   const auto lines = lines_of(summary_table({record("ar", Verdict::fail, 1.0, 0), error}));
