@@ -2,10 +2,10 @@
 
 #include <unistd.h>
 
+#include <array>
 #include <climits>
 #include <cstdlib>
 #include <map>
-#include <regex>
 #include <set>
 
 #include "rackqual/base/error.hpp"
@@ -89,13 +89,31 @@ std::string Simulation::text() const {
   return std::to_string(racks) + "x" + std::to_string(hosts) + "x" + std::to_string(gpus);
 }
 
+namespace {
+
+// The counts of "RxHxG", each of 1 to 4 digits; none when the text has another shape.
+std::optional<std::array<int, 3>> simulation_counts(const std::string& text) {
+  std::array<int, 3> counts{};
+  std::size_t at = 0;
+  for (std::size_t i = 0; i < counts.size(); ++i) {
+    if (i > 0 && (at >= text.size() || text[at++] != 'x')) return std::nullopt;
+    const std::size_t start = at;
+    while (at < text.size() && at - start < 5 && text[at] >= '0' && text[at] <= '9') ++at;
+    if (at == start || at - start > 4) return std::nullopt;
+    counts[i] = std::stoi(text.substr(start, at - start));
+  }
+  if (at != text.size()) return std::nullopt;
+  return counts;
+}
+
+}  // namespace
+
 Simulation parse_simulation(const std::string& text) {
-  static const std::regex shape(R"(([0-9]{1,4})x([0-9]{1,4})x([0-9]{1,4}))");
-  std::smatch m;
-  if (!std::regex_match(text, m, shape))
+  const auto counts = simulation_counts(text);
+  if (!counts)
     throw FieldError("--simulate", "expected RACKSxHOSTSxGPUS (racks, hosts per rack, GPUs per host), such as 2x2x2; got '" +
                                        text + "'");
-  Simulation s{std::stoi(m[1]), std::stoi(m[2]), std::stoi(m[3])};
+  Simulation s{(*counts)[0], (*counts)[1], (*counts)[2]};
   if (s.racks < 1 || s.hosts < 1 || s.gpus < 1)
     throw FieldError("--simulate", "each count must be at least 1, got '" + text + "'");
   return s;
