@@ -13,4 +13,9 @@ if command -v nvidia-smi >/dev/null 2>&1 && nvidia-smi -L 2>/dev/null | grep -q 
 fi
 cmake -S . -B build -G Ninja -DRACKQUAL_WERROR=ON -DRACKQUAL_CUDA=$cuda >/dev/null
 ninja -C build rackqual
-exec mpiexec.mpich -n 2 build/rackqual run suites/smoke.yaml --out results "$@"
+# results/ unless the arguments name another --out.
+out=(--out results)
+for arg in "$@"; do
+  case "$arg" in --out | --out=*) out=() ;; esac
+done
+exec mpiexec.mpich -n 2 build/rackqual run suites/smoke.yaml "${out[@]}" "$@"
