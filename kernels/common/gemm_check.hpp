@@ -2,8 +2,6 @@
 // Checking sampled outputs of C = A·B against a reference dot product in double.
 #include <cmath>
 #include <cstdint>
-#include <stdexcept>
-#include <string>
 #include <vector>
 
 #include "kernels/common/random.hpp"
@@ -12,11 +10,7 @@
 namespace rackqual::gemm {
 
 // Unit roundoff of each dtype's accumulation as the host libraries do it.
-inline double unit_roundoff(const std::string& dtype) {
-  const auto type = parse_dtype(dtype);
-  if (!type) throw std::invalid_argument("unknown dtype '" + dtype + "'");
-  return traits(*type).unit_roundoff;
-}
+inline double unit_roundoff(DType dtype) { return traits(dtype).unit_roundoff; }
 
 // Error bound of a length-k dot product: |c - ref| <= tol * sum_l |a_il * b_lj|, with
 // tol = 2*sqrt(k)*u + small, the probabilistic bound of Higham & Mary (2019) with margin.
@@ -24,24 +18,15 @@ inline double tolerance(std::int64_t k, double u) { return 2.0 * std::sqrt(stati
 
 // On a GPU (cuBLASLt) the products are accumulated in the compute type, not the input type:
 // unit roundoff of that accumulation, relative to sum_l |a_il * b_lj|.
-inline double accumulation_roundoff(const std::string& dtype) {
-  if (dtype == "fp64") return 0x1.0p-53;
-  if (dtype == "tf32") return 0x1.0p-11;   // fp32 inputs rounded to 10 mantissa bits
-  if (dtype == "fp8") return 0x1.0p-12;    // Hopper fp8 tensor cores keep fewer bits than fp32 (conservative)
-  return 0x1.0p-24;                        // fp32, and bf16/fp16 accumulated in fp32
-}
+inline double accumulation_roundoff(DType dtype) { return traits(dtype).gpu_accumulation_roundoff; }
 
 // Unit roundoff of storing the fp32 result in a narrower output type, relative to |C|;
 // zero where the output is the accumulation type (fp8 writes bf16).
-inline double output_roundoff(const std::string& dtype) {
-  if (dtype == "bf16" || dtype == "fp8") return 0x1.0p-8;
-  if (dtype == "fp16") return 0x1.0p-11;
-  return 0;
-}
+inline double output_roundoff(DType dtype) { return traits(dtype).output_roundoff; }
 
 // Error bound of one GPU output: |c - ref| <= e + v (|ref| + e). e = tolerance(k, u) sum |a*b|
 // bounds the accumulation; v is the rounding of that result, at most |ref| + e, to the output type.
-inline double gpu_bound(const std::string& dtype, std::int64_t k, double ref, double magnitude) {
+inline double gpu_bound(DType dtype, std::int64_t k, double ref, double magnitude) {
   const double accumulated = tolerance(k, accumulation_roundoff(dtype)) * magnitude;
   return accumulated + output_roundoff(dtype) * (std::fabs(ref) + accumulated);
 }

@@ -25,10 +25,11 @@
 #include "kernels/common/gemm_check.hpp"
 #include "kernels/common/hash.hpp"
 #include "kernels/common/random.hpp"
+#include "kernels/common/matmul.hpp"
 #include "kernels/cuda/check.hpp"
 #include "kernels/cuda/cuda_backend.hpp"
-#include "kernels/common/matmul.hpp"
 #include "kernels/cuda/device.hpp"
+#include "kernels/cuda/matmul_heuristic.hpp"
 #include "rackqual/api/backend.hpp"
 #include "rackqual/api/kind_params.hpp"
 #include "rackqual/base/error.hpp"
@@ -53,14 +54,18 @@ struct Types {
 };
 
 // Narrow types accumulate in fp32; fp8 (e4m3) inputs write a bf16 output.
-Types types_of(const std::string& dtype) {
-  if (dtype == "fp64") return {CUDA_R_64F, CUDA_R_64F, CUBLAS_COMPUTE_64F, CUDA_R_64F, 0};
-  if (dtype == "fp32") return {CUDA_R_32F, CUDA_R_32F, CUBLAS_COMPUTE_32F, CUDA_R_32F, 0};
-  if (dtype == "tf32") return {CUDA_R_32F, CUDA_R_32F, CUBLAS_COMPUTE_32F_FAST_TF32, CUDA_R_32F, 80};
-  if (dtype == "bf16") return {CUDA_R_16BF, CUDA_R_16BF, CUBLAS_COMPUTE_32F, CUDA_R_32F, 80};
-  if (dtype == "fp16") return {CUDA_R_16F, CUDA_R_16F, CUBLAS_COMPUTE_32F, CUDA_R_32F, 0};
-  if (dtype == "fp8") return {CUDA_R_8F_E4M3, CUDA_R_16BF, CUBLAS_COMPUTE_32F, CUDA_R_32F, 89};
-  throw SetupError("cuda backend: gemm dtype " + dtype + " is not supported (fp64, fp32, tf32, bf16, fp16, fp8)");
+Types types_of(DType dtype) {
+  switch (dtype) {
+    case DType::fp64: return {CUDA_R_64F, CUDA_R_64F, CUBLAS_COMPUTE_64F, CUDA_R_64F, 0};
+    case DType::fp32: return {CUDA_R_32F, CUDA_R_32F, CUBLAS_COMPUTE_32F, CUDA_R_32F, 0};
+    case DType::tf32: return {CUDA_R_32F, CUDA_R_32F, CUBLAS_COMPUTE_32F_FAST_TF32, CUDA_R_32F, 80};
+    case DType::bf16: return {CUDA_R_16BF, CUDA_R_16BF, CUBLAS_COMPUTE_32F, CUDA_R_32F, 80};
+    case DType::fp16: return {CUDA_R_16F, CUDA_R_16F, CUBLAS_COMPUTE_32F, CUDA_R_32F, 0};
+    case DType::fp8: return {CUDA_R_8F_E4M3, CUDA_R_16BF, CUBLAS_COMPUTE_32F, CUDA_R_32F, 89};
+    default: break;
+  }
+  throw SetupError("cuda backend: gemm dtype " + std::string(to_string(dtype)) +
+                   " is not supported (fp64, fp32, tf32, bf16, fp16, fp8)");
 }
 
 std::size_t size_of(cudaDataType_t type) {
@@ -77,10 +82,10 @@ std::size_t size_of(cudaDataType_t type) {
 std::string capability_text(int capability) { return std::to_string(capability / 10) + "." + std::to_string(capability % 10); }
 
 // Tensor cores for bf16 and tf32 arrived with Ampere (8.0), for fp8 with Ada (8.9).
-void require_capability(const std::string& dtype, int needed, const cudaDeviceProp& device) {
+void require_capability(DType dtype, int needed, const cudaDeviceProp& device) {
   const int capability = 10 * device.major + device.minor;
   if (capability < needed)
-    throw SetupError("cuda backend: gemm dtype " + dtype + " needs compute capability " + capability_text(needed) +
+    throw SetupError("cuda backend: gemm dtype " + std::string(to_string(dtype)) + " needs compute capability " + capability_text(needed) +
                      " or newer; " + device.name + " is " + capability_text(capability));
 }
 
@@ -213,8 +218,8 @@ struct Operands {
 // write the same bits.
 class Gemm : public Op {
  public:
-  Gemm(CudaBackend& cuda, std::int64_t m, std::int64_t n, std::int64_t k, std::string dtype, bool consensus)
-      : cuda_(cuda), m_(m), n_(n), k_(k), dtype_(std::move(dtype)), types_(types_of(dtype_)), consensus_(consensus) {
+  Gemm(CudaBackend& cuda, std::int64_t m, std::int64_t n, std::int64_t k, DType dtype, bool consensus)
+      : cuda_(cuda), m_(m), n_(n), k_(k), dtype_(dtype), types_(types_of(dtype_)), consensus_(consensus) {
     require_capability(dtype_, types_.min_capability, cuda_.properties());
     scale_ = device_array<float>(1);
     to_device(scale_.get(), &one_f32, 1, cuda_.stream());
@@ -257,7 +262,7 @@ class Gemm : public Op {
         return {false, detail};
       }
     }
-    return {true, std::to_string(points.size()) + " sampled outputs within " + dtype_ + " tolerance of a double reference"};
+    return {true, std::to_string(points.size()) + " sampled outputs within " + dtype_name() + " tolerance of a double reference"};
   }
 
   // C(0,0) of the last run becomes the largest finite value of its type: true outputs are
@@ -274,7 +279,7 @@ class Gemm : public Op {
     std::vector<unsigned char> bytes(static_cast<std::size_t>(m_ * n_) * size_of(types_.output));
     to_host(bytes.data(), sets_[last_].c.get(), bytes.size(), cuda_.stream());
     return Digest{consensus::hex(fnv1a_words(bytes.data(), bytes.size())),
-                  "C, " + std::to_string(m_) + " x " + std::to_string(n_) + " " + dtype_ + " input",
+                  "C, " + std::to_string(m_) + " x " + std::to_string(n_) + " " + dtype_name() + " input",
                   "cuBLASLt " + std::to_string(cublasLtGetVersion()), {}, 0};
   }
 
@@ -319,22 +324,15 @@ class Gemm : public Op {
     const std::uint64_t max_workspace = workspace_bytes;
     RACKQUAL_CHECK(cublasLtMatmulPreferenceSetAttribute(handle, CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES, &max_workspace,
                                                         sizeof max_workspace));
-    if (consensus_) {
-      const std::uint32_t schemes = CUBLASLT_REDUCTION_SCHEME_NONE;
-      RACKQUAL_CHECK(cublasLtMatmulPreferenceSetAttribute(handle, CUBLASLT_MATMUL_PREF_REDUCTION_SCHEME_MASK, &schemes,
-                                                          sizeof schemes));
-    }
-    cublasLtMatmulHeuristicResult_t result{};
-    int found = 0;
-    RACKQUAL_CHECK(cublasLtMatmulAlgoGetHeuristic(cuda_.lt(), desc_.get(), a_layout_.get(), b_layout_.get(), c_layout_.get(),
-                                                  c_layout_.get(), handle, 1, &result, &found));
-    if (found == 0) {
+    if (consensus_) pin_no_reduction(handle);
+    const auto algorithm = first_algorithm(cuda_.lt(), desc_.get(), a_layout_.get(), b_layout_.get(), c_layout_.get(), handle);
+    if (!algorithm) {
       const std::string hint =
           types_.input == CUDA_R_8F_E4M3 ? " (fp8 needs 16-byte leading dimensions: k a multiple of 16, m of 8)" : "";
-      throw SetupError("cuda backend: cuBLASLt has no gemm algorithm for dtype " + dtype_ + " at m=" + std::to_string(m_) +
+      throw SetupError("cuda backend: cuBLASLt has no gemm algorithm for dtype " + dtype_name() + " at m=" + std::to_string(m_) +
                        " n=" + std::to_string(n_) + " k=" + std::to_string(k_) + " on " + cuda_.properties().name + hint);
     }
-    algorithm_ = result.algo;
+    algorithm_ = *algorithm;
   }
 
   // The operand sets, filled with random values; set s uses seeds 3s+1, 3s+2, 3s+3.
@@ -360,9 +358,11 @@ class Gemm : public Op {
   const void* alpha() const { return types_.scale == CUDA_R_64F ? static_cast<const void*>(&one_f64) : &one_f32; }
   const void* beta() const { return types_.scale == CUDA_R_64F ? static_cast<const void*>(&zero_f64) : &zero_f32; }
 
+  std::string dtype_name() const { return std::string(to_string(dtype_)); }
+
   CudaBackend& cuda_;
   std::int64_t m_, n_, k_;
-  std::string dtype_;
+  DType dtype_;
   Types types_;
   bool consensus_;
   // Owners: everything below is freed or destroyed with the operation.
@@ -380,7 +380,7 @@ class Gemm : public Op {
 std::unique_ptr<Op> make(const OpContext& ctx) {
   auto& cuda = dynamic_cast<CudaBackend&>(ctx.backend);
   const auto& p = ctx.params.typed<GemmParams>();
-  return std::make_unique<Gemm>(cuda, p.m, p.n, p.k, std::string(to_string(p.dtype)), p.consensus);
+  return std::make_unique<Gemm>(cuda, p.m, p.n, p.k, p.dtype, p.consensus);
 }
 
 const OpRegistration registration("cuda", "gemm", make, {{"dtype", {"fp64", "fp32", "tf32", "bf16", "fp16", "fp8"}}});

@@ -19,10 +19,10 @@ GradientAllreduce::~GradientAllreduce() { cudaStreamDestroy(comm_stream_); }
 void GradientAllreduce::start(std::size_t bucket, model::View gradients) {
   if (!comm_) throw std::runtime_error("gradient all-reduce: the communicator was aborted by an earlier failure");
   ncclDataType_t type = ncclFloat32;
-  if (gradients.type == model::DType::bf16) type = ncclBfloat16;
-  else if (gradients.type != model::DType::f32)
+  if (gradients.type == DType::bf16) type = ncclBfloat16;
+  else if (gradients.type != DType::fp32)
     throw std::invalid_argument(std::string("cuda backend: gradients are all-reduced in fp32 or bf16, not ") +
-                                model::name_of(gradients.type));
+                                std::string(to_string(gradients.type)));
   while (ready_.size() <= bucket) ready_.push_back(std::make_unique<Event>());
   const Event& ready = *ready_[bucket];
   RACKQUAL_CHECK(cudaEventRecord(ready, stream_));

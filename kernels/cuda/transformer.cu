@@ -47,7 +47,7 @@ class TransformerStep : public Op {
     const Group& group = ctx.group;
     std::string problem;
     try {
-      primitives_ = std::make_unique<TransformerPrimitives>(gpu.device_index(), gpu.properties(), gpu.stream(), gpu.lt());
+      primitives_ = std::make_unique<TransformerPrimitives>(gpu.device_index(), gpu.properties(), gpu.stream(), gpu.lt(), consensus);
       step_ = std::make_unique<model::TrainingStep>(*primitives_, shape, precision,
                                                     consensus ? 0 : group.world_rank(group.rank()));
     } catch (const std::invalid_argument& e) {
@@ -79,9 +79,6 @@ class TransformerStep : public Op {
   std::unique_ptr<model::GradientCollective> collective_;
 };
 
-// The model's element type for a dtype the registration accepts.
-model::DType element(DType type) { return type == DType::bf16 ? model::DType::bf16 : model::DType::f32; }
-
 std::unique_ptr<Op> make(const OpContext& ctx) {
   auto& gpu = dynamic_cast<CudaBackend&>(ctx.backend);
   const auto& p = ctx.params.typed<TransformerParams>();
@@ -90,7 +87,7 @@ std::unique_ptr<Op> make(const OpContext& ctx) {
     throw SetupError(std::string("cuda backend: transformer_step bf16 needs compute capability 8.0 or newer; ") +
                      device.name + " is " + std::to_string(device.major) + "." + std::to_string(device.minor));
   const transformer::Shape shape{p.hidden, p.heads, p.seq, p.micro_batch, p.layers, p.vocab};
-  const model::Precision precision{model::DType::f32, element(p.dtype), element(p.grad_dtype)};
+  const model::Precision precision{DType::fp32, p.dtype, p.grad_dtype};   // the registration accepts fp32 and bf16
   return std::make_unique<TransformerStep>(ctx, shape, precision, p.consensus);
 }
 

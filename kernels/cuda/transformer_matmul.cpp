@@ -8,6 +8,7 @@
 #include <string>
 
 #include "kernels/cuda/check.hpp"
+#include "kernels/cuda/matmul_heuristic.hpp"
 
 namespace rackqual::cuda {
 namespace {
@@ -47,9 +48,17 @@ std::string describe(const MatmulShape& s) {
          (s.ta ? " A^T" : "") + (s.tb ? " B^T" : "") + " batch=" + std::to_string(s.batch);
 }
 
+std::string type_name(cudaDataType_t type) {
+  switch (type) {
+    case CUDA_R_32F: return "fp32";
+    case CUDA_R_16BF: return "bf16";
+    default: return "cudaDataType_t " + std::to_string(static_cast<int>(type));
+  }
+}
+
 }  // namespace
 
-Matmuls::Matmuls(cublasLtHandle_t lt, void* workspace) : lt_(lt), workspace_(workspace) {}
+Matmuls::Matmuls(cublasLtHandle_t lt, void* workspace, bool one_order) : lt_(lt), workspace_(workspace), one_order_(one_order) {}
 
 const Matmuls::Plan& Matmuls::plan(const Key& key) {
   auto it = plans_.find(key);
@@ -77,12 +86,12 @@ const Matmuls::Plan& Matmuls::plan(const Key& key) {
   set_preference(handle, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_B_BYTES, static_cast<std::uint32_t>(key.align_a));
   set_preference(handle, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_C_BYTES, static_cast<std::uint32_t>(key.align_c));
   set_preference(handle, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_D_BYTES, static_cast<std::uint32_t>(key.align_c));
-  cublasLtMatmulHeuristicResult_t result{};
-  int found = 0;
-  RACKQUAL_CHECK(cublasLtMatmulAlgoGetHeuristic(lt_, desc, p.a.get(), p.b.get(), p.c.get(), p.c.get(), handle, 1, &result,
-                                                &found));
-  if (found == 0) throw std::runtime_error("cuBLASLt has no algorithm for the transformer product " + describe(s));
-  p.algorithm = result.algo;
+  if (one_order_) pin_no_reduction(handle);
+  const auto algorithm = first_algorithm(lt_, desc, p.a.get(), p.b.get(), p.c.get(), handle);
+  if (!algorithm)
+    throw std::runtime_error("cuBLASLt has no algorithm for the transformer product " + describe(s) + " of " +
+                             type_name(s.ab) + " inputs");
+  p.algorithm = *algorithm;
   return plans_.emplace(key, std::move(p)).first->second;
 }
 

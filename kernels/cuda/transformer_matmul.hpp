@@ -37,7 +37,9 @@ using LtOwned = std::unique_ptr<std::remove_pointer_t<Handle>, LtDestroy<destroy
 class Matmuls {
  public:
   // `workspace`: workspace_bytes of device memory the caller owns and keeps for the products.
-  Matmuls(cublasLtHandle_t lt, void* workspace);
+  // `one_order`: only algorithms that split no k, so that every output is one accumulation in
+  // one order and healthy GPUs of one model write the same bits (the consensus vote).
+  Matmuls(cublasLtHandle_t lt, void* workspace, bool one_order);
 
   // Enqueues the product on `stream`. Throws std::runtime_error when cuBLASLt has no algorithm.
   void run(const MatmulShape& shape, const void* a, const void* b, void* c, float alpha, float beta, cudaStream_t stream);
@@ -61,6 +63,7 @@ class Matmuls {
 
   cublasLtHandle_t lt_;
   void* workspace_;
+  bool one_order_;
   std::map<Key, Plan> plans_;
 };
 

@@ -16,7 +16,6 @@
 
 namespace rackqual::cuda {
 
-using model::DType;
 using model::View;
 
 namespace {
@@ -28,9 +27,9 @@ struct Tag {
 
 template <typename T>
 constexpr DType dtype_of() {
-  if constexpr (std::is_same_v<T, float>) return DType::f32;
+  if constexpr (std::is_same_v<T, float>) return DType::fp32;
   else if constexpr (std::is_same_v<T, __nv_bfloat16>) return DType::bf16;
-  else return DType::i32;
+  else return DType::int32;
 }
 
 template <typename T>
@@ -48,11 +47,11 @@ T* as(View v) {
 // Calls f with Tag<float> or Tag<__nv_bfloat16>, as the view's type says.
 template <typename F>
 void compute_type(View v, F&& f) {
-  if (v.type == DType::f32) f(Tag<float>{});
+  if (v.type == DType::fp32) f(Tag<float>{});
   else if (v.type == DType::bf16) f(Tag<__nv_bfloat16>{});
   else
     throw std::invalid_argument(std::string("cuda backend: the training step computes in fp32 or bf16, not ") +
-                                model::name_of(v.type));
+                                std::string(to_string(v.type)));
 }
 
 void launched() { RACKQUAL_CHECK(cudaGetLastError()); }
@@ -68,12 +67,12 @@ unsigned columns_grid(std::int64_t cols) {
 }  // namespace
 
 TransformerPrimitives::TransformerPrimitives(int device, const cudaDeviceProp& properties, cudaStream_t stream,
-                                             cublasLtHandle_t lt)
+                                             cublasLtHandle_t lt, bool one_order)
     : device_(device), device_name_(properties.name), blocks_(grid_blocks(properties)), stream_(stream), lt_(lt) {
   // The products' workspace comes from allocate(), so that running out of memory there reads
   // like any other allocation.
-  const View workspace = allocate(DType::f32, static_cast<std::int64_t>(Matmuls::workspace_bytes / sizeof(float)));
-  matmuls_ = std::make_unique<Matmuls>(lt, workspace.data);
+  const View workspace = allocate(DType::fp32, static_cast<std::int64_t>(Matmuls::workspace_bytes / sizeof(float)));
+  matmuls_ = std::make_unique<Matmuls>(lt, workspace.data, one_order);
 }
 
 std::unique_ptr<TransformerPrimitives> TransformerPrimitives::standalone() {

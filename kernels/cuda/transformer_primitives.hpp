@@ -17,8 +17,10 @@ namespace rackqual::cuda {
 
 class TransformerPrimitives final : public model::Primitives {
  public:
-  // On the current device (`device` its index), enqueuing on `stream` with cuBLASLt handle `lt`.
-  TransformerPrimitives(int device, const cudaDeviceProp& properties, cudaStream_t stream, cublasLtHandle_t lt);
+  // On the current device (`device` its index), enqueuing on `stream` with cuBLASLt handle `lt`;
+  // `one_order`: products that split no k, for a step whose gradients are voted bit for bit.
+  TransformerPrimitives(int device, const cudaDeviceProp& properties, cudaStream_t stream, cublasLtHandle_t lt,
+                        bool one_order = false);
   // On the current device with a stream and a cuBLASLt handle of its own (for tests).
   static std::unique_ptr<TransformerPrimitives> standalone();
   ~TransformerPrimitives() override;
@@ -27,7 +29,7 @@ class TransformerPrimitives final : public model::Primitives {
 
   cudaStream_t stream() const { return stream_; }
 
-  model::View allocate(model::DType type, std::int64_t count) override;
+  model::View allocate(DType type, std::int64_t count) override;
   void upload(const void* host, model::View dst) override;
   void download(model::View src, void* host) override;
   void zero(model::View x) override;

@@ -32,8 +32,8 @@ void multiply(std::int64_t m, std::int64_t n, std::int64_t k, const double* a, c
 template <typename T>
 class Gemm : public Op {
  public:
-  Gemm(std::int64_t m, std::int64_t n, std::int64_t k, std::string dtype, bool consensus)
-      : m_(m), n_(n), k_(k), dtype_(std::move(dtype)), consensus_(consensus), a_(allocate<T>(m * k)),
+  Gemm(std::int64_t m, std::int64_t n, std::int64_t k, DType dtype, bool consensus)
+      : m_(m), n_(n), k_(k), dtype_(dtype), consensus_(consensus), a_(allocate<T>(m * k)),
         b_(allocate<T>(k * n)), c_(allocate<T>(m * n)) {
     fill(a_.get(), m * k, 1);
     fill(b_.get(), k * n, 2);
@@ -55,7 +55,7 @@ class Gemm : public Op {
         return {false, detail};
       }
     }
-    return {true, std::to_string(points.size()) + " sampled outputs within " + dtype_ + " tolerance of a double reference"};
+    return {true, std::to_string(points.size()) + " sampled outputs within " + std::string(to_string(dtype_)) + " tolerance of a double reference"};
   }
 
   void inject_error() override { c_[0] = c_[0] * 2 + 1; }
@@ -64,7 +64,7 @@ class Gemm : public Op {
     if (!consensus_) return std::nullopt;
     const auto bytes = static_cast<std::size_t>(m_ * n_) * sizeof(T);
     return Digest{consensus::hex(fnv1a_words(c_.get(), bytes)),
-                  "C, " + std::to_string(m_) + " x " + std::to_string(n_) + " " + dtype_, blas_setting(), {}, 0};
+                  "C, " + std::to_string(m_) + " x " + std::to_string(n_) + " " + std::string(to_string(dtype_)), blas_setting(), {}, 0};
   }
 
   // One ulp of an element the check does not sample.
@@ -80,17 +80,16 @@ class Gemm : public Op {
   }
 
   std::int64_t m_, n_, k_;
-  std::string dtype_;
+  DType dtype_;
   bool consensus_;
   Array<T> a_, b_, c_;
 };
 
 std::unique_ptr<Op> make(const OpContext& ctx) {
   const auto& p = ctx.params.typed<GemmParams>();
-  const std::string dtype(to_string(p.dtype));
-  if (p.dtype == DType::fp32) return std::make_unique<Gemm<float>>(p.m, p.n, p.k, dtype, p.consensus);
-  if (p.dtype == DType::fp64) return std::make_unique<Gemm<double>>(p.m, p.n, p.k, dtype, p.consensus);
-  throw SetupError("host backend: gemm dtype " + dtype + " is not supported (fp32, fp64)");
+  if (p.dtype == DType::fp32) return std::make_unique<Gemm<float>>(p.m, p.n, p.k, p.dtype, p.consensus);
+  if (p.dtype == DType::fp64) return std::make_unique<Gemm<double>>(p.m, p.n, p.k, p.dtype, p.consensus);
+  throw SetupError("host backend: gemm dtype " + std::string(to_string(p.dtype)) + " is not supported (fp32, fp64)");
 }
 
 const OpRegistration registration("host", "gemm", make, {{"dtype", {"fp32", "fp64"}}});

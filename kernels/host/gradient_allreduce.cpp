@@ -16,10 +16,10 @@ void GradientAllreduce::start(std::size_t bucket, model::View gradients) {
   if (gradients.count > std::numeric_limits<int>::max())
     throw std::runtime_error("gradient bucket " + std::to_string(bucket) + " has 2^31 elements or more (one MPI_Iallreduce)");
   MPI_Datatype type = MPI_FLOAT;
-  if (gradients.type == model::DType::f64) type = MPI_DOUBLE;
-  else if (gradients.type != model::DType::f32)
+  if (gradients.type == DType::fp64) type = MPI_DOUBLE;
+  else if (gradients.type != DType::fp32)
     throw std::invalid_argument(std::string("host backend: gradients are all-reduced in fp32 or fp64, not ") +
-                                model::name_of(gradients.type));
+                                std::string(to_string(gradients.type)));
   MPI_Request request = MPI_REQUEST_NULL;
   const int rc = MPI_Iallreduce(MPI_IN_PLACE, gradients.data, static_cast<int>(gradients.count), type, MPI_SUM, comm_,
                                 &request);

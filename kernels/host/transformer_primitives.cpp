@@ -21,7 +21,6 @@
 
 namespace rackqual::host {
 
-using model::DType;
 using model::View;
 
 namespace {
@@ -30,9 +29,9 @@ constexpr std::int64_t column_block = 64;
 
 template <typename T>
 constexpr DType dtype_of() {
-  if constexpr (std::is_same_v<T, float>) return DType::f32;
-  else if constexpr (std::is_same_v<T, double>) return DType::f64;
-  else return DType::i32;
+  if constexpr (std::is_same_v<T, float>) return DType::fp32;
+  else if constexpr (std::is_same_v<T, double>) return DType::fp64;
+  else return DType::int32;
 }
 
 // The view's elements as T; throws when the view holds another type.
@@ -44,19 +43,19 @@ T* as(View v) {
 // Calls f with a float or a double, as the view's type says (the host computes in fp32 or fp64).
 template <typename F>
 void real(View v, F&& f) {
-  if (v.type == DType::f32) f(float{});
-  else if (v.type == DType::f64) f(double{});
+  if (v.type == DType::fp32) f(float{});
+  else if (v.type == DType::fp64) f(double{});
   else
     throw std::invalid_argument(std::string("host backend: the training step computes in fp32 or fp64, not ") +
-                                model::name_of(v.type));
+                                std::string(to_string(v.type)));
 }
 
 // Element i of a view of any type, as double; and stored from double.
 double load(View v, std::int64_t i) {
   const char* p = static_cast<const char*>(v.data) + static_cast<std::size_t>(i) * model::size_of(v.type);
   switch (v.type) {
-    case DType::f32: { float f; std::memcpy(&f, p, 4); return f; }
-    case DType::f64: { double d; std::memcpy(&d, p, 8); return d; }
+    case DType::fp32: { float f; std::memcpy(&f, p, 4); return f; }
+    case DType::fp64: { double d; std::memcpy(&d, p, 8); return d; }
     case DType::bf16: { std::uint16_t h; std::memcpy(&h, p, 2); return dtype::bf16_to_float(h); }
     default: { std::int32_t k; std::memcpy(&k, p, 4); return k; }
   }
@@ -64,8 +63,8 @@ double load(View v, std::int64_t i) {
 void store(View v, std::int64_t i, double x) {
   char* p = static_cast<char*>(v.data) + static_cast<std::size_t>(i) * model::size_of(v.type);
   switch (v.type) {
-    case DType::f32: { const auto f = static_cast<float>(x); std::memcpy(p, &f, 4); return; }
-    case DType::f64: std::memcpy(p, &x, 8); return;
+    case DType::fp32: { const auto f = static_cast<float>(x); std::memcpy(p, &f, 4); return; }
+    case DType::fp64: std::memcpy(p, &x, 8); return;
     case DType::bf16: { const std::uint16_t h = dtype::float_to_bf16(static_cast<float>(x)); std::memcpy(p, &h, 2); return; }
     default: { const auto k = static_cast<std::int32_t>(x); std::memcpy(p, &k, 4); return; }
   }

@@ -13,7 +13,7 @@ namespace rackqual::host {
 
 class TransformerPrimitives final : public model::Primitives {
  public:
-  model::View allocate(model::DType type, std::int64_t count) override;
+  model::View allocate(DType type, std::int64_t count) override;
   void upload(const void* host, model::View dst) override;
   void download(model::View src, void* host) override;
   void zero(model::View x) override;

@@ -50,8 +50,8 @@ Model::Model(Primitives& primitives, const Shape& shape, const Precision& precis
   grads_ = master(P);
   m_ = master(P);
   v_ = master(P);
-  inputs_ = p_.allocate(DType::i32, N);
-  targets_ = p_.allocate(DType::i32, N);
+  inputs_ = p_.allocate(DType::int32, N);
+  targets_ = p_.allocate(DType::int32, N);
   x_ = master((L + 1) * N * h);
   mid_ = master(L * N * h);
   ln1_mean_ = master(L * N);

@@ -86,7 +86,7 @@ Digest TrainingStep::digest(bool token_embedding_exact) {
   local_pass();
   const transformer::Layout& layout = model_.layout();
   const View grads = model_.gradients();
-  const std::string type = name_of(grads.type);
+  const std::string type(to_string(grads.type));
   Digest d;
   if (token_embedding_exact) {
     d.hash = consensus::hex(p_.hash(grads));

@@ -6,33 +6,16 @@
 #include <stdexcept>
 #include <string>
 
+#include "rackqual/base/dtype.hpp"
+
 namespace rackqual::model {
 
-// Element types of the training step's buffers.
-enum class DType { f32, f64, bf16, i32 };
-
 // Bytes of one element.
-constexpr std::size_t size_of(DType t) {
-  switch (t) {
-    case DType::f64: return 8;
-    case DType::bf16: return 2;
-    default: return 4;
-  }
-}
-
-// The name a parameter or message uses: fp32, fp64, bf16, int32.
-constexpr const char* name_of(DType t) {
-  switch (t) {
-    case DType::f32: return "fp32";
-    case DType::f64: return "fp64";
-    case DType::bf16: return "bf16";
-    default: return "int32";
-  }
-}
+inline std::size_t size_of(DType t) { return static_cast<std::size_t>(traits(t).bytes); }
 
 struct View {
   void* data = nullptr;
-  DType type = DType::f32;
+  DType type = DType::fp32;
   std::int64_t count = 0;
 
   // Elements [first, first + n) of this view.
@@ -53,8 +36,8 @@ struct View {
 template <typename T>
 T* elements(View v, DType type, const char* backend) {
   if (v.type != type)
-    throw std::invalid_argument(std::string(backend) + ": a transformer buffer of " + name_of(v.type) + " where " +
-                                name_of(type) + " was expected");
+    throw std::invalid_argument(std::string(backend) + ": a transformer buffer of " + std::string(to_string(v.type)) + " where " +
+                                std::string(to_string(type)) + " was expected");
   return static_cast<T*>(v.data);
 }
 

@@ -58,3 +58,10 @@ def allreduce_bus_factor(ranks: int) -> float:
 
 # The median absolute deviation times this estimates a standard deviation (the robust z-score's scale).
 MAD_TO_STANDARD_DEVIATION: float
+
+def element_types() -> list[dict]:
+    """Every element type: name, bytes, floating, unit_roundoff, cuda_name, nccl_name, numpy_name (empty where the
+    library has none), help."""
+
+# The floating element types from most to least precise: what "the nearest type measured" means.
+DTYPES_BY_PRECISION: tuple[str, ...]

@@ -44,8 +44,9 @@ from rackqual.frames import bytes_text, column, json_value, size_of, tidy, to_nu
 
 PHASES = ("forward_s", "backward_s", "allreduce_s", "optimizer_s")
 COMPONENTS = ("compute", "memory", "communication", "straggling", "unexplained")
-# Closeness of dtypes when the step's own was not measured: neighbours in precision.
-DTYPE_ORDER = ("fp64", "fp32", "tf32", "fp16", "bf16", "fp8", "int8")
+# Closeness of dtypes when the step's own was not measured: neighbours in precision, as the
+# harness orders its element types.
+DTYPE_ORDER = _core.DTYPES_BY_PRECISION
 # Scopes from narrow to wide, to prefer the narrowest all-reduce that holds the step's ranks.
 SCOPE_ORDER = ("gpu", "node", "nvlink_domain", "rack", "cluster")
 

@@ -11,6 +11,7 @@
 #include "kernels/common/collective.hpp"
 #include "rackqual/api/backend.hpp"
 #include "rackqual/api/kind.hpp"
+#include "rackqual/base/dtype.hpp"
 #include "rackqual/base/error.hpp"
 #include "rackqual/base/stats.hpp"
 #include "rackqual/base/topology.hpp"
@@ -219,6 +220,25 @@ std::map<std::string, double> step_work(const py::dict& params, int ranks) {
   return kind.work(params_of(kind, params), ranks);
 }
 
+// Every element type with its traits, in declaration order.
+py::list element_types() {
+  py::list types;
+  for (DType t : all_dtypes()) {
+    const DTypeTraits& x = traits(t);
+    types.append(py::dict(py::arg("name") = x.name, py::arg("bytes") = x.bytes, py::arg("floating") = x.floating,
+                          py::arg("unit_roundoff") = x.unit_roundoff, py::arg("cuda_name") = x.cuda_name,
+                          py::arg("nccl_name") = x.nccl_name, py::arg("numpy_name") = x.numpy_name,
+                          py::arg("help") = x.help));
+  }
+  return types;
+}
+
+std::vector<std::string> dtype_names_by_precision() {
+  std::vector<std::string> names;
+  for (DType t : dtypes_by_precision()) names.emplace_back(to_string(t));
+  return names;
+}
+
 }  // namespace
 
 PYBIND11_MODULE(_core, m) {
@@ -260,6 +280,10 @@ PYBIND11_MODULE(_core, m) {
         "Writes a file whole as every rackqual file is written (a new PATH.tmp, synced, renamed over PATH; never "
         "through a link); raises SetupError naming the path.");
   m.attr("MAD_TO_STANDARD_DEVIATION") = mad_to_standard_deviation;
+  m.def("element_types", &element_types,
+        "Every element type: name, bytes, floating, unit_roundoff, cuda_name, nccl_name, numpy_name (empty where the "
+        "library has none), help.");
+  m.attr("DTYPES_BY_PRECISION") = py::tuple(py::cast(dtype_names_by_precision()));
   m.def("allreduce_bus_factor", &collective::allreduce_bus_factor, py::arg("ranks"),
         "busbw / algbw of an all-reduce over `ranks` ranks: 2(n-1)/n (nccl-tests' convention).");
 }

@@ -30,7 +30,6 @@
 namespace {
 
 using namespace rackqual;
-using model::DType;
 using model::View;
 
 constexpr int skip = 77;
@@ -43,7 +42,7 @@ struct Pair {
 // x as the GPU stores it in `type`.
 double rounded(DType type, double x) {
   if (type == DType::bf16) return dtype::bf16_to_float(dtype::float_to_bf16(static_cast<float>(x)));
-  if (type == DType::f32) return static_cast<float>(x);
+  if (type == DType::fp32) return static_cast<float>(x);
   return x;
 }
 
@@ -65,7 +64,7 @@ class Rig {
   // The given values (already representable in `type`) on both sides.
   Pair with(DType type, const std::vector<double>& values) {
     const auto count = static_cast<std::int64_t>(values.size());
-    Pair p{host_.allocate(type == DType::i32 ? DType::i32 : DType::f64, count), gpu_.allocate(type, count)};
+    Pair p{host_.allocate(type == DType::int32 ? DType::int32 : DType::fp64, count), gpu_.allocate(type, count)};
     model::write_values(host_, values, p.host);
     model::write_values(gpu_, values, p.gpu);
     return p;
@@ -74,7 +73,7 @@ class Rig {
   Pair tokens(std::int64_t count, std::int64_t vocab) {
     std::vector<double> ids(static_cast<std::size_t>(count));
     for (std::size_t i = 0; i < ids.size(); ++i) ids[i] = static_cast<double>((i * 7 + i / 3) % static_cast<std::size_t>(vocab));
-    return with(DType::i32, ids);
+    return with(DType::int32, ids);
   }
 
   // Largest |gpu - host| and largest |host| of an output; a NaN anywhere is an infinite error.
@@ -98,7 +97,7 @@ class Rig {
 // Outcome of one primitive in one compute type: one line per output, false when any disagrees.
 class Report {
  public:
-  Report(std::string primitive, DType type, double bound) : name_(primitive + "/" + model::name_of(type)), bound_(bound) {}
+  Report(std::string primitive, DType type, double bound) : name_(primitive + "/" + std::string(to_string(type))), bound_(bound) {}
   // Compares one output within the type's bound (or exactly with bound 0).
   void compare(Rig& rig, const char* output, const Pair& p, double bound = -1) {
     const double b = bound < 0 ? bound_ : bound;
@@ -132,7 +131,7 @@ void matmul(Rig& rig, DType c, Report& r) {
   for (int flags = 0; flags < 4; ++flags) {
     const bool ta = flags & 1, tb = flags & 2;
     const Pair a = rig.random(c, m * k, -1, 1), b = rig.random(c, k * n, -1, 1);
-    const Pair out = rig.random(DType::f32, m * n, -1, 1);   // beta = 1 adds to it
+    const Pair out = rig.random(DType::fp32, m * n, -1, 1);   // beta = 1 adds to it
     const Pair low = rig.random(c, m * n, -1, 1);            // a compute-type result, beta = 0
     auto products = [&](model::Primitives& p, View Pair::*side) {
       p.matmul({ta, tb, m, n, k, 0.5, a.*side, ta ? m : k, b.*side, tb ? k : n, 1.0, out.*side, n, {}});
@@ -146,7 +145,7 @@ void matmul(Rig& rig, DType c, Report& r) {
   }
   // A strided batch over 4 heads of one sequence, as attention takes them: scores = Q K^T.
   const std::int64_t heads = 4, d = 16, s = seq, ld = 3 * heads * d;
-  const Pair qkv = rig.random(c, s * ld, -1, 1), scores = rig.random(DType::f32, heads * s * s, -1, 1);
+  const Pair qkv = rig.random(c, s * ld, -1, 1), scores = rig.random(DType::fp32, heads * s * s, -1, 1);
   rig.host().matmul({false, true, s, s, d, 0.25, qkv.host, ld, qkv.host.from(heads * d), ld, 0, scores.host, s,
                      {static_cast<std::int32_t>(heads), d, d, s * s}});
   rig.gpu().matmul({false, true, s, s, d, 0.25, qkv.gpu, ld, qkv.gpu.from(heads * d), ld, 0, scores.gpu, s,
@@ -155,9 +154,9 @@ void matmul(Rig& rig, DType c, Report& r) {
 }
 
 void layernorm_forward(Rig& rig, DType c, Report& r) {
-  const Pair x = rig.random(DType::f32, rows * width, -2, 3), gamma = rig.random(DType::f32, width, 0.5, 1.5),
-             beta = rig.random(DType::f32, width, -1, 1), y = rig.random(c, rows * width, 0, 1),
-             mean = rig.random(DType::f32, rows, 0, 1), rstd = rig.random(DType::f32, rows, 0, 1);
+  const Pair x = rig.random(DType::fp32, rows * width, -2, 3), gamma = rig.random(DType::fp32, width, 0.5, 1.5),
+             beta = rig.random(DType::fp32, width, -1, 1), y = rig.random(c, rows * width, 0, 1),
+             mean = rig.random(DType::fp32, rows, 0, 1), rstd = rig.random(DType::fp32, rows, 0, 1);
   rig.host().layernorm_forward(rows, width, x.host, gamma.host, beta.host, y.host, mean.host, rstd.host);
   rig.gpu().layernorm_forward(rows, width, x.gpu, gamma.gpu, beta.gpu, y.gpu, mean.gpu, rstd.gpu);
   r.compare(rig, "y", y);
@@ -166,11 +165,11 @@ void layernorm_forward(Rig& rig, DType c, Report& r) {
 }
 
 void layernorm_backward(Rig& rig, DType c, Report& r) {
-  const Pair x = rig.random(DType::f32, rows * width, -2, 2), gamma = rig.random(DType::f32, width, 0.5, 1.5),
-             mean = rig.random(DType::f32, rows, -0.3, 0.3), rstd = rig.random(DType::f32, rows, 0.5, 2),
-             dy = rig.random(DType::f32, rows * width, -1, 1), dx = rig.random(DType::f32, rows * width, -1, 1),
-             dgamma = rig.random(DType::f32, width, 0, 1), dbeta = rig.random(DType::f32, width, 0, 1);
-  const bool separate = c != DType::f32;
+  const Pair x = rig.random(DType::fp32, rows * width, -2, 2), gamma = rig.random(DType::fp32, width, 0.5, 1.5),
+             mean = rig.random(DType::fp32, rows, -0.3, 0.3), rstd = rig.random(DType::fp32, rows, 0.5, 2),
+             dy = rig.random(DType::fp32, rows * width, -1, 1), dx = rig.random(DType::fp32, rows * width, -1, 1),
+             dgamma = rig.random(DType::fp32, width, 0, 1), dbeta = rig.random(DType::fp32, width, 0, 1);
+  const bool separate = c != DType::fp32;
   const Pair copy = separate ? rig.random(c, rows * width, 0, 1) : dx;
   rig.host().layernorm_backward(rows, width, x.host, gamma.host, mean.host, rstd.host, dy.host, dx.host, dx.host,
                                 dgamma.host, dbeta.host);
@@ -184,7 +183,7 @@ void layernorm_backward(Rig& rig, DType c, Report& r) {
 
 void causal_softmax_forward(Rig& rig, DType c, Report& r) {
   const std::int64_t n = 3 * seq;
-  const Pair scores = rig.random(DType::f32, n * seq, -4, 4), probs = rig.random(c, n * seq, 0, 1);
+  const Pair scores = rig.random(DType::fp32, n * seq, -4, 4), probs = rig.random(c, n * seq, 0, 1);
   rig.host().causal_softmax_forward(n, seq, scores.host, probs.host);
   rig.gpu().causal_softmax_forward(n, seq, scores.gpu, probs.gpu);
   r.compare(rig, "probs", probs);
@@ -192,7 +191,7 @@ void causal_softmax_forward(Rig& rig, DType c, Report& r) {
 
 void causal_softmax_backward(Rig& rig, DType c, Report& r) {
   const std::int64_t n = 3 * seq;
-  const Pair probs = rig.random(c, n * seq, 0, 0.2), dprobs = rig.random(DType::f32, n * seq, -1, 1),
+  const Pair probs = rig.random(c, n * seq, 0, 0.2), dprobs = rig.random(DType::fp32, n * seq, -1, 1),
              dscores = rig.random(c, n * seq, 0, 1);
   rig.host().causal_softmax_backward(n, seq, probs.host, dprobs.host, dscores.host);
   rig.gpu().causal_softmax_backward(n, seq, probs.gpu, dprobs.gpu, dscores.gpu);
@@ -200,7 +199,7 @@ void causal_softmax_backward(Rig& rig, DType c, Report& r) {
 }
 
 void bias_gelu_forward(Rig& rig, DType c, Report& r) {
-  const Pair bias = rig.random(DType::f32, width, -1, 1), u = rig.random(c, rows * width, -4, 4),
+  const Pair bias = rig.random(DType::fp32, width, -1, 1), u = rig.random(c, rows * width, -4, 4),
              act = rig.random(c, rows * width, 0, 1);
   rig.host().bias_gelu_forward(rows, width, bias.host, u.host, act.host);
   rig.gpu().bias_gelu_forward(rows, width, bias.gpu, u.gpu, act.gpu);
@@ -217,8 +216,8 @@ void gelu_backward(Rig& rig, DType c, Report& r) {
 
 void cross_entropy(Rig& rig, DType c, Report& r) {
   const std::int64_t n = 16;
-  const Pair logits = rig.random(DType::f32, n * vocab, -3, 3), targets = rig.tokens(n, vocab),
-             dlogits = rig.random(c, n * vocab, 0, 1), losses = rig.random(DType::f32, n, 0, 1);
+  const Pair logits = rig.random(DType::fp32, n * vocab, -3, 3), targets = rig.tokens(n, vocab),
+             dlogits = rig.random(c, n * vocab, 0, 1), losses = rig.random(DType::fp32, n, 0, 1);
   rig.host().cross_entropy(n, vocab, logits.host, targets.host, 1.0 / n, dlogits.host, losses.host);
   rig.gpu().cross_entropy(n, vocab, logits.gpu, targets.gpu, 1.0 / n, dlogits.gpu, losses.gpu);
   r.compare(rig, "dlogits", dlogits);
@@ -226,7 +225,7 @@ void cross_entropy(Rig& rig, DType c, Report& r) {
 }
 
 void mean(Rig& rig, DType, Report& r) {
-  const Pair x = rig.random(DType::f32, 1000, 1, 3), out = rig.random(DType::f32, 1, 0, 1);
+  const Pair x = rig.random(DType::fp32, 1000, 1, 3), out = rig.random(DType::fp32, 1, 0, 1);
   rig.host().mean(x.host, out.host);
   rig.gpu().mean(x.gpu, out.gpu);
   r.compare(rig, "mean", out);
@@ -234,8 +233,8 @@ void mean(Rig& rig, DType, Report& r) {
 
 void embedding_forward(Rig& rig, DType, Report& r) {
   const std::int64_t n = 2 * seq;
-  const Pair inputs = rig.tokens(n, vocab), E = rig.random(DType::f32, vocab * width, -1, 1),
-             P = rig.random(DType::f32, seq * width, -1, 1), x = rig.random(DType::f32, n * width, 0, 1);
+  const Pair inputs = rig.tokens(n, vocab), E = rig.random(DType::fp32, vocab * width, -1, 1),
+             P = rig.random(DType::fp32, seq * width, -1, 1), x = rig.random(DType::fp32, n * width, 0, 1);
   rig.host().embedding_forward(seq, width, inputs.host, E.host, P.host, x.host);
   rig.gpu().embedding_forward(seq, width, inputs.gpu, E.gpu, P.gpu, x.gpu);
   r.compare(rig, "x", x);
@@ -243,8 +242,8 @@ void embedding_forward(Rig& rig, DType, Report& r) {
 
 void embedding_backward(Rig& rig, DType, Report& r) {
   const std::int64_t n = 2 * seq;
-  const Pair inputs = rig.tokens(n, vocab), dx = rig.random(DType::f32, n * width, -1, 1),
-             dE = rig.random(DType::f32, vocab * width, 0, 1), dP = rig.random(DType::f32, seq * width, 0, 1);
+  const Pair inputs = rig.tokens(n, vocab), dx = rig.random(DType::fp32, n * width, -1, 1),
+             dE = rig.random(DType::fp32, vocab * width, 0, 1), dP = rig.random(DType::fp32, seq * width, 0, 1);
   rig.host().embedding_backward(seq, width, inputs.host, dx.host, dE.host, dP.host);
   rig.gpu().embedding_backward(seq, width, inputs.gpu, dx.gpu, dE.gpu, dP.gpu);
   r.compare(rig, "dtoken", dE);
@@ -252,22 +251,22 @@ void embedding_backward(Rig& rig, DType, Report& r) {
 }
 
 void add_bias(Rig& rig, DType c, Report& r) {
-  const Pair bias = rig.random(DType::f32, width, -1, 1), y = rig.random(c, rows * width, -1, 1);
+  const Pair bias = rig.random(DType::fp32, width, -1, 1), y = rig.random(c, rows * width, -1, 1);
   rig.host().add_bias(rows, width, bias.host, y.host);
   rig.gpu().add_bias(rows, width, bias.gpu, y.gpu);
   r.compare(rig, "y", y);
 }
 
 void residual_with_bias(Rig& rig, DType, Report& r) {
-  const Pair x = rig.random(DType::f32, rows * width, -1, 1), bias = rig.random(DType::f32, width, -1, 1),
-             y = rig.random(DType::f32, rows * width, 0, 1);
+  const Pair x = rig.random(DType::fp32, rows * width, -1, 1), bias = rig.random(DType::fp32, width, -1, 1),
+             y = rig.random(DType::fp32, rows * width, 0, 1);
   rig.host().residual_with_bias(rows, width, x.host, bias.host, y.host);
   rig.gpu().residual_with_bias(rows, width, x.gpu, bias.gpu, y.gpu);
   r.compare(rig, "y", y);
 }
 
 void column_sums(Rig& rig, DType c, Report& r) {
-  const Pair x = rig.random(c, rows * width, -1, 1), out = rig.random(DType::f32, width, 0, 1);
+  const Pair x = rig.random(c, rows * width, -1, 1), out = rig.random(DType::fp32, width, 0, 1);
   rig.host().column_sums(rows, width, x.host, out.host);
   rig.gpu().column_sums(rows, width, x.gpu, out.gpu);
   r.compare(rig, "out", out);
@@ -275,9 +274,9 @@ void column_sums(Rig& rig, DType c, Report& r) {
 
 void adamw(Rig& rig, DType c, Report& r) {
   const std::int64_t n = 5000;
-  const Pair w = rig.random(DType::f32, n, -1, 1), g = rig.random(DType::f32, n, -1, 1),
-             m = rig.random(DType::f32, n, -0.1, 0.1), v = rig.random(DType::f32, n, 0, 0.01);
-  const bool separate = c != DType::f32;
+  const Pair w = rig.random(DType::fp32, n, -1, 1), g = rig.random(DType::fp32, n, -1, 1),
+             m = rig.random(DType::fp32, n, -0.1, 0.1), v = rig.random(DType::fp32, n, 0, 0.01);
+  const bool separate = c != DType::fp32;
   const Pair copy = separate ? rig.random(c, n, 0, 1) : w;
   const transformer::AdamW opt;
   const model::AdamWScalars s{opt.lr, opt.beta1, opt.beta2, opt.eps, transformer::bias_correction(opt.beta1, 3),
@@ -293,9 +292,9 @@ void adamw(Rig& rig, DType c, Report& r) {
 // Master fp32 to the compute type and back: exactly the host's rounding.
 void convert(Rig& rig, DType c, Report& r) {
   const std::int64_t n = 3000;
-  const Pair src = rig.random(DType::f32, n, -100, 100);
+  const Pair src = rig.random(DType::fp32, n, -100, 100);
   Pair there{rig.host().allocate(c, n), rig.gpu().allocate(c, n)};
-  const Pair back = rig.random(DType::f32, n, 0, 1);
+  const Pair back = rig.random(DType::fp32, n, 0, 1);
   rig.host().convert(src.host, there.host);
   rig.gpu().convert(src.gpu, there.gpu);
   r.compare(rig, "to", there, 0);
@@ -307,7 +306,7 @@ void convert(Rig& rig, DType c, Report& r) {
 // The initial weights of a small model: the same formula, rounded to fp32 on the GPU.
 void initialise(Rig& rig, DType, Report& r) {
   const transformer::Layout layout(transformer::Shape{64, 4, 32, 2, 2, 96});
-  const Pair w{rig.host().allocate(DType::f64, layout.total()), rig.gpu().allocate(DType::f32, layout.total())};
+  const Pair w{rig.host().allocate(DType::fp64, layout.total()), rig.gpu().allocate(DType::fp32, layout.total())};
   rig.host().initialise(layout, transformer::weight_seed, w.host);
   rig.gpu().initialise(layout, transformer::weight_seed, w.gpu);
   r.compare(rig, "weights", w, 1e-7);
@@ -318,7 +317,7 @@ void hash(Rig& rig, DType, Report& r) {
   const std::int64_t n = 4099;   // not a whole number of 64-bit words
   std::vector<double> values(static_cast<std::size_t>(n));
   for (std::size_t i = 0; i < values.size(); ++i) values[i] = static_cast<float>(random::uniform(3, i, -1, 1));
-  const View h = rig.host().allocate(DType::f32, n), g = rig.gpu().allocate(DType::f32, n);
+  const View h = rig.host().allocate(DType::fp32, n), g = rig.gpu().allocate(DType::fp32, n);
   model::write_values(rig.host(), values, h);
   model::write_values(rig.gpu(), values, g);
   r.equal("hash", rig.host().hash(h), rig.gpu().hash(g));
@@ -371,7 +370,7 @@ int main(int argc, char** argv) {
     bool ok = true;
     for (const Named& c : cases) {
       if (!only.empty() && only != c.name) continue;
-      for (const DType type : {DType::f32, DType::bf16}) {
+      for (const DType type : {DType::fp32, DType::bf16}) {
         if (type == DType::bf16 && !c.per_type) continue;
         Report report(c.name, type, type == DType::bf16 ? 1e-2 : 1e-4);
         c.run(rig, type, report);

@@ -53,7 +53,7 @@ Reference gradients_once(model::Primitives& primitives, model::Model& model, con
 // The host model in double on the fp32 initial weights the device starts from.
 Reference host_reference(const Shape& shape, const std::vector<std::int32_t>& tokens) {
   host::TransformerPrimitives primitives;
-  model::Model model(primitives, shape, {model::DType::f64, model::DType::f64, model::DType::f64});
+  model::Model model(primitives, shape, {DType::fp64, DType::fp64, DType::fp64});
   model.initialise(weight_seed);
   std::vector<double> w = model::read_values(primitives, model.weights());
   for (double& x : w) x = static_cast<float>(x);
@@ -63,11 +63,11 @@ Reference host_reference(const Shape& shape, const std::vector<std::int32_t>& to
 
 // Compares the device's gradients in one precision with the reference; prints every tensor
 // that fails and one summary line. Returns whether all passed.
-bool check(const char* name, model::DType compute, double tolerance, const Shape& shape,
+bool check(const char* name, DType compute, double tolerance, const Shape& shape,
            const std::vector<std::int32_t>& tokens, const Reference& ref) {
   const Layout layout(shape);
   const auto primitives = cuda::TransformerPrimitives::standalone();
-  model::Model device(*primitives, shape, {model::DType::f32, compute, model::DType::f32});
+  model::Model device(*primitives, shape, {DType::fp32, compute, DType::fp32});
   device.initialise(weight_seed);
   const Reference got = gradients_once(*primitives, device, tokens);
   const double loss = got.loss;
@@ -113,8 +113,8 @@ int main() {
     const Shape shape{64, 4, 32, 2, 2, 96};
     const std::vector<std::int32_t> tokens = model::synthetic_tokens(shape, token_seed);
     const Reference ref = host_reference(shape, tokens);
-    bool ok = check("fp32", model::DType::f32, 1e-3, shape, tokens, ref);
-    ok = check("bf16", model::DType::bf16, 5e-2, shape, tokens, ref) && ok;
+    bool ok = check("fp32", DType::fp32, 1e-3, shape, tokens, ref);
+    ok = check("bf16", DType::bf16, 5e-2, shape, tokens, ref) && ok;
     return ok ? 0 : 1;
   } catch (const std::exception& e) {
     std::printf("error: %s\n", e.what());

@@ -67,3 +67,17 @@ def test_a_suite_runs_in_process_on_one_rank(tmp_path):
     assert failed.attrs["exit_code"] == 1
     assert list(failed["verdict"]) == ["fail"] and "incorrect result" in failed["reason"][0]
     assert not math.isnan(failed["value"][0])
+
+
+def test_element_types_come_from_the_harness():
+    types = {t["name"]: t for t in _core.element_types()}
+    # The kinds' dtype choices are all element types the harness knows.
+    for kind in _core.kinds():
+        for p in kind["params"]:
+            if p["name"] in ("dtype", "grad_dtype"):
+                assert set(p["choices"]) <= set(types), (kind["name"], p["choices"])
+    assert types["bf16"]["bytes"] == 2 and types["bf16"]["nccl_name"] == "ncclBfloat16"
+    assert types["fp16"]["numpy_name"] == "float16" and not types["int32"]["floating"]
+    assert _core.DTYPES_BY_PRECISION == ("fp64", "fp32", "tf32", "fp16", "bf16", "fp8")
+    from rackqual import attribution
+    assert attribution.DTYPE_ORDER == _core.DTYPES_BY_PRECISION

@@ -115,5 +115,24 @@ TEST(DType, TraitsAndNames) {
   EXPECT_EQ(parse_dtype("FP32"), std::nullopt);
 }
 
+TEST(DType, TableFollowsTheEnum) {
+  for (DType t : all_dtypes()) EXPECT_EQ(traits(t).type, t) << to_string(t);
+  EXPECT_EQ(all_dtypes().size(), 7u);
+  EXPECT_FALSE(traits(DType::int32).floating);
+  EXPECT_EQ(traits(DType::bf16).nccl_name, "ncclBfloat16");
+  EXPECT_EQ(traits(DType::tf32).nccl_name, "");   // NCCL reduces tf32 data as fp32
+  EXPECT_EQ(traits(DType::fp8).cuda_name, "CUDA_R_8F_E4M3");
+  EXPECT_EQ(traits(DType::fp16).numpy_name, "float16");
+  // bf16 and fp16 are accumulated in fp32 on a GPU's matrix units, and rounded on output.
+  EXPECT_EQ(traits(DType::bf16).gpu_accumulation_roundoff, 0x1.0p-24);
+  EXPECT_EQ(traits(DType::bf16).output_roundoff, 0x1.0p-8);
+  EXPECT_EQ(traits(DType::fp32).output_roundoff, 0);
+}
+
+TEST(DType, ByPrecisionPutsFp16BeforeBf16AndLeavesIntegersOut) {
+  const std::vector<DType> expected = {DType::fp64, DType::fp32, DType::tf32, DType::fp16, DType::bf16, DType::fp8};
+  EXPECT_EQ(dtypes_by_precision(), expected);
+}
+
 }  // namespace
 }  // namespace rackqual

@@ -78,12 +78,12 @@ TEST(Collective, SumTolerance) {
 }
 
 TEST(GemmCheck, UnitRoundoff) {
-  EXPECT_EQ(gemm::unit_roundoff("fp64"), 0x1.0p-53);
-  EXPECT_EQ(gemm::unit_roundoff("fp32"), 0x1.0p-24);
-  EXPECT_EQ(gemm::unit_roundoff("tf32"), 0x1.0p-11);
-  EXPECT_EQ(gemm::unit_roundoff("bf16"), 0x1.0p-8);
-  EXPECT_EQ(gemm::unit_roundoff("fp16"), 0x1.0p-11);
-  EXPECT_EQ(gemm::unit_roundoff("fp8"), 0x1.0p-4);
+  EXPECT_EQ(gemm::unit_roundoff(DType::fp64), 0x1.0p-53);
+  EXPECT_EQ(gemm::unit_roundoff(DType::fp32), 0x1.0p-24);
+  EXPECT_EQ(gemm::unit_roundoff(DType::tf32), 0x1.0p-11);
+  EXPECT_EQ(gemm::unit_roundoff(DType::bf16), 0x1.0p-8);
+  EXPECT_EQ(gemm::unit_roundoff(DType::fp16), 0x1.0p-11);
+  EXPECT_EQ(gemm::unit_roundoff(DType::fp8), 0x1.0p-4);
 }
 
 TEST(GemmCheck, Tolerance) {

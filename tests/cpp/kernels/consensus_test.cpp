@@ -15,7 +15,7 @@ namespace rackqual {
 namespace {
 
 const transformer::Shape small{16, 2, 8, 2, 2, 32};
-constexpr model::Precision fp32{model::DType::f32, model::DType::f32, model::DType::f32};
+constexpr model::Precision fp32{DType::fp32, DType::fp32, DType::fp32};
 
 TEST(ConsensusText, HashesAreSixteenHexDigits) {
   EXPECT_EQ(consensus::hex(0x1a2bull), "0000000000001a2b");

@@ -16,41 +16,41 @@ namespace rackqual {
 namespace {
 
 TEST(GemmGpuCheck, AccumulationRoundoff) {
-  EXPECT_EQ(gemm::accumulation_roundoff("fp64"), 0x1.0p-53);
-  EXPECT_EQ(gemm::accumulation_roundoff("fp32"), 0x1.0p-24);
-  EXPECT_EQ(gemm::accumulation_roundoff("tf32"), 0x1.0p-11);
-  EXPECT_EQ(gemm::accumulation_roundoff("bf16"), 0x1.0p-24);
-  EXPECT_EQ(gemm::accumulation_roundoff("fp16"), 0x1.0p-24);
-  EXPECT_EQ(gemm::accumulation_roundoff("fp8"), 0x1.0p-12);
+  EXPECT_EQ(gemm::accumulation_roundoff(DType::fp64), 0x1.0p-53);
+  EXPECT_EQ(gemm::accumulation_roundoff(DType::fp32), 0x1.0p-24);
+  EXPECT_EQ(gemm::accumulation_roundoff(DType::tf32), 0x1.0p-11);
+  EXPECT_EQ(gemm::accumulation_roundoff(DType::bf16), 0x1.0p-24);
+  EXPECT_EQ(gemm::accumulation_roundoff(DType::fp16), 0x1.0p-24);
+  EXPECT_EQ(gemm::accumulation_roundoff(DType::fp8), 0x1.0p-12);
 }
 
 TEST(GemmGpuCheck, OutputRoundoff) {
-  EXPECT_EQ(gemm::output_roundoff("fp64"), 0.0);
-  EXPECT_EQ(gemm::output_roundoff("fp32"), 0.0);
-  EXPECT_EQ(gemm::output_roundoff("tf32"), 0.0);
-  EXPECT_EQ(gemm::output_roundoff("bf16"), 0x1.0p-8);
-  EXPECT_EQ(gemm::output_roundoff("fp16"), 0x1.0p-11);
-  EXPECT_EQ(gemm::output_roundoff("fp8"), 0x1.0p-8);   // fp8 inputs write bf16
+  EXPECT_EQ(gemm::output_roundoff(DType::fp64), 0.0);
+  EXPECT_EQ(gemm::output_roundoff(DType::fp32), 0.0);
+  EXPECT_EQ(gemm::output_roundoff(DType::tf32), 0.0);
+  EXPECT_EQ(gemm::output_roundoff(DType::bf16), 0x1.0p-8);
+  EXPECT_EQ(gemm::output_roundoff(DType::fp16), 0x1.0p-11);
+  EXPECT_EQ(gemm::output_roundoff(DType::fp8), 0x1.0p-8);   // fp8 inputs write bf16
 }
 
 TEST(GemmGpuCheck, HostRoundoffUnchanged) {
-  EXPECT_EQ(gemm::unit_roundoff("bf16"), 0x1.0p-8);
-  EXPECT_EQ(gemm::unit_roundoff("fp8"), 0x1.0p-4);
+  EXPECT_EQ(gemm::unit_roundoff(DType::bf16), 0x1.0p-8);
+  EXPECT_EQ(gemm::unit_roundoff(DType::fp8), 0x1.0p-4);
 }
 
 TEST(GemmGpuCheck, BoundAddsAccumulationAndOutputRounding) {
   const double ref = -3, magnitude = 100;
   // Output in the accumulation type: the accumulation term alone.
-  EXPECT_DOUBLE_EQ(gemm::gpu_bound("fp32", 4096, ref, magnitude), gemm::tolerance(4096, 0x1.0p-24) * magnitude);
-  EXPECT_DOUBLE_EQ(gemm::gpu_bound("fp64", 16, ref, magnitude), gemm::tolerance(16, 0x1.0p-53) * magnitude);
+  EXPECT_DOUBLE_EQ(gemm::gpu_bound(DType::fp32, 4096, ref, magnitude), gemm::tolerance(4096, 0x1.0p-24) * magnitude);
+  EXPECT_DOUBLE_EQ(gemm::gpu_bound(DType::fp64, 16, ref, magnitude), gemm::tolerance(16, 0x1.0p-53) * magnitude);
   // bf16 output: e + 2^-8 (|ref| + e).
   const double e = gemm::tolerance(1024, 0x1.0p-24) * magnitude;
-  EXPECT_DOUBLE_EQ(gemm::gpu_bound("bf16", 1024, ref, magnitude), e + 0x1.0p-8 * (3 + e));
+  EXPECT_DOUBLE_EQ(gemm::gpu_bound(DType::bf16, 1024, ref, magnitude), e + 0x1.0p-8 * (3 + e));
   const double e8 = gemm::tolerance(1024, 0x1.0p-12) * magnitude;
-  EXPECT_DOUBLE_EQ(gemm::gpu_bound("fp8", 1024, ref, magnitude), e8 + 0x1.0p-8 * (3 + e8));
+  EXPECT_DOUBLE_EQ(gemm::gpu_bound(DType::fp8, 1024, ref, magnitude), e8 + 0x1.0p-8 * (3 + e8));
   // Grows with k and with the size of the result.
-  EXPECT_LT(gemm::gpu_bound("fp16", 100, ref, magnitude), gemm::gpu_bound("fp16", 10000, ref, magnitude));
-  EXPECT_LT(gemm::gpu_bound("fp16", 100, 1, magnitude), gemm::gpu_bound("fp16", 100, 50, magnitude));
+  EXPECT_LT(gemm::gpu_bound(DType::fp16, 100, ref, magnitude), gemm::gpu_bound(DType::fp16, 10000, ref, magnitude));
+  EXPECT_LT(gemm::gpu_bound(DType::fp16, 100, 1, magnitude), gemm::gpu_bound(DType::fp16, 100, 50, magnitude));
 }
 
 TEST(GemmGpuCheck, DotReferenceOfRowAndColumn) {
@@ -70,10 +70,10 @@ TEST(GemmGpuCheck, DotReferenceOfRowAndColumn) {
 TEST(GemmGpuCheck, OneUlpAtUnitScaleFails) {
   const double one = 1;
   const auto [ref, magnitude] = gemm::dot_reference(&one, &one, 1);
-  for (const auto& [dtype, ulp] : {std::pair<std::string, double>{"bf16", 0x1.0p-7}, {"fp16", 0x1.0p-10}, {"fp8", 0x1.0p-7}}) {
+  for (const auto& [dtype, ulp] : {std::pair<DType, double>{DType::bf16, 0x1.0p-7}, {DType::fp16, 0x1.0p-10}, {DType::fp8, 0x1.0p-7}}) {
     const double bound = gemm::gpu_bound(dtype, 1, ref, magnitude);
-    EXPECT_LE(std::fabs(1.0 - ref), bound) << dtype;
-    EXPECT_GT(std::fabs(1.0 + ulp - ref), bound) << dtype;
+    EXPECT_LE(std::fabs(1.0 - ref), bound) << to_string(dtype);
+    EXPECT_GT(std::fabs(1.0 + ulp - ref), bound) << to_string(dtype);
   }
 }
 
@@ -100,7 +100,7 @@ float round_nearest_even(float x, int bits) {
 // type's mantissa, products accumulated one by one in fp32 with `accumulator_bits` kept by
 // truncation, and the result rounded to the output type.
 struct Simulation {
-  std::string dtype;
+  DType dtype;
   int input_bits;        // mantissa bits of the stored inputs
   int multiply_bits;     // mantissa bits the multiplier sees (tf32: 10 of fp32's 23)
   int accumulator_bits;
@@ -108,7 +108,7 @@ struct Simulation {
 };
 
 double simulate(const Simulation& s, const std::vector<double>& row, const std::vector<double>& column) {
-  if (s.dtype == "fp64") {
+  if (s.dtype == DType::fp64) {
     double sum = 0;   // the reverse of the reference's order
     for (std::size_t l = row.size(); l-- > 0;) sum += row[l] * column[l];
     return sum;
@@ -125,8 +125,8 @@ double simulate(const Simulation& s, const std::vector<double>& row, const std::
 
 TEST(GemmGpuCheck, BoundAdmitsSimulatedGpuArithmetic) {
   const Simulation simulations[] = {
-      {"fp64", 52, 52, 52, 52}, {"fp32", 23, 23, 23, 23}, {"tf32", 23, 10, 23, 23},
-      {"bf16", 7, 7, 23, 7},    {"fp16", 10, 10, 23, 10}, {"fp8", 3, 3, 13, 7},
+      {DType::fp64, 52, 52, 52, 52}, {DType::fp32, 23, 23, 23, 23}, {DType::tf32, 23, 10, 23, 23},
+      {DType::bf16, 7, 7, 23, 7},    {DType::fp16, 10, 10, 23, 10}, {DType::fp8, 3, 3, 13, 7},
   };
   for (const auto& s : simulations)
     for (const std::int64_t k : {1, 7, 64, 4096}) {
@@ -142,7 +142,7 @@ TEST(GemmGpuCheck, BoundAdmitsSimulatedGpuArithmetic) {
         const auto [ref, magnitude] = gemm::dot_reference(row.data(), column.data(), k);
         const double got = simulate(s, row, column);
         ASSERT_LE(std::fabs(got - ref), gemm::gpu_bound(s.dtype, k, ref, magnitude))
-            << s.dtype << " k=" << k << " trial " << trial;
+            << to_string(s.dtype) << " k=" << k << " trial " << trial;
       }
     }
 }
@@ -156,9 +156,9 @@ TEST(GemmGpuCheck, RoundNearestEvenMatchesBf16) {
 TEST(GemmGpuCheck, LargestFiniteOutputFails) {
   for (const std::int64_t k : {1, 4096, 65536}) {
     const double ref = std::sqrt(static_cast<double>(k)) / 3, magnitude = static_cast<double>(k) / 4;
-    EXPECT_GT(std::fabs(65504 - ref), gemm::gpu_bound("fp16", k, ref, magnitude));
-    EXPECT_GT(std::fabs(0x1.fep127 - ref), gemm::gpu_bound("bf16", k, ref, magnitude));
-    EXPECT_GT(std::fabs(0x1.fep127 - ref), gemm::gpu_bound("fp8", k, ref, magnitude));
+    EXPECT_GT(std::fabs(65504 - ref), gemm::gpu_bound(DType::fp16, k, ref, magnitude));
+    EXPECT_GT(std::fabs(0x1.fep127 - ref), gemm::gpu_bound(DType::bf16, k, ref, magnitude));
+    EXPECT_GT(std::fabs(0x1.fep127 - ref), gemm::gpu_bound(DType::fp8, k, ref, magnitude));
   }
 }
 

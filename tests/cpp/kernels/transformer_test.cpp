@@ -29,10 +29,9 @@ namespace {
 using transformer::Layout;
 using transformer::Shape;
 using transformer::Tensor;
-using model::DType;
 
-constexpr model::Precision fp64{DType::f64, DType::f64, DType::f64};
-constexpr model::Precision fp32{DType::f32, DType::f32, DType::f32};
+constexpr model::Precision fp64{DType::fp64, DType::fp64, DType::fp64};
+constexpr model::Precision fp32{DType::fp32, DType::fp32, DType::fp32};
 
 // |got - want| within a relative 1e-5 or an absolute 1e-8.
 bool close(double got, double want, double rel = 1e-5, double abs = 1e-8) {
@@ -80,7 +79,7 @@ TEST(TransformerLayout, TensorsTileTheBuffer) {
 TEST(TransformerLayout, InitialisationMatchesElementFormula) {
   const Layout layout(tiny);
   host::TransformerPrimitives primitives;
-  const model::View weights = primitives.allocate(DType::f64, layout.total());
+  const model::View weights = primitives.allocate(DType::fp64, layout.total());
   primitives.initialise(layout, 9, weights);
   const std::vector<double> w = model::read_values(primitives, weights);
   for (std::int64_t i = 0; i < layout.total(); ++i) ASSERT_EQ(w[i], transformer::initial_weight<double>(layout, i, 9)) << i;
@@ -218,9 +217,9 @@ TEST(TransformerModel, RejectsBadShapes) {
 
 TEST(TransformerModel, OutOfMemoryNamesTheBytesAskedFor) {
   host::TransformerPrimitives primitives;
-  primitives.allocate(DType::f32, 1024);
+  primitives.allocate(DType::fp32, 1024);
   try {
-    primitives.allocate(DType::f32, std::int64_t{1} << 58);
+    primitives.allocate(DType::fp32, std::int64_t{1} << 58);
     FAIL() << "2^60 bytes allocated";
   } catch (const model::OutOfMemory& e) {
     EXPECT_EQ(e.bytes(), std::size_t{1} << 60);
@@ -411,7 +410,7 @@ TEST(TransformerTrainingStep, InjectedErrorFailsTheCheck) {
 // backward order, each once per step, and the step still trains.
 TEST(TransformerTrainingStep, ExchangesBucketsInBackwardOrderInTheExchangeType) {
   host::TransformerPrimitives primitives;
-  model::TrainingStep step(primitives, small, model::Precision{DType::f32, DType::f32, DType::bf16}, 0);
+  model::TrainingStep step(primitives, small, model::Precision{DType::fp32, DType::fp32, DType::bf16}, 0);
   TwinRanks twins(primitives);
   step.run(twins);
   const auto buckets = model::gradient_buckets(Layout(small));

@@ -61,7 +61,7 @@ TEST(KindMemory, P2pHoldsWhatItSendsAndWhatArrivesFromEachSide) {
 TEST(KindMemory, TransformerStepIsWhatTheModelAllocates) {
   const transformer::Shape shape{64, 4, 32, 2, 3, 100};
   host::TransformerPrimitives primitives;
-  const model::Model model(primitives, shape, model::Precision{model::DType::f32, model::DType::f32, model::DType::f32});
+  const model::Model model(primitives, shape, model::Precision{DType::fp32, DType::fp32, DType::fp32});
   EXPECT_DOUBLE_EQ(transformer::resident_bytes(shape, 4, 4), static_cast<double>(primitives.held()));
 
   const MemoryNeed step = need("transformer_step", {{"hidden", "64"}, {"heads", "4"}, {"seq", "32"}, {"micro_batch", "2"},
