@@ -13,14 +13,17 @@ import unittest
 from test_gpu import BIN, MPIEXEC, SKIP, gpu_count
 
 STEP = "{hidden: 256, heads: 4, seq: 128, micro_batch: 2, layers: 2, vocab: 1024, dtype: bf16, consensus: 'true'}"
+# Criteria healthy parts meet at these sizes (test_gpu.py says why the platform's defaults do not).
+GEMM = "criteria: {tflops: {min_fraction_of_peak: 0.2}}"
+STEP_CRITERIA = "criteria: {mfu: {min_fraction_of_group_median: 0.5}, step_time_s: {max: 0.5}}"
 SUITE = f"""name: consensus-gpu
 platform: auto
 defaults: {{repetitions: 2, min_time: 0.02s, deadline: 120s}}
 checks:
-  - {{id: gemm-a, kind: gemm, params: {{m: 2048, n: 2048, k: 2048, dtype: bf16, consensus: 'true'}}}}
-  - {{id: gemm-b, kind: gemm, params: {{m: 2048, n: 2048, k: 2048, dtype: bf16, consensus: 'true'}}}}
-  - {{id: step-a, kind: transformer_step, scope: node, params: {STEP}}}
-  - {{id: step-b, kind: transformer_step, scope: node, params: {STEP}}}
+  - {{id: gemm-a, kind: gemm, params: {{m: 2048, n: 2048, k: 2048, dtype: bf16, consensus: 'true'}}, {GEMM}}}
+  - {{id: gemm-b, kind: gemm, params: {{m: 2048, n: 2048, k: 2048, dtype: bf16, consensus: 'true'}}, {GEMM}}}
+  - {{id: step-a, kind: transformer_step, scope: node, params: {STEP}, {STEP_CRITERIA}}}
+  - {{id: step-b, kind: transformer_step, scope: node, params: {STEP}, {STEP_CRITERIA}}}
 """
 
 
