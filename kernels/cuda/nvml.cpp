@@ -28,12 +28,23 @@ constexpr unsigned NVML_TEMPERATURE_GPU = 0;                                    
 constexpr unsigned NVML_MEMORY_ERROR_TYPE_CORRECTED = 0;                            // nvmlMemoryErrorType_t
 constexpr unsigned NVML_MEMORY_ERROR_TYPE_UNCORRECTED = 1;
 constexpr unsigned NVML_VOLATILE_ECC = 0, NVML_AGGREGATE_ECC = 1;                   // nvmlEccCounterType_t
-// nvmlPerfPolicyType_t: NVML_PERF_POLICY_POWER = 0, _THERMAL = 1, _SYNC_BOOST = 2, _BOARD_LIMIT = 3,
-// _LOW_UTILIZATION = 4, _RELIABILITY = 5: how long each held the clocks below the applications clocks.
-constexpr std::pair<unsigned, const char*> kPerfPolicies[] = {
-    {0, "power"}, {1, "thermal"}, {2, "sync_boost"}, {3, "board_limit"}, {4, "low_utilization"}, {5, "reliability"}};
+// How long each performance policy held the clocks below the applications clocks: read as the
+// field value nvml.h names for it (NVML_FI_DEV_CLOCKS_EVENT_REASON_SW_POWER_CAP 74, _SW_THERM_SLOWDOWN
+// 269, _SYNC_BOOST 76, NVML_FI_DEV_PERF_POLICY_BOARD_LIMIT 77, _LOW_UTILIZATION 78, _RELIABILITY 79,
+// its translation of the deprecated nvmlDeviceGetViolationStatus), else through that call with the
+// nvmlPerfPolicyType_t (NVML_PERF_POLICY_POWER 0, _THERMAL 1, _SYNC_BOOST 2, _BOARD_LIMIT 3,
+// _LOW_UTILIZATION 4, _RELIABILITY 5).
+struct PerfPolicy {
+  unsigned policy;
+  unsigned field;
+  const char* name;
+};
+constexpr PerfPolicy kPerfPolicies[] = {{0, 74, "power"},      {1, 269, "thermal"},        {2, 76, "sync_boost"},
+                                        {3, 77, "board_limit"}, {4, 78, "low_utilization"}, {5, 79, "reliability"}};
 constexpr unsigned NVML_FEATURE_ENABLED = 1;                                        // nvmlEnableState_t
-constexpr unsigned NVML_NVLINK_MAX_LINKS = 18;  // as in current headers
+// NVML_NVLINK_MAX_LINKS: 18 in nvml.h up to NVML 13.0, 36 in NVML 13.4's. Links past a device's own
+// are refused and left out, so the larger bound serves every driver.
+constexpr unsigned kNvlinkMaxLinks = 36;
 
 // nvmlViolationTime_t as NVML's reference documents it: two unsigned long long fields.
 struct nvmlViolationTime_t {
@@ -41,6 +52,29 @@ struct nvmlViolationTime_t {
   unsigned long long violationTime;  // ns, cumulative
 };
 static_assert(sizeof(nvmlViolationTime_t) == 16);
+// nvmlFieldValue_t (nvmlDeviceGetFieldValues) and its value union, as nvml.h declares them.
+union nvmlValue_t {
+  double dVal;
+  int siVal;
+  unsigned uiVal;
+  unsigned long ulVal;
+  unsigned long long ullVal;
+  long long sllVal;
+  unsigned short usVal;
+};
+struct nvmlFieldValue_t {
+  unsigned fieldId;
+  unsigned scopeId;
+  long long timestamp;    // us
+  long long latencyUsec;
+  int valueType;          // nvmlValueType_t
+  nvmlReturn_t nvmlReturn;
+  nvmlValue_t value;
+};
+static_assert(sizeof(nvmlFieldValue_t) == 40);
+// nvmlValueType_t: the integer types a counter may come as.
+constexpr int NVML_VALUE_TYPE_UNSIGNED_INT = 1, NVML_VALUE_TYPE_UNSIGNED_LONG = 2,
+              NVML_VALUE_TYPE_UNSIGNED_LONG_LONG = 3, NVML_VALUE_TYPE_SIGNED_LONG_LONG = 4;
 struct nvmlTemperature_v1_t {
   unsigned version;
   unsigned sensorType;
@@ -62,15 +96,18 @@ constexpr std::pair<unsigned long long, const char*> kReasonNames[] = {
     {kHwThermalSlowdown, "hw_thermal_slowdown"},
     {kHwPowerBrakeSlowdown, "hw_power_brake_slowdown"},
     {0x100, "display_clock_setting"},
+    {0x200, "board_limit"},   // nvmlClocksEventReasonBoardLimit, from NVML 13.4's nvml.h
+    {0x400, "reliability"},   // nvmlClocksEventReasonReliability
 };
 // The reasons that mean the clocks were held down by heat or the hardware. The power cap
 // (kSwPowerCap) is not among them: a GPU under full load is meant to run at its power limit.
 constexpr unsigned long long kThrottleReasons =
     kHwSlowdown | kSwThermalSlowdown | kHwThermalSlowdown | kHwPowerBrakeSlowdown;
 
-// nvmlGpuFabricInfo_t (nvmlDeviceGetGpuFabricInfo) and nvmlGpuFabricInfo_v2_t
-// (nvmlDeviceGetGpuFabricInfoV), as NVML's reference documents them; state is an unsigned char
-// (nvmlGpuFabricState_t: NOT_SUPPORTED 0, NOT_STARTED 1, IN_PROGRESS 2, COMPLETED 3).
+// nvmlGpuFabricInfo_t (nvmlDeviceGetGpuFabricInfo) and nvmlGpuFabricInfo_v3_t
+// (nvmlDeviceGetGpuFabricInfoV), as nvml.h declares them; state is an unsigned char
+// (nvmlGpuFabricState_t: NOT_SUPPORTED 0, NOT_STARTED 1, IN_PROGRESS 2, COMPLETED 3). The v2 struct
+// is v3 without its last field, healthSummary, so one v3 buffer serves a call for either version.
 constexpr unsigned kFabricUuidLength = 16;
 struct nvmlGpuFabricInfo_t {
   unsigned char clusterUuid[kFabricUuidLength];
@@ -78,19 +115,23 @@ struct nvmlGpuFabricInfo_t {
   unsigned cliqueId;
   unsigned char state;
 };
-struct nvmlGpuFabricInfo_v2_t {
+struct nvmlGpuFabricInfo_v3_t {
   unsigned version;
   unsigned char clusterUuid[kFabricUuidLength];
   nvmlReturn_t status;
   unsigned cliqueId;
   unsigned char state;
-  unsigned healthMask;
+  unsigned healthMask;          // v2 and later
+  unsigned char healthSummary;  // v3
 };
-static_assert(sizeof(nvmlGpuFabricInfo_t) == 28 && sizeof(nvmlGpuFabricInfo_v2_t) == 36);
-// NVML_STRUCT_VERSION(GpuFabricInfo, 2)
-constexpr unsigned nvmlGpuFabricInfo_v2 = sizeof(nvmlGpuFabricInfo_v2_t) | (2u << 24);
+static_assert(sizeof(nvmlGpuFabricInfo_t) == 28 && sizeof(nvmlGpuFabricInfo_v3_t) == 40);
+// NVML_STRUCT_VERSION(GpuFabricInfo, 3) and (GpuFabricInfo, 2): sizeof(nvmlGpuFabricInfo_v2_t) is 36.
+constexpr unsigned nvmlGpuFabricInfo_v3 = sizeof(nvmlGpuFabricInfo_v3_t) | (3u << 24);
+constexpr unsigned nvmlGpuFabricInfo_v2 = 36u | (2u << 24);
 constexpr const char* kFabricStates[] = {"not_supported", "not_started", "in_progress", "completed"};
 constexpr unsigned char kFabricCompleted = 3;
+// NVML_GPU_FABRIC_HEALTH_SUMMARY_*: NOT_SUPPORTED 0 (left empty), HEALTHY 1, UNHEALTHY 2, LIMITED_CAPACITY 3.
+constexpr const char* kFabricHealthSummaries[] = {"", "healthy", "unhealthy", "limited_capacity"};
 
 using InitFn = nvmlReturn_t (*)();
 using ErrorStringFn = const char* (*)(nvmlReturn_t);
@@ -104,8 +145,9 @@ using TemperatureVFn = nvmlReturn_t (*)(nvmlDevice_t, nvmlTemperature_v1_t*);
 using EccFn = nvmlReturn_t (*)(nvmlDevice_t, unsigned, unsigned, unsigned long long*);
 using RemappedRowsFn = nvmlReturn_t (*)(nvmlDevice_t, unsigned*, unsigned*, unsigned*, unsigned*);
 using ViolationFn = nvmlReturn_t (*)(nvmlDevice_t, unsigned, nvmlViolationTime_t*);
+using FieldValuesFn = nvmlReturn_t (*)(nvmlDevice_t, int, nvmlFieldValue_t*);
 using FabricFn = nvmlReturn_t (*)(nvmlDevice_t, nvmlGpuFabricInfo_t*);
-using FabricVFn = nvmlReturn_t (*)(nvmlDevice_t, nvmlGpuFabricInfo_v2_t*);
+using FabricVFn = nvmlReturn_t (*)(nvmlDevice_t, nvmlGpuFabricInfo_v3_t*);
 
 // ---- helpers ----
 
@@ -134,6 +176,27 @@ std::string one_line(std::string s) {
   return s;
 }
 
+// A counter read as a field value; nothing where the driver did not fill it.
+std::optional<unsigned long long> field_counter(const nvmlFieldValue_t& v) {
+  if (v.nvmlReturn != NVML_SUCCESS) return std::nullopt;
+  switch (v.valueType) {
+    case NVML_VALUE_TYPE_UNSIGNED_LONG_LONG: return v.value.ullVal;
+    case NVML_VALUE_TYPE_UNSIGNED_LONG: return v.value.ulVal;
+    case NVML_VALUE_TYPE_UNSIGNED_INT: return v.value.uiVal;
+    case NVML_VALUE_TYPE_SIGNED_LONG_LONG:
+      if (v.value.sllVal >= 0) return static_cast<unsigned long long>(v.value.sllVal);
+      return std::nullopt;
+    default: return std::nullopt;
+  }
+}
+
+std::string fabric_uuid(const unsigned char* b) {
+  char uuid[40];
+  std::snprintf(uuid, sizeof uuid, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0], b[1], b[2],
+                b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14], b[15]);
+  return uuid;
+}
+
 }  // namespace
 
 struct Nvml::Api {
@@ -155,6 +218,7 @@ struct Nvml::Api {
   DeviceUintFn pcie_gen = nullptr, pcie_max_gen = nullptr, pcie_width = nullptr, pcie_max_width = nullptr;
   DeviceKindUintFn nvlink_state = nullptr;
   ViolationFn violation = nullptr;
+  FieldValuesFn field_values = nullptr;
   FabricFn fabric = nullptr;
   FabricVFn fabric_v = nullptr;
 
@@ -189,7 +253,8 @@ struct Nvml::Api {
     resolve(pcie_width, "nvmlDeviceGetCurrPcieLinkWidth");
     resolve(pcie_max_width, "nvmlDeviceGetMaxPcieLinkWidth");
     resolve(nvlink_state, "nvmlDeviceGetNvLinkState");
-    resolve(violation, "nvmlDeviceGetViolationStatus");
+    resolve(violation, "nvmlDeviceGetViolationStatus");  // deprecated in NVML 13.0
+    resolve(field_values, "nvmlDeviceGetFieldValues");
     resolve(fabric_v, "nvmlDeviceGetGpuFabricInfoV");   // newer drivers
     resolve(fabric, "nvmlDeviceGetGpuFabricInfo");
   }
@@ -241,7 +306,7 @@ struct Nvml::Api {
   // The links NVML answers for; null when it answers for none (no NVLink, or not supported).
   json nvlinks(nvmlDevice_t device) const {
     json links = json::array();
-    for (unsigned link = 0; link < NVML_NVLINK_MAX_LINKS; ++link)
+    for (unsigned link = 0; link < kNvlinkMaxLinks; ++link)
       if (const auto state = query<unsigned>(nvlink_state, device, link))
         links.push_back({{"link", link}, {"active", *state == NVML_FEATURE_ENABLED}});
     return links.empty() ? json(nullptr) : links;
@@ -253,12 +318,42 @@ struct Nvml::Api {
     return t.violationTime;
   }
 
-  // Every performance policy's cumulative violation time (null where the driver lacks it).
+  // Every performance policy's cumulative violation time: its field value, else the older call
+  // (null where the driver has neither).
   json violations_ns(nvmlDevice_t device) const {
+    nvmlFieldValue_t values[std::size(kPerfPolicies)] = {};
+    for (std::size_t i = 0; i < std::size(kPerfPolicies); ++i) values[i].fieldId = kPerfPolicies[i].field;
+    const bool read = field_values && field_values(device, static_cast<int>(std::size(values)), values) == NVML_SUCCESS;
     json out = json::object();
-    for (const auto& [policy, name] : kPerfPolicies) out[name] = violation_ns(device, policy);
+    for (std::size_t i = 0; i < std::size(kPerfPolicies); ++i) {
+      const auto ns = read ? field_counter(values[i]) : std::nullopt;
+      out[kPerfPolicies[i].name] = ns ? json(*ns) : violation_ns(device, kPerfPolicies[i].policy);
+    }
     return out;
   }
+
+  // The device's fabric information through the newest call and struct the driver knows:
+  // nvmlDeviceGetGpuFabricInfoV with v3, then v2, then nvmlDeviceGetGpuFabricInfo (version 0).
+  std::optional<nvmlGpuFabricInfo_v3_t> fabric_info(nvmlDevice_t device) const {
+    for (const unsigned version : {nvmlGpuFabricInfo_v3, nvmlGpuFabricInfo_v2}) {
+      nvmlGpuFabricInfo_v3_t info{};
+      info.version = version;
+      if (fabric_v && fabric_v(device, &info) == NVML_SUCCESS) {
+        info.version = version;
+        return info;
+      }
+    }
+    nvmlGpuFabricInfo_t old{};
+    if (!fabric || fabric(device, &old) != NVML_SUCCESS) return std::nullopt;
+    nvmlGpuFabricInfo_v3_t info{};
+    std::copy(std::begin(old.clusterUuid), std::end(old.clusterUuid), std::begin(info.clusterUuid));
+    info.status = old.status;
+    info.cliqueId = old.cliqueId;
+    info.state = old.state;
+    return info;
+  }
+
+  std::optional<GpuFabric> gpu_fabric(nvmlDevice_t device) const;
 
   json power_w(nvmlDevice_t device) const {
     const auto milliwatts = query<unsigned>(power, device);
@@ -311,6 +406,7 @@ nlohmann::json Nvml::snapshot(const std::string& pci_bus_id) const {
     return {{"available", false}, {"why", one_line("no NVML device at " + pci_bus_id + ": " + a.error_text(rc))}};
 
   const std::string driver = driver_version();
+  const auto fabric = a.gpu_fabric(d);
   return {
       {"available", true},
       {"pci_bus_id", pci_bus_id},
@@ -337,6 +433,7 @@ nlohmann::json Nvml::snapshot(const std::string& pci_bus_id) const {
         {"max_width", or_null(query<unsigned>(a.pcie_max_width, d))}}},
       {"nvlink", a.nvlinks(d)},
       {"violation_ns", a.violations_ns(d)},
+      {"fabric", fabric ? fabric->to_json() : json(nullptr)},
   };
 }
 
@@ -352,40 +449,80 @@ nlohmann::json Nvml::sample(const std::string& pci_bus_id) const {
           {"clock_event_mask", or_null(a.clock_mask(d))}};
 }
 
+// A cluster UUID of zeros is no multi-node fabric: Fabric Manager registers the GPUs of a
+// single-node NVSwitch system (HGX/DGX H100, H200, B200) so, and NCCL reads it as no MNNVL.
 std::optional<std::string> GpuFabric::domain() const {
-  if (!registered) return std::nullopt;
+  if (!registered || cluster_uuid.empty() || cluster_uuid == "00000000-0000-0000-0000-000000000000") return std::nullopt;
   return cluster_uuid + "/" + std::to_string(clique_id);
+}
+
+namespace {
+
+// One two-bit field of the fabric health mask (NVML_GPU_FABRIC_HEALTH_MASK_*: 1 TRUE, 2 FALSE,
+// 0 NOT_SUPPORTED): true, false, or null where not supported.
+json health_flag(unsigned mask, unsigned shift) {
+  const unsigned v = (mask >> shift) & 0x3;
+  return v == 1 ? json(true) : v == 2 ? json(false) : json(nullptr);
+}
+
+// NVML_GPU_FABRIC_HEALTH_MASK_INCORRECT_CONFIGURATION_*, in order from 1; 0 is NOT_SUPPORTED.
+constexpr const char* kIncorrectConfigurations[] = {"none",         "incorrect_sysguid",    "incorrect_chassis_sn",
+                                                    "no_partition", "insufficient_nvlinks", "incompatible_gpu_fw",
+                                                    "invalid_location"};
+
+}  // namespace
+
+nlohmann::json GpuFabric::health() const {
+  if (!health_mask) return nullptr;
+  const unsigned m = *health_mask, config = (m >> 8) & 0xf;  // NVML_GPU_FABRIC_HEALTH_MASK_SHIFT_* and _WIDTH_*
+  json incorrect = nullptr;
+  if (config >= 1 && config <= std::size(kIncorrectConfigurations)) incorrect = kIncorrectConfigurations[config - 1];
+  else if (config != 0) incorrect = "unknown (" + std::to_string(config) + ")";
+  return {{"degraded_bw", health_flag(m, 0)},
+          {"route_recovery", health_flag(m, 2)},
+          {"route_unhealthy", health_flag(m, 4)},
+          {"access_timeout_recovery", health_flag(m, 6)},
+          {"incorrect_configuration", incorrect}};
+}
+
+nlohmann::json GpuFabric::to_json() const {
+  const auto d = domain();
+  return {{"state", state},
+          {"registered", registered},
+          {"status", status},
+          {"cluster_uuid", cluster_uuid},
+          {"clique_id", clique_id},
+          {"domain", d ? json(*d) : json(nullptr)},
+          {"health_mask", health_mask ? json(*health_mask) : json(nullptr)},
+          {"health_summary", health_summary},
+          {"health", health()}};
+}
+
+std::optional<GpuFabric> Nvml::Api::gpu_fabric(nvmlDevice_t device) const {
+  const auto info = fabric_info(device);
+  if (!info) return std::nullopt;
+  GpuFabric f;
+  f.state = info->state < std::size(kFabricStates) ? kFabricStates[info->state]
+                                                   : "unknown (" + std::to_string(info->state) + ")";
+  const bool completed = info->state == kFabricCompleted;
+  f.registered = completed && info->status == NVML_SUCCESS;
+  if (completed && info->status != NVML_SUCCESS) f.status = one_line(error_text(info->status));
+  f.cluster_uuid = fabric_uuid(info->clusterUuid);
+  f.clique_id = info->cliqueId;
+  if (info->version == nvmlGpuFabricInfo_v2 || info->version == nvmlGpuFabricInfo_v3) f.health_mask = info->healthMask;
+  if (info->version == nvmlGpuFabricInfo_v3) {
+    const unsigned char summary = info->healthSummary;
+    f.health_summary = summary < std::size(kFabricHealthSummaries) ? kFabricHealthSummaries[summary]
+                                                                   : "unknown (" + std::to_string(summary) + ")";
+  }
+  return f;
 }
 
 std::optional<GpuFabric> Nvml::gpu_fabric(const std::string& pci_bus_id) const {
   if (!api_) return std::nullopt;
-  const Api& a = *api_;
   nvmlDevice_t d = nullptr;
-  if (a.handle_by_pci_bus_id(pci_bus_id.c_str(), &d) != NVML_SUCCESS) return std::nullopt;
-  nvmlGpuFabricInfo_v2_t info{};
-  info.version = nvmlGpuFabricInfo_v2;
-  bool read = a.fabric_v && a.fabric_v(d, &info) == NVML_SUCCESS;
-  if (!read && a.fabric) {
-    nvmlGpuFabricInfo_t old{};
-    read = a.fabric(d, &old) == NVML_SUCCESS;
-    std::copy(std::begin(old.clusterUuid), std::end(old.clusterUuid), std::begin(info.clusterUuid));
-    info.status = old.status;
-    info.cliqueId = old.cliqueId;
-    info.state = old.state;
-  }
-  if (!read) return std::nullopt;
-  GpuFabric f;
-  f.state = info.state < std::size(kFabricStates) ? kFabricStates[info.state] : "unknown (" + std::to_string(info.state) + ")";
-  const bool completed = info.state == kFabricCompleted;
-  f.registered = completed && info.status == NVML_SUCCESS;
-  if (completed && info.status != NVML_SUCCESS) f.status = one_line(a.error_text(info.status));
-  const unsigned char* b = info.clusterUuid;
-  char uuid[40];
-  std::snprintf(uuid, sizeof uuid, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0], b[1], b[2],
-                b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14], b[15]);
-  f.cluster_uuid = uuid;
-  f.clique_id = info.cliqueId;
-  return f;
+  if (api_->handle_by_pci_bus_id(pci_bus_id.c_str(), &d) != NVML_SUCCESS) return std::nullopt;
+  return api_->gpu_fabric(d);
 }
 
 namespace {
@@ -452,14 +589,18 @@ json spread(const json& samples, const char* key) {
   return {{"min", values.front()}, {"median", median}, {"max", values.back()}};
 }
 
-// The median SM clock of the samples taken while the GPU was busy (no gpu_idle reason).
+// Whether the clock-event reasons of a reading explain a low SM clock as intended behaviour: the
+// GPU was idle, or nothing but its power limit (nvmlClocksEventReasonSwPowerCap) held the clock.
+bool low_clock_expected(const std::optional<unsigned long long>& mask) {
+  return mask && ((*mask & kGpuIdle) || (*mask & ~kGpuIdle) == kSwPowerCap);
+}
+
+// The median SM clock of the samples whose reasons do not explain a low clock (see above).
 std::optional<double> busy_sm_clock(const json& samples) {
   json busy = json::array();
   if (samples.is_array())
-    for (const auto& sample : samples) {
-      const auto mask = counter(sample, {"clock_event_mask"});
-      if (!(mask && (*mask & kGpuIdle))) busy.push_back(sample);
-    }
+    for (const auto& sample : samples)
+      if (!low_clock_expected(counter(sample, {"clock_event_mask"}))) busy.push_back(sample);
   const json s = spread(busy, "sm_mhz");
   if (s.is_null()) return std::nullopt;
   return s["median"].get<double>();
@@ -482,9 +623,9 @@ json average_power(const json& before, const json& after, double seconds, const 
 // Seconds each performance policy held the clocks down within the window, by policy.
 json violation_seconds(const json& before, const json& after) {
   json violation_s = json::object();
-  for (const auto& [policy, name] : kPerfPolicies) {
-    const auto ns = growth(before, after, {"violation_ns", name});
-    violation_s[name] = ns ? json(static_cast<double>(*ns) / 1e9) : json(nullptr);
+  for (const PerfPolicy& p : kPerfPolicies) {
+    const auto ns = growth(before, after, {"violation_ns", p.name});
+    violation_s[p.name] = ns ? json(static_cast<double>(*ns) / 1e9) : json(nullptr);
   }
   return violation_s;
 }
@@ -506,11 +647,11 @@ std::string throttle_reasons(const json& before, const json& after, const json& 
   if (const auto ns = growth(before, after, {"violation_ns", "thermal"}); ns && *ns > 0)
     add("thermal violation " + milliseconds(*ns));
 
-  // A low SM clock counts only while the GPU is busy (NVML does not say it is idle).
+  // A low SM clock counts only while the GPU is busy and not merely at its power limit.
   auto reference = number(after, {"clocks", "sm_default_mhz"});
   if (!reference || *reference <= 0) reference = number(after, {"clocks", "sm_max_mhz"});
   std::optional<double> sm = busy_sm_clock(samples);
-  if (!sm && !(mask && (*mask & kGpuIdle))) sm = number(after, {"clocks", "sm_mhz"});
+  if (!sm && !low_clock_expected(mask)) sm = number(after, {"clocks", "sm_mhz"});
   if (sm && reference && *reference > 0 && *sm < 0.75 * *reference) {
     char text[96];
     std::snprintf(text, sizeof text, "sm clock %.0f MHz < 75%% of %.0f MHz", *sm, *reference);

@@ -196,6 +196,30 @@ TEST(NvmlWindow, PowerCapAloneIsNotThrottled) {
   EXPECT_DOUBLE_EQ(w["violation_s"]["power"].get<double>(), 0.8);
 }
 
+TEST(NvmlWindow, LowClockAtThePowerCapAloneIsNotThrottled) {
+  // Busy at 1200 MHz with nothing but the power limit holding the clock: running as meant to.
+  json w = summarize_window(busy(0x4), busy(0x4), 1.0, samples_at({1200, 1210, 1190}, 0x4));
+  EXPECT_EQ(w["throttled"], false);
+  EXPECT_EQ(w["throttle_reasons"], "");
+
+  json after = busy(0x4);  // no samples: the closing reading, power-capped, is left out too
+  after["clocks"]["sm_mhz"] = 1200;
+  EXPECT_EQ(summarize_window(busy(), after, 1.0)["throttled"], false);
+
+  // The power cap with another reason (sync boost) does not explain the low clock.
+  w = summarize_window(busy(), busy(), 1.0, samples_at({1200, 1210, 1190}, 0x4 | 0x10));
+  EXPECT_EQ(w["throttled"], true);
+  EXPECT_EQ(w["throttle_reasons"], "sm clock 1200 MHz < 75% of 1755 MHz");
+  after["clock_event_reasons"]["mask"] = 0x4 | 0x10;
+  EXPECT_EQ(summarize_window(busy(), after, 1.0)["throttled"], true);
+
+  // Power-capped samples are left out; the others are still judged.
+  json samples = samples_at({1200, 1210}, 0x4);
+  for (const json& s : samples_at({1150, 1160, 1170})) samples.push_back(s);
+  w = summarize_window(busy(), busy(), 1.0, samples);
+  EXPECT_EQ(w["throttle_reasons"], "sm clock 1160 MHz < 75% of 1755 MHz");
+}
+
 TEST(NvmlWindow, LowClockIsJudgedOnTheBusySamples) {
   // Busy at 1200 MHz during the measurement, back at 1800 by the close.
   json samples = samples_at({1200, 1210, 1190});
@@ -318,6 +342,61 @@ TEST_F(FakeNvml, ViolationDeltasOverAWindow) {
   EXPECT_DOUBLE_EQ(w["violation_s"]["power"].get<double>(), 0.0);
 }
 
+TEST_F(FakeNvml, ViolationTimesAreReadAsFieldValues) {
+  fail("nvmlDeviceGetViolationStatus");  // the deprecated call is not needed
+  call<void (*)(int, unsigned long long)>("fake_nvml_add_violation_ns", 1, 7'000'000ull);  // thermal: field 269
+  call<void (*)(int, unsigned long long)>("fake_nvml_add_violation_ns", 5, 9'000ull);      // reliability: field 79
+  Nvml nvml(FAKE_NVML_PATH);
+  EXPECT_EQ(nvml.snapshot("0000:18:00.0")["violation_ns"], json({{"power", 5'000'000},
+                                                                 {"thermal", 7'000'000},
+                                                                 {"sync_boost", 0},
+                                                                 {"board_limit", 0},
+                                                                 {"low_utilization", 0},
+                                                                 {"reliability", 9'000}}));
+}
+
+TEST_F(FakeNvml, ViolationTimeFallsBackToTheOlderCallWhereAFieldIsMissing) {
+  call<void (*)(int, unsigned long long)>("fake_nvml_add_violation_ns", 1, 7'000'000ull);
+  call<void (*)(unsigned)>("fake_nvml_fail_field", 269u);  // a driver without the thermal field
+  Nvml nvml(FAKE_NVML_PATH);
+  EXPECT_EQ(nvml.snapshot("0000:18:00.0")["violation_ns"]["thermal"], 7'000'000);
+
+  fail("nvmlDeviceGetViolationStatus");  // and without the older call: only that field is null
+  json v = nvml.snapshot("0000:18:00.0")["violation_ns"];
+  EXPECT_TRUE(v["thermal"].is_null());
+  EXPECT_EQ(v["power"], 5'000'000);
+
+  call<void (*)()>("fake_nvml_reset");
+  fail("nvmlDeviceGetFieldValues");  // no field values at all: the older call answers every policy
+  v = nvml.snapshot("0000:18:00.0")["violation_ns"];
+  EXPECT_EQ(v["power"], 5'000'000);
+  EXPECT_EQ(v["reliability"], 0);
+}
+
+TEST_F(FakeNvml, PowerCappedLowClockIsNotThrottled) {
+  Nvml nvml(FAKE_NVML_PATH);
+  const json before = nvml.snapshot("0000:18:00.0");
+  call<void (*)(unsigned long long)>("fake_nvml_set_clock_events", 0x4ull);  // sw_power_cap
+  call<void (*)(unsigned)>("fake_nvml_set_sm_clock", 1200u);
+  const json samples = json::array({nvml.sample("0000:18:00.0"), nvml.sample("0000:18:00.0")});
+  json w = summarize_window(before, nvml.snapshot("0000:18:00.0"), 1.0, samples);
+  EXPECT_EQ(w["throttled"], false);
+  EXPECT_EQ(w["sm_clock_mhz"]["median"], 1200.0);
+
+  call<void (*)(unsigned long long)>("fake_nvml_set_clock_events", 0ull);  // no reason given: throttled
+  w = summarize_window(before, nvml.snapshot("0000:18:00.0"), 1.0, json::array({nvml.sample("0000:18:00.0")}));
+  EXPECT_EQ(w["throttle_reasons"], "sm clock 1200 MHz < 75% of 1755 MHz");
+}
+
+TEST_F(FakeNvml, NvlinkLinksPastEighteenAreReported) {
+  call<void (*)(unsigned)>("fake_nvml_set_nvlinks", 36u);  // NVML_NVLINK_MAX_LINKS in NVML 13.4's nvml.h
+  Nvml nvml(FAKE_NVML_PATH);
+  const json links = nvml.snapshot("0000:18:00.0")["nvlink"];
+  ASSERT_EQ(links.size(), 36u);
+  EXPECT_EQ(links[35], json({{"link", 35}, {"active", true}}));
+  EXPECT_EQ(links[2]["active"], false);
+}
+
 TEST_F(FakeNvml, UnknownBusIsUnavailable) {
   Nvml nvml(FAKE_NVML_PATH);
   const json s = nvml.snapshot("0000:99:00.0");
@@ -328,7 +407,8 @@ TEST_F(FakeNvml, UnknownBusIsUnavailable) {
 TEST_F(FakeNvml, FailingCallsLeaveTheirFieldNull) {
   for (const char* f : {"nvmlDeviceGetSerial", "nvmlDeviceGetMaxClockInfo", "nvmlDeviceGetPowerUsage",
                         "nvmlDeviceGetTotalEnergyConsumption", "nvmlDeviceGetRemappedRows", "nvmlDeviceGetNvLinkState",
-                        "nvmlDeviceGetViolationStatus", "nvmlDeviceGetTotalEccErrors", "nvmlDeviceGetCurrPcieLinkWidth",
+                        "nvmlDeviceGetViolationStatus", "nvmlDeviceGetFieldValues", "nvmlDeviceGetTotalEccErrors",
+                        "nvmlDeviceGetCurrPcieLinkWidth",
                         "nvmlDeviceGetCurrentClocksEventReasons", "nvmlDeviceGetCurrentClocksThrottleReasons"})
     fail(f);
   Nvml nvml(FAKE_NVML_PATH);
@@ -436,6 +516,63 @@ TEST_F(FakeNvml, FabricNotYetOrBadlyRegisteredHasNoDomain) {
   EXPECT_FALSE(fabric->registered);
   EXPECT_EQ(fabric->status, "Not Supported");
   EXPECT_EQ(fabric->domain(), std::nullopt);
+}
+
+// A single-node NVSwitch system (HGX/DGX H100, H200, B200): Fabric Manager registers every GPU,
+// completed and successful, in clique 0 with a cluster UUID of zeros. That is no multi-node domain.
+TEST_F(FakeNvml, SingleNodeNvswitchRegistrationHasNoDomain) {
+  const unsigned char zeros[16] = {};
+  call<void (*)(const unsigned char*)>("fake_nvml_set_cluster_uuid", zeros);
+  call<void (*)(unsigned, int, unsigned)>("fake_nvml_set_fabric", 3u, 0, 0u);
+  call<void (*)(unsigned, unsigned, unsigned)>("fake_nvml_set_fabric_health", 0u, 1u, 3u);  // healthy
+  Nvml nvml(FAKE_NVML_PATH);
+  const auto fabric = nvml.gpu_fabric("0000:18:00.0");
+  ASSERT_TRUE(fabric);
+  EXPECT_EQ(fabric->state, "completed");
+  EXPECT_TRUE(fabric->registered);
+  EXPECT_EQ(fabric->cluster_uuid, "00000000-0000-0000-0000-000000000000");
+  EXPECT_EQ(fabric->clique_id, 0u);
+  EXPECT_EQ(fabric->domain(), std::nullopt);
+  EXPECT_EQ(fabric->health_summary, "healthy");
+
+  const json recorded = nvml.snapshot("0000:18:00.0")["fabric"];
+  EXPECT_EQ(recorded["state"], "completed");
+  EXPECT_TRUE(recorded["domain"].is_null());
+
+  fail("nvmlDeviceGetGpuFabricInfoV");  // the older call says the same
+  EXPECT_EQ(nvml.gpu_fabric("0000:18:00.0")->domain(), std::nullopt);
+}
+
+TEST_F(FakeNvml, FabricHealthFromTheVersionedStructs) {
+  // degraded_bw TRUE (1 << 0), route_recovery FALSE (2 << 2), route_unhealthy not supported,
+  // access_timeout_recovery FALSE (2 << 6), incorrect_configuration INSUFFICIENT_NVLINKS (5 << 8).
+  const unsigned mask = 1u | (2u << 2) | (2u << 6) | (5u << 8);
+  call<void (*)(unsigned, int, unsigned)>("fake_nvml_set_fabric", 3u, 0, 7u);
+  call<void (*)(unsigned, unsigned, unsigned)>("fake_nvml_set_fabric_health", mask, 3u, 3u);  // limited capacity
+  Nvml nvml(FAKE_NVML_PATH);
+  auto fabric = nvml.gpu_fabric("0000:18:00.0");
+  EXPECT_EQ(fabric->health_mask, mask);
+  EXPECT_EQ(fabric->health_summary, "limited_capacity");
+  const json health = {{"degraded_bw", true},
+                       {"route_recovery", false},
+                       {"route_unhealthy", nullptr},
+                       {"access_timeout_recovery", false},
+                       {"incorrect_configuration", "insufficient_nvlinks"}};
+  EXPECT_EQ(fabric->health(), health);
+  EXPECT_EQ(fabric->domain(), "5c1a7e02-9b44-4f31-8d20-6e0ba1c3557f/7");  // health does not change the domain
+  EXPECT_EQ(nvml.snapshot("0000:18:00.0")["fabric"], fabric->to_json());
+  EXPECT_EQ(fabric->to_json()["health"], health);
+
+  // A driver that knows only the v2 struct: the mask, no summary.
+  call<void (*)(unsigned, unsigned, unsigned)>("fake_nvml_set_fabric_health", mask, 3u, 2u);
+  fabric = nvml.gpu_fabric("0000:18:00.0");
+  EXPECT_EQ(fabric->health_mask, mask);
+  EXPECT_EQ(fabric->health_summary, "");
+
+  fail("nvmlDeviceGetGpuFabricInfoV");  // the unversioned call gives no health
+  fabric = nvml.gpu_fabric("0000:18:00.0");
+  EXPECT_EQ(fabric->health_mask, std::nullopt);
+  EXPECT_TRUE(fabric->health().is_null());
 }
 
 // An older driver: no clock event reasons (the throttle-reasons name answers), no TemperatureV,
