@@ -11,18 +11,20 @@
 # send where only tens of MB may travel.
 #
 # OUT_DIR (replaced if present) holds:
-#   bin/      rackqual, transformer_grad_check (when built), MPICH's launcher (mpiexec.hydra,
+#   bin/      rackqual, transformer_grad_check and primitive_agreement (when built), MPICH's launcher (mpiexec.hydra,
 #             with mpiexec.mpich and mpiexec naming it) and hydra_pmi_proxy beside it
 #   lib/      every shared library those need (MPICH, UCX and its transport modules in lib/ucx,
 #             yaml-cpp, OpenBLAS, libgfortran, Google Benchmark, OpenMP, libstdc++, CUDA
 #             runtime, cuBLASLt, cuBLAS, NCCL), found with ldd
 #   suites/   the suites and platform profiles (RACKQUAL_DATA_DIR points here)
-#   tests/gpu/test_gpu.py, bench/gpu_ratios.py, scripts/bench-gpu.sh
+#   tests/gpu/test_gpu.py and test_consensus_gpu.py, bench/gpu_ratios.py, scripts/bench-gpu.sh and
+#             scripts/gpu-proof.sh
 #   env.sh    `source OUT_DIR/env.sh` sets PATH, LD_LIBRARY_PATH, RACKQUAL_DATA_DIR, UCX_MODULE_DIR,
 #             RACKQUAL_BIN and RACKQUAL_MPIEXEC for this shell
 #   run.sh    `OUT_DIR/run.sh COMMAND...` runs one command with that environment
 #
 # On the GPU machine (copy the folder there, e.g. with tar or rsync):
+#   bundle/scripts/gpu-proof.sh                                 # everything that proves the backend
 #   bundle/run.sh rackqual list
 #   bundle/run.sh mpiexec.mpich -n 8 rackqual run bundle/suites/rack-bringup.yaml --out results
 #   srun -n 8 --mpi=pmi2 bundle/run.sh rackqual run bundle/suites/nightly.yaml   # under Slurm
@@ -66,7 +68,9 @@ mkdir -p "$out/bin" "$out/lib" "$out/tests/gpu" "$out/bench" "$out/scripts"
 out="$(cd "$out" && pwd)"
 
 cp "$build/rackqual" "$out/bin/"
-[ -x "$build/tests/gpu/transformer_grad_check" ] && cp "$build/tests/gpu/transformer_grad_check" "$out/bin/"
+for t in transformer_grad_check primitive_agreement; do
+  [ -x "$build/tests/gpu/$t" ] && cp "$build/tests/gpu/$t" "$out/bin/"
+done
 cp "$hydra" "$out/bin/mpiexec.hydra"
 ln -s mpiexec.hydra "$out/bin/mpiexec.mpich"
 ln -s mpiexec.hydra "$out/bin/mpiexec"
@@ -101,9 +105,9 @@ if ((${#missing[@]})); then
 fi
 
 cp -r "$root/suites" "$out/suites"
-cp "$root/tests/gpu/test_gpu.py" "$out/tests/gpu/"
+cp "$root/tests/gpu/test_gpu.py" "$root/tests/gpu/test_consensus_gpu.py" "$out/tests/gpu/"
 cp "$root/bench/gpu_ratios.py" "$out/bench/"
-cp "$root/scripts/bench-gpu.sh" "$out/scripts/"
+cp "$root/scripts/bench-gpu.sh" "$root/scripts/gpu-proof.sh" "$out/scripts/"
 
 cat > "$out/env.sh" <<'EOF'
 # rackqual bundle environment: `source env.sh` (bash or zsh).

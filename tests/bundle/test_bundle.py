@@ -45,7 +45,8 @@ class Bundle(unittest.TestCase):
     def test_layout(self):
         for name in ("bin/rackqual", "bin/mpiexec.mpich", "bin/mpiexec.hydra", "bin/hydra_pmi_proxy", "env.sh",
                      "run.sh", "suites/smoke.yaml", "suites/platforms/h100-sxm.yaml", "tests/gpu/test_gpu.py",
-                     "bench/gpu_ratios.py", "scripts/bench-gpu.sh"):
+                     "tests/gpu/test_consensus_gpu.py", "bench/gpu_ratios.py", "scripts/bench-gpu.sh",
+                     "scripts/gpu-proof.sh"):
             self.assertTrue((self.bundle / name).exists(), name)
         libs = {p.name.split(".so")[0] for p in (self.bundle / "lib").iterdir()}
         for lib in ("libmpich", "libyaml-cpp", "libopenblas", "libgfortran", "libbenchmark", "libgomp", "libstdc++",
@@ -53,8 +54,19 @@ class Bundle(unittest.TestCase):
             self.assertIn(lib, libs)
         self.assertNotIn("libcuda", libs)
         self.assertNotIn("libc", libs)
-        if (BUILD / "tests" / "gpu" / "transformer_grad_check").exists():
-            self.assertTrue((self.bundle / "bin" / "transformer_grad_check").exists())
+        for program in ("transformer_grad_check", "primitive_agreement"):
+            if (BUILD / "tests" / "gpu" / program).exists():
+                self.assertTrue((self.bundle / "bin" / program).exists(), program)
+
+    def test_gpu_proof_without_a_gpu_says_so_and_skips(self):
+        if shutil.which("nvidia-smi"):
+            self.skipTest("this machine has nvidia-smi: the proof would run")
+        with tempfile.TemporaryDirectory() as out:
+            proc = subprocess.run(["env", "-i", "PATH=/usr/bin:/bin", "bash", str(self.bundle / "scripts" / "gpu-proof.sh"),
+                                   out], capture_output=True, text=True, timeout=60, env=CLEAN_ENV)
+            self.assertEqual(proc.returncode, 77, proc.stdout + proc.stderr)
+            self.assertIn("no GPU on this machine", proc.stderr)
+            self.assertIn("no GPU on this machine", (pathlib.Path(out) / "summary.txt").read_text())
 
     def test_every_library_resolves_inside_the_bundle(self):
         env = {"PATH": "/usr/bin:/bin", "LD_LIBRARY_PATH": str(self.bundle / "lib")}
