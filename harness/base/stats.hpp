@@ -2,7 +2,7 @@
 // Summary statistics of repeated measurements.
 #include <vector>
 
-#include <nlohmann/json.hpp>
+#include <nlohmann/json_fwd.hpp>
 
 namespace rackqual {
 

@@ -66,4 +66,6 @@ const std::vector<int>& World::excluded() const {
   return none;
 }
 
+nlohmann::json World::topology() const { return describe_topology(placements(), topology_); }
+
 }  // namespace rackqual

@@ -55,7 +55,7 @@ class World {
   // together before any group but the cluster's is built; a domain the inventory names stays.
   void take_nvlink_domains(const std::optional<std::string>& mine);
   // The topology for the run manifest (describe_topology).
-  nlohmann::json topology() const { return describe_topology(placements(), topology_); }
+  nlohmann::json topology() const;
 
   // This rank's group for a scope (built once, then kept).
   virtual const Group& group(Scope scope) const = 0;

@@ -1,6 +1,7 @@
 #include "rackqual/api/params.hpp"
 
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
 #include <variant>
 

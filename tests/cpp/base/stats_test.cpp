@@ -1,6 +1,7 @@
 #include "rackqual/base/stats.hpp"
 
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
 #include <cmath>
 #include <stdexcept>

@@ -1,6 +1,7 @@
 #include "rackqual/base/topology.hpp"
 
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 #include <unistd.h>
 
 #include <climits>
