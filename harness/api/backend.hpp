@@ -136,6 +136,10 @@ class Backend {
   // NVL72's GPUs share one across 18 hosts); nothing where it does not, and the host's GPUs
   // then form the domain.
   virtual std::optional<std::string> nvlink_domain(int) const { return std::nullopt; }
+  // The group has ended (or left use): frees what the backend keeps for it, such as an NCCL
+  // communicator. `abandoned`: it ended in a failure, and its peers may be gone or mid-operation,
+  // so nothing may wait for them. Never throws.
+  virtual void release(const Group&, bool /*abandoned*/ = false) {}
 
   // Builds the operation of a kind; throws SetupError when this backend lacks it.
   std::unique_ptr<Op> make_op(const std::string& kind, const OpContext& context) const;

@@ -2,6 +2,7 @@
 // The ranks that take part in one measurement, and the agreements they make. An interface:
 // MPI communicators in a real run (mpi_world.hpp), simulated ranks in one process in unit tests
 // (fake_world.hpp). Kinds see only this; backends reach MPI through mpi_native.hpp.
+#include <cstdint>
 #include <string>
 #include <utility>
 #include <vector>
@@ -10,7 +11,14 @@ namespace rackqual {
 
 class Group {
  public:
+  Group();
   virtual ~Group() = default;
+  Group(const Group&) = delete;
+  Group& operator=(const Group&) = delete;
+
+  // This process's name for the group, given to no other group of the process, even after this
+  // one ends: the key of what a backend keeps per group. Not the same across ranks.
+  std::uint64_t id() const { return id_; }
 
   virtual int rank() const = 0;               // rank within the group
   virtual int size() const = 0;
@@ -32,6 +40,9 @@ class Group {
   double max(double value) const;
   // The largest value over the ranks and the lowest rank that holds it, on every rank.
   std::pair<double, int> slowest(double value) const;
+
+ private:
+  std::uint64_t id_;
 };
 
 }  // namespace rackqual

@@ -173,7 +173,16 @@ std::vector<std::vector<Record>> GroupIsolation::round(const std::vector<std::ve
   }
   ProbeReply mine;
   if (auto probe = c_.world.split(ranks, names)) {
-    const Measurement m = measure_point(c_, check_, point_, *probe);
+    // The probe's group ends with its round: the backend frees what it keeps for it.
+    const Measurement m = [&] {
+      try {
+        return measure_point(c_, check_, point_, *probe);
+      } catch (...) {
+        c_.backend.release(*probe, true);
+        throw;
+      }
+    }();
+    c_.backend.release(*probe);
     if (probe->leader()) {
       mine.probe = static_cast<int>(std::find(names.begin(), names.end(), probe->name()) - names.begin());
       mine.records = judge_point(c_.records.base(check_, point_.params, *probe), *check_.kind, point_, m, probe->size());

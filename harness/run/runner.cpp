@@ -239,7 +239,8 @@ std::vector<Record> Runner::measure_points(const CheckContext& context, const Ch
 // Every live rank: the ranks that never arrived leave the world. On rank 0, the check's records
 // are then an error for each of them (and for those excluded before).
 std::vector<Record> Runner::exclude_absent(const Check& check, const std::vector<int>& ranks, Watchdog& watchdog) {
-  world_.exclude(ranks);
+  // What the backend keeps for the old groups (NCCL communicators) must not wait on the ranks gone.
+  world_.exclude(ranks, [this](const Group& group) { backend_.release(group, true); });
   if (world_.rank() != 0) return {};
   watchdog.exclude(ranks);
   std::vector<Record> out = excluded_records(check);

@@ -316,11 +316,14 @@ void MpiWorld::abandon(const std::vector<int>& ranks) const {
   abandonment_->post(ranks, live);
 }
 
-void MpiWorld::exclude(const std::vector<int>& ranks) {
+void MpiWorld::exclude(const std::vector<int>& ranks, const std::function<void(const Group&)>& retired) {
   excluded_.insert(excluded_.end(), ranks.begin(), ranks.end());
   std::sort(excluded_.begin(), excluded_.end());
   // The old communicators may still hold abandoned collectives: never freed.
-  for (auto& [scope, group] : groups_) group.release();
+  for (auto& [scope, group] : groups_) {
+    if (retired) retired(*group);
+    group.release();
+  }
   groups_.clear();
   // The live ranks' communicator, built by the live ranks alone.
   MPI_Group world_group, live_group;

@@ -29,7 +29,7 @@ class MpiWorld : public World {
   [[noreturn]] void abort(int code) const override;
   bool can_exclude() const override { return true; }
   void abandon(const std::vector<int>& ranks) const override;
-  void exclude(const std::vector<int>& ranks) override;
+  void exclude(const std::vector<int>& ranks, const std::function<void(const Group&)>& retired = {}) override;
   const std::vector<int>& excluded() const override { return excluded_; }
 
  protected:

@@ -59,7 +59,7 @@ void World::take_nvlink_domains(const std::optional<std::string>& mine) {
 
 void World::abandon(const std::vector<int>&) const { throw std::logic_error("this world cannot go on without a rank"); }
 
-void World::exclude(const std::vector<int>&) { throw std::logic_error("this world cannot go on without a rank"); }
+void World::exclude(const std::vector<int>&, const std::function<void(const Group&)>&) { throw std::logic_error("this world cannot go on without a rank"); }
 
 const std::vector<int>& World::excluded() const {
   static const std::vector<int> none;

@@ -82,9 +82,10 @@ class World {
   // Going on without ranks that never arrive. Where a world can: rank 0 (any thread) gives up
   // on `ranks`, and every other live rank's next or current collective throws Abandoned; then
   // every live rank calls exclude(ranks) together, and from there on groups hold live ranks only.
+  // Each group built before is passed to `retired` as it leaves use (its peers may be gone).
   virtual bool can_exclude() const { return false; }
   virtual void abandon(const std::vector<int>& ranks) const;
-  virtual void exclude(const std::vector<int>& ranks);
+  virtual void exclude(const std::vector<int>& ranks, const std::function<void(const Group&)>& retired = {});
   // The ranks excluded so far, in world ranks.
   virtual const std::vector<int>& excluded() const;
 

@@ -81,7 +81,7 @@ template <typename T>
 class Allreduce : public Op {
  public:
   Allreduce(const OpContext& ctx, std::int64_t bytes, bool in_place)
-      : gpu_(dynamic_cast<CudaBackend&>(ctx.backend)), group_(ctx.group), comm_(gpu_.nccl(group_)), stream_(gpu_.stream()),
+      : gpu_(dynamic_cast<CudaBackend&>(ctx.backend)), group_(ctx.group), comm_(gpu_.nccl(group_, ctx.deadline)), stream_(gpu_.stream()),
         ranks_(group_.size()), count_(bytes / static_cast<std::int64_t>(sizeof(T))), in_place_(in_place), deadline_(ctx.deadline),
         blocks_(grid_blocks(gpu_.properties())), send_(device_array<T>(count_)),
         recv_(in_place ? nullptr : device_array<T>(count_)), counters_(device_array<unsigned long long>(2)) {

@@ -4,6 +4,8 @@
 
 #include <chrono>
 #include <cstdio>
+#include <cstring>
+#include <thread>
 #include <variant>
 
 #include "kernels/cuda/check.hpp"
@@ -12,7 +14,6 @@
 #include "kernels/cuda/nvml.hpp"
 #include "kernels/cuda/telemetry_sampler.hpp"
 #include "rackqual/base/error.hpp"
-#include "rackqual/world/mpi_native.hpp"
 
 #ifndef RACKQUAL_CUDA_ARCHITECTURES
 #error "RACKQUAL_CUDA_ARCHITECTURES (CMAKE_CUDA_ARCHITECTURES) must be defined by kernels/CMakeLists.txt"
@@ -61,6 +62,91 @@ class NvmlWindow : public TelemetryWindow {
   TelemetrySampler sampler_;
 };
 
+using Clock = std::chrono::steady_clock;
+
+std::string nccl_text(ncclResult_t rc) {
+  return rc == ncclInProgress ? std::string("did not finish within the deadline") : ncclGetErrorString(rc);
+}
+
+// The leader's unique id on every rank; when it could not make one, the same SetupError on
+// every rank (none is left waiting for an id).
+ncclUniqueId agreed_unique_id(const Group& group) {
+  std::string message;
+  if (group.leader()) {
+    ncclUniqueId id{};
+    const ncclResult_t rc = ncclGetUniqueId(&id);
+    message.assign(1, rc == ncclSuccess ? 'i' : 'e');
+    if (rc == ncclSuccess) message.append(id.internal, sizeof id.internal);
+    else message.append(nccl_text(rc));
+  }
+  message = group.broadcast(message);
+  if (message.size() != 1 + sizeof(ncclUniqueId) || message[0] != 'i')
+    throw SetupError("NCCL communicator of " + group.name() + ": the leader made no unique id: " +
+                     (message.empty() ? std::string("no answer") : message.substr(1)));
+  ncclUniqueId id{};
+  std::memcpy(id.internal, message.data() + 1, sizeof id.internal);
+  return id;
+}
+
+// Polls a non-blocking communicator whose call (init, split) returned `rc`: the call's outcome,
+// or ncclInProgress when `until` came first.
+ncclResult_t outcome(ncclComm_t comm, ncclResult_t rc, Clock::time_point until) {
+  while (rc == ncclInProgress) {
+    if (Clock::now() > until) return ncclInProgress;
+    std::this_thread::sleep_for(std::chrono::microseconds(500));
+    if (const ncclResult_t query = ncclCommGetAsyncError(comm, &rc); query != ncclSuccess) return query;
+  }
+  return rc;
+}
+
+[[noreturn]] void set_up_failed(const Group& group, const char* step, ncclResult_t mine) {
+  throw SetupError("NCCL communicator of " + group.name() + ": " + step + " failed " +
+                   (mine == ncclSuccess ? std::string("on another rank") : "here: " + nccl_text(mine)));
+}
+
+// A blocking communicator over the group, made without waiting past `deadline` seconds for any
+// peer. NCCL can poll and abort only a non-blocking communicator, whose every later call
+// (each collective) would also return before it is enqueued; so the non-blocking one is
+// split into the blocking one the operations use, then destroyed. Every rank agrees on each
+// step; where one failed, all abort what they made and throw.
+ncclComm_t connect(const Group& group, double deadline) {
+  const auto until = Clock::now() + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(deadline));
+  const ncclUniqueId id = agreed_unique_id(group);
+  ncclConfig_t polled = NCCL_CONFIG_INITIALIZER;
+  polled.blocking = 0;
+  polled.splitShare = 0;   // the split owns its resources: the first can go
+  ncclComm_t first = nullptr;
+  ncclResult_t rc = outcome(first, ncclCommInitRankConfig(&first, group.size(), id, group.rank(), &polled), until);
+  if (!group.all(rc == ncclSuccess)) {
+    if (first) ncclCommAbort(first);
+    set_up_failed(group, "init", rc);
+  }
+  ncclConfig_t blocking = NCCL_CONFIG_INITIALIZER;
+  blocking.blocking = 1;
+  ncclComm_t comm = nullptr;
+  // The split runs on NCCL's thread and stores `comm` when done; its state is the first's.
+  rc = outcome(first, ncclCommSplit(first, 0, group.rank(), &comm, &blocking), until);
+  if (rc == ncclSuccess && !__atomic_load_n(&comm, __ATOMIC_ACQUIRE)) rc = ncclInternalError;
+  if (!group.all(rc == ncclSuccess)) {
+    ncclCommAbort(first);   // joins the split first, as NCCL's documentation orders
+    if (ncclComm_t made = __atomic_load_n(&comm, __ATOMIC_ACQUIRE)) ncclCommAbort(made);
+    set_up_failed(group, "split", rc);
+  }
+  ncclCommDestroy(first);   // idle and settled: returns without waiting for peers
+  return comm;
+}
+
+bool stream_idle(cudaStream_t stream) { return !stream || cudaStreamQuery(stream) == cudaSuccess; }
+
+// Destroys a communicator known idle; aborts any other, which waits for no peer.
+void end_communicator(ncclComm_t comm, bool idle) {
+  ncclResult_t state = ncclSuccess;
+  if (idle && ncclCommGetAsyncError(comm, &state) == ncclSuccess && state == ncclSuccess)
+    ncclCommDestroy(comm);
+  else
+    ncclCommAbort(comm);
+}
+
 }  // namespace
 
 CudaBackend::CudaBackend() {
@@ -72,7 +158,7 @@ CudaBackend::CudaBackend() {
 }
 
 CudaBackend::~CudaBackend() {
-  for (auto& [group, comm] : comms_) ncclCommDestroy(comm);
+  for (auto& [id, c] : comms_) end_communicator(c.comm, c.healthy && stream_idle(stream_));
   if (lt_) cublasLtDestroy(lt_);
   if (stream_) cudaStreamDestroy(stream_);
 }
@@ -128,19 +214,43 @@ std::optional<std::string> CudaBackend::nvlink_domain(int) const {
   return fabric ? fabric->domain() : std::nullopt;
 }
 
-ncclComm_t CudaBackend::nccl(const Group& group) {
-  auto it = comms_.find(&group);
-  if (it != comms_.end()) return it->second;
-  ncclUniqueId id{};
-  if (group.leader()) RACKQUAL_CHECK(ncclGetUniqueId(&id));
-  MPI_Bcast(&id, sizeof id, MPI_BYTE, 0, native_comm(group));
-  ncclComm_t comm = nullptr;
-  RACKQUAL_CHECK(ncclCommInitRank(&comm, group.size(), id, group.rank()));
-  comms_[&group] = comm;
+// Every rank keeps its cached communicator only when all do: a rank that aborted its own
+// (nccl_wait.hpp) builds a new one, and its peers must build it with it, not wait in the old.
+ncclComm_t CudaBackend::nccl(const Group& group, double deadline) {
+  auto it = comms_.find(group.id());
+  const bool cached = it != comms_.end();
+  if (group.all(cached)) {
+    it->second.healthy = false;   // an operation is about to use it
+    return it->second.comm;
+  }
+  if (cached) {
+    ncclCommAbort(it->second.comm);
+    comms_.erase(it);
+  }
+  const ncclComm_t comm = connect(group, deadline);
+  comms_[group.id()] = {comm, false};
   return comm;
 }
 
-void CudaBackend::forget(const Group& group) { comms_.erase(&group); }
+void CudaBackend::settled(const Group& group, ncclComm_t comm) {
+  const auto it = comms_.find(group.id());
+  if (it != comms_.end() && it->second.comm == comm) it->second.healthy = true;
+}
+
+void CudaBackend::abort(const Group& group, ncclComm_t comm) {
+  const auto it = comms_.find(group.id());
+  if (it == comms_.end() || it->second.comm != comm) return;   // ended already: never abort twice
+  comms_.erase(it);
+  ncclCommAbort(comm);
+}
+
+void CudaBackend::release(const Group& group, bool abandoned) {
+  const auto it = comms_.find(group.id());
+  if (it == comms_.end()) return;
+  const Communicator c = it->second;
+  comms_.erase(it);
+  end_communicator(c.comm, !abandoned && c.healthy && stream_idle(stream_));
+}
 
 namespace {
 const BackendRegistration registration("cuda", [] { return std::make_unique<CudaBackend>(); });

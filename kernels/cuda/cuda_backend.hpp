@@ -2,15 +2,18 @@
 // The cuda backend: one rank per GPU (local rank -> device, or the one visible device under
 // Slurm's --gpus-per-task=1), cuBLASLt, CUDA kernels, NCCL.
 // It holds what the operations share: the device, a stream, the cuBLASLt handle and one
-// NCCL communicator per group, bootstrapped over the group's MPI communicator.
+// NCCL communicator per live group (by Group::id), bootstrapped over the group's MPI
+// communicator and freed when the group ends (Backend::release).
 #include <cublasLt.h>
 #include <cuda_runtime.h>
 #include <nccl.h>
 
+#include <cstdint>
 #include <map>
 #include <memory>
 
 #include "rackqual/api/backend.hpp"
+#include "rackqual/base/defaults.hpp"
 
 namespace rackqual::cuda {
 
@@ -40,10 +43,18 @@ class CudaBackend : public Backend {
   cudaStream_t stream() const { return stream_; }
   cublasLtHandle_t lt() const { return lt_; }
   const cudaDeviceProp& properties() const { return properties_; }
-  // The group's NCCL communicator, created on first use (collective over the group).
-  ncclComm_t nccl(const Group& group);
-  // After ncclCommAbort: forget the communicator, so that the next use builds a new one.
-  void forget(const Group& group);
+  // The group's NCCL communicator, created on first use: collective over the group. Every rank
+  // keeps the one it has only when every other does too, else all build a new one; set-up that
+  // fails or takes longer than `deadline` seconds on any rank throws SetupError on every rank.
+  ncclComm_t nccl(const Group& group, double deadline = defaults::deadline_s);
+  // An operation's wait on `comm` completed: no work of it is in flight.
+  void settled(const Group& group, ncclComm_t comm);
+  // An operation on `comm` failed or ran past its deadline: aborts it (which stops its kernels)
+  // unless it has ended already, and forgets it, so that the next use builds a new one.
+  void abort(const Group& group, ncclComm_t comm);
+  // Destroys the group's communicator, or aborts it where a peer may be gone or work may be in
+  // flight (a destroy could then wait for ever).
+  void release(const Group& group, bool abandoned = false) override;
 
  private:
   int count_ = 0;
@@ -51,7 +62,13 @@ class CudaBackend : public Backend {
   cudaDeviceProp properties_{};
   cudaStream_t stream_ = nullptr;
   cublasLtHandle_t lt_ = nullptr;
-  std::map<const Group*, ncclComm_t> comms_;
+  struct Communicator {
+    ncclComm_t comm = nullptr;
+    // Its last operation's wait completed, and no rank has given up on it since: nothing of it
+    // is in flight, so destroying it waits for no peer.
+    bool healthy = true;
+  };
+  std::map<std::uint64_t, Communicator> comms_;   // by Group::id
   std::unique_ptr<Nvml> nvml_;
 };
 

@@ -10,7 +10,7 @@
 namespace rackqual::cuda {
 
 GradientAllreduce::GradientAllreduce(CudaBackend& backend, const Group& group, cudaStream_t stream, double deadline)
-    : backend_(backend), group_(group), stream_(stream), deadline_(deadline), comm_(backend.nccl(group)) {
+    : backend_(backend), group_(group), stream_(stream), deadline_(deadline), comm_(backend.nccl(group, deadline)) {
   RACKQUAL_CHECK(cudaStreamCreateWithFlags(&comm_stream_, cudaStreamNonBlocking));
 }
 

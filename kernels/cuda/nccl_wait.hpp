@@ -15,17 +15,17 @@
 
 namespace rackqual::cuda {
 
-// Waits for `done` (an event recorded after the collectives). On failure the backend forgets
-// the group's communicator (the next use builds a new one), `comm` is aborted and set to
-// null, and the error names `what` ("NCCL all-reduce", ...). The first polls spin (a short
+// Waits for `done` (an event recorded after the collectives); then the backend knows `comm`
+// idle. On failure the backend aborts `comm` and forgets it (the next use, on every rank of the
+// group, builds a new one: CudaBackend::nccl), `comm` is set to null, and the error names
+// `what` ("NCCL all-reduce", ...). The first polls spin (a short
 // collective ends within microseconds); after them the wait sleeps, doubling from 1 us to 64 us,
 // so that a long collective leaves the CPU to NCCL's proxy thread and the other ranks.
 inline void wait_or_abort(cudaEvent_t done, ncclComm_t& comm, CudaBackend& backend, const Group& group, double deadline,
                           const std::string& what) {
   const auto begin = std::chrono::steady_clock::now();
   auto abandon = [&](const std::string& why) {
-    backend.forget(group);
-    RACKQUAL_CHECK(ncclCommAbort(std::exchange(comm, nullptr)));
+    backend.abort(group, std::exchange(comm, nullptr));
     throw std::runtime_error(why + "; communicator aborted");
   };
   constexpr int spin_polls = 16;
@@ -33,7 +33,10 @@ inline void wait_or_abort(cudaEvent_t done, ncclComm_t& comm, CudaBackend& backe
   auto sleep = std::chrono::microseconds(1);
   for (int poll = 0;; ++poll) {
     const cudaError_t state = cudaEventQuery(done);
-    if (state == cudaSuccess) return;
+    if (state == cudaSuccess) {
+      backend.settled(group, comm);
+      return;
+    }
     if (state != cudaErrorNotReady) RACKQUAL_CHECK(state);
     ncclResult_t nccl = ncclSuccess;
     RACKQUAL_CHECK(ncclCommGetAsyncError(comm, &nccl));
