@@ -50,6 +50,9 @@ class Timer {
   virtual void stop() = 0;
   // Waits for the end mark; the seconds between the marks.
   virtual double elapsed() = 0;
+  // Releases the stream if start(true) still holds it (a launch threw between the marks), so
+  // that the queued work runs now rather than at the hold's timeout. Never throws.
+  virtual void release() noexcept {}
 };
 
 // One operation at one parameter point on one rank. The constructor prepares it
@@ -75,6 +78,11 @@ class Op {
   // Seconds of each phase of the last launch (forward, backward, ...); empty for one-phase
   // operations. An operation with phases completes each launch before launch() returns.
   virtual std::map<std::string, double> phases() const { return {}; }
+  // What one launch leaves queued on the stream when launch() returns: kernels, event records
+  // and waits (an NCCL call queues three per kernel). The harness caps a held batch by it, since
+  // the stream's queue is finite and the host blocks inside a launch once it is full. 0 for an
+  // operation that completes each launch before launch() returns (it is never held).
+  virtual int stream_entries() const { return 1; }
 };
 
 struct DeviceInfo {

@@ -15,6 +15,11 @@ inline constexpr int calibration_launches = 3;  // launches timed to size batche
 // vanish in it.
 inline constexpr double batch_min_s = 10e-3;
 inline constexpr long batch_max_launches = 256;   // launches queued behind one start mark
+// Stream entries (Op::stream_entries) one held batch may queue. CUDA does not document its
+// per-stream launch queue; it holds about a thousand entries, and past it the host blocks inside
+// a launch while the stream waits for the host: the hold times out. Half of that leaves room for
+// the timer's own entries and for drivers with a shorter queue.
+inline constexpr long held_stream_entries = 512;
 inline constexpr long most_batches = 10'000'000;  // per repetition, for operations near zero time
 
 // The watchdog, the last resort behind a check's own deadline, fires at

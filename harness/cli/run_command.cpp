@@ -172,7 +172,8 @@ void add_run_options(CLI::App& cmd, RunArgs& args) {
   cmd.add_option("--fault", args.faults,
                  "Inject a fault for tests and chaos drills: CHECK:RANK:MODE, MODE = wrong (corrupt a result), "
                  "corrupt (flip one bit of the output a consensus vote hashes), error (fail to prepare), hang (never "
-                 "arrive) or late[=DURATION] (reach every timed sample late, default 2ms)");
+                 "arrive), late[=DURATION] (reach every timed sample late, default 2ms) or sample_error (fail inside the "
+                 "first timed sample)");
   cmd.add_option("--slow-host", args.slow_hosts,
                  "Chaos drill: HOST=FACTOR makes every operation on HOST's ranks take FACTOR times as long");
   cmd.add_option("--slow-link", args.slow_links,

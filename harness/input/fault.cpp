@@ -26,6 +26,7 @@ Fault parse_fault(const std::string& text) {
   else if (mode == "corrupt") f.mode = FaultMode::corrupt;
   else if (mode == "error") f.mode = FaultMode::error;
   else if (mode == "hang") f.mode = FaultMode::hang;
+  else if (mode == "sample_error") f.mode = FaultMode::sample_error;
   else if (mode == "late" || mode.rfind("late=", 0) == 0) {
     f.mode = FaultMode::late;
     if (mode != "late") {
@@ -34,7 +35,8 @@ Fault parse_fault(const std::string& text) {
         throw FieldError("--fault", "late=DURATION takes a duration from 1us to 60s such as 2ms, got '" + mode.substr(5) + "'");
       f.late_s = *seconds;
     }
-  } else throw FieldError("--fault", "mode must be wrong, corrupt, error, hang or late[=DURATION], got '" + mode + "'");
+  } else
+    throw FieldError("--fault", "mode must be wrong, corrupt, error, hang, late[=DURATION] or sample_error, got '" + mode + "'");
   return f;
 }
 

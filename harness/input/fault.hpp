@@ -14,6 +14,8 @@ enum class FaultMode {
   hang,    // the rank stops before the measurement and never arrives: the deadline must catch it
   late,    // the rank reaches every timed sample of a collective late (late=DURATION, default 2ms):
            // arrival skew, not a slow transfer; the harness's common start must absorb it
+  sample_error,  // the rank's first timed sample throws after its launches, before the end mark (on
+                 // a GPU: while the stream is held): the group must stop together and release it
 };
 
 struct Fault {
@@ -23,7 +25,8 @@ struct Fault {
   double late_s = 0.002;   // for FaultMode::late
 };
 
-// Parses "CHECK:RANK:MODE" (MODE: wrong, corrupt, error, hang, late or late=DURATION); throws FieldError.
+// Parses "CHECK:RANK:MODE" (MODE: wrong, corrupt, error, hang, late, late=DURATION or
+// sample_error); throws FieldError.
 Fault parse_fault(const std::string& text);
 // The fault for this check on this rank, if any.
 std::optional<FaultMode> fault_for(const std::vector<Fault>& faults, const std::string& check, int rank);

@@ -123,6 +123,8 @@ TimingPlan PointMeasurement::timing_plan() const {
       }
     };
   }
+  if (injected(FaultMode::sample_error))
+    plan.inside_sample = [] { throw std::runtime_error("injected fault: a timed sample failed before its end mark"); };
   const Kind& kind = *check_.kind;
   const Params& params = point_.params;
   const int ranks = group_.size();
@@ -138,6 +140,9 @@ Timing PointMeasurement::time(Measurement& m) {
     auto window = c_.backend.open_telemetry(here_.local_rank);
     timing = time_op(*op_, *timer, group_, timing_plan(), group_.leader() ? c_.benchmark_json.reporter() : nullptr);
     if (window) m.telemetry = window->close();
+  } catch (const GroupFailure&) {
+    // Another rank failed at the same step and reports its own failure; this rank's part ends
+    // here, and the agreement after timing finds the point not measured.
   } catch (const std::exception& e) {
     problem_ = e.what();
   }

@@ -38,6 +38,7 @@ class SlowedOp : public Op {
   std::optional<Digest> digest() override { return inner_->digest(); }
   void corrupt() override { inner_->corrupt(); }
   std::map<std::string, double> phases() const override { return inner_->phases(); }
+  int stream_entries() const override { return 0; }   // each launch completes: never held
 
  private:
   std::unique_ptr<Op> inner_;

@@ -96,6 +96,10 @@ class Allreduce : public Op {
     RACKQUAL_CHECK(ncclAllReduce(send_.get(), result(), count_, Type<T>::nccl, ncclSum, comm_, stream_));
   }
 
+  // One NCCL kernel, which NCCL 2.28 brackets on the launch stream with a wait for its internal
+  // stream and an event record (enqueue.cc, ncclLaunchPrepare / ncclLaunchFinish).
+  int stream_entries() const override { return 3; }
+
   // Waits for every all-reduce so far without blocking forever (nccl_wait.hpp).
   void wait() override {
     RACKQUAL_CHECK(cudaEventRecord(done_, stream_));

@@ -71,6 +71,10 @@ class P2p : public Op {
     shift(left_, right_, from_right_.get());
   }
 
+  // Two NCCL groups, each one kernel that NCCL 2.28 brackets on the launch stream with a wait for
+  // its internal stream and an event record (enqueue.cc, ncclLaunchPrepare / ncclLaunchFinish).
+  int stream_entries() const override { return 2 * 3; }
+
   // Waits for every transfer so far without blocking forever (nccl_wait.hpp).
   void wait() override {
     RACKQUAL_CHECK(cudaEventRecord(done_, stream_));

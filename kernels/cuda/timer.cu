@@ -1,7 +1,9 @@
 // The cuda backend's timer: CUDA events on the launch stream. Holding the stream works as in
 // nvbench: a one-thread kernel spins on a flag in mapped host memory until stop() sets it, so
 // every launch of the batch is queued before the start event is passed and the GPU runs them
-// back to back; the launch latency of small operations is then not measured.
+// back to back; the launch latency of small operations is then not measured. What a held batch
+// queues is bounded (Op::stream_entries, defaults::held_stream_entries): once the stream's launch
+// queue is full the host blocks inside a launch, the hold is never released and times out.
 #include "kernels/cuda/timer.hpp"
 
 #include <atomic>
@@ -38,17 +40,18 @@ EventTimer::EventTimer(cudaStream_t stream) : stream_(stream) {
 }
 
 EventTimer::~EventTimer() {
-  if (held_) release();
+  release();
   cudaFreeHost(flags_);
 }
 
 void EventTimer::start(bool hold) {
-  held_ = hold;
+  release();   // a start without its stop (the harness releases on every path; this is the last guard)
   if (hold) {
     flags_[0] = 0;
     flags_[1] = 0;
     std::atomic_thread_fence(std::memory_order_seq_cst);
     kernel::hold<<<1, 1, 0, stream_>>>(device_flags_, device_flags_ + 1, hold_timeout_ns);
+    held_ = true;   // set before the check: a launch error after the kernel was queued still releases it
     RACKQUAL_CHECK(cudaGetLastError());
   }
   RACKQUAL_CHECK(cudaEventRecord(start_, stream_));
@@ -56,17 +59,21 @@ void EventTimer::start(bool hold) {
 
 void EventTimer::stop() {
   RACKQUAL_CHECK(cudaEventRecord(stop_, stream_));
-  if (held_) release();
+  release();
 }
 
 double EventTimer::elapsed() {
   RACKQUAL_CHECK(cudaEventSynchronize(stop_));
   if (flags_[1])
-    throw Error("timer: the launches of one timed batch took longer than 1 s to queue; the stream was released early");
+    throw Error(
+        "timer: the launches of one timed batch took longer than 1 s to queue (a full launch queue blocks the host); "
+        "the stream was released early");
   return seconds_between(start_, stop_);
 }
 
-void EventTimer::release() {
+// Sets the flag the hold kernel spins on; nothing when the stream is not held.
+void EventTimer::release() noexcept {
+  if (!held_) return;
   std::atomic_thread_fence(std::memory_order_seq_cst);
   *static_cast<volatile int*>(flags_) = 1;
   held_ = false;

@@ -17,10 +17,10 @@ class EventTimer : public Timer {
   void start(bool hold) override;
   void stop() override;
   double elapsed() override;
+  void release() noexcept override;
 
  private:
   static constexpr unsigned long long hold_timeout_ns = 1'000'000'000ull;
-  void release();
   cudaStream_t stream_;
   int* flags_ = nullptr;          // [0]: release, [1]: the hold timed out (mapped host memory)
   int* device_flags_ = nullptr;

@@ -56,6 +56,26 @@ class Faults(RackqualTest):
         self.assertIsNone(errors[0]["value"])
         self.assertTrue(all(r["verdict"] == "pass" for r in run.records() if r["check"] != "allreduce"))
 
+    def test_failure_inside_a_timed_sample_is_an_error_naming_the_rank_and_the_run_goes_on(self):
+        # Rank 1 throws inside its first timed sample (Google Benchmark's repetitions, every rank
+        # aligned): its group stops at that sample and the next check runs, long before the deadline.
+        suite = self.write("sample.yaml", SUITE % "60s" + "  - id: after\n    kind: hbm\n    params: {op: triad, bytes: 8MiB}\n")
+        started = time.monotonic()
+        run = self.run_suite(suite, "--fault", "allreduce:1:sample_error", timeout=120)
+        self.assertLess(time.monotonic() - started, 30)
+        self.assertEqual(run.code, 3, run.stdout + run.stderr)
+        records = run.records()
+        failed = [r for r in records if r["check"] == "allreduce"]
+        self.assertEqual([r["verdict"] for r in failed], ["error"])
+        self.assertIn("rank 1 (", failed[0]["reason"])
+        self.assertIn("injected fault: a timed sample failed", failed[0]["reason"])
+        self.assertNotIn("rank 0 (", failed[0]["reason"])   # the others stopped with it, without complaint
+        self.assertIsNone(failed[0]["value"])
+        self.assertEqual({r["check"] for r in records if r["verdict"] == "pass"}, {"gemm", "triad", "after"})
+        self.assertEqual(len([r for r in records if r["check"] == "after"]), RANKS)
+        manifest = run.manifest()
+        self.assertEqual((manifest["status"], manifest["exit_status"]), ("finished", 3))
+
     def test_hang_becomes_an_error_naming_the_rank_that_did_not_arrive(self):
         # The rank is excluded and the run goes on over the others (here: nothing is left).
         started = time.monotonic()

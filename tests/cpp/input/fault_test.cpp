@@ -25,6 +25,7 @@ TEST(ParseFault, Modes) {
   EXPECT_EQ(wrong.mode, FaultMode::wrong);
   EXPECT_EQ(parse_fault("hbm:3:error").mode, FaultMode::error);
   EXPECT_EQ(parse_fault("gemm:2:corrupt").mode, FaultMode::corrupt);
+  EXPECT_EQ(parse_fault("p2p:1:sample_error").mode, FaultMode::sample_error);
   const Fault hang = parse_fault("allreduce-node:12:hang");
   EXPECT_EQ(hang.check, "allreduce-node");
   EXPECT_EQ(hang.rank, 12);
@@ -56,8 +57,8 @@ TEST(ParseFault, BadRank) {
 }
 
 TEST(ParseFault, BadMode) {
-  EXPECT_EQ(fault_error("gemm:0:crash"), "--fault: mode must be wrong, corrupt, error, hang or late[=DURATION], got 'crash'");
-  EXPECT_EQ(fault_error("gemm:0:"), "--fault: mode must be wrong, corrupt, error, hang or late[=DURATION], got ''");
+  EXPECT_EQ(fault_error("gemm:0:crash"), "--fault: mode must be wrong, corrupt, error, hang, late[=DURATION] or sample_error, got 'crash'");
+  EXPECT_EQ(fault_error("gemm:0:"), "--fault: mode must be wrong, corrupt, error, hang, late[=DURATION] or sample_error, got ''");
 }
 
 TEST(FindFault, GivesTheWholeFault) {

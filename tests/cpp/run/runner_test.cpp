@@ -243,6 +243,27 @@ TEST_F(RunnerTest, AWrongResultFailsOnlyItsRankAndAFailedPreparationIsAnError) {
   }
 }
 
+TEST_F(RunnerTest, AFailureInsideATimedSampleIsAnErrorOfItsGroupNamingTheRank) {
+  // Rank 3 fails inside its first timed sample; rank 2, its group's other rank, stops with it.
+  const auto started = std::chrono::steady_clock::now();
+  const auto [codes, dir] = run({parse_fault("reduce:3:sample_error")});
+  EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(30));   // the deadline is 60 s
+  EXPECT_EQ(codes, (std::vector<int>{3, 3, 3, 3}));
+  int errors = 0;
+  for (const auto& r : read_records(dir)) {
+    if (r["check"] == "reduce" && r["group"] == "b") {
+      ++errors;
+      EXPECT_EQ(r["verdict"], "error") << r.dump();
+      EXPECT_EQ(r["reason"].get<std::string>().find("rank 2"), std::string::npos) << r.dump();
+      EXPECT_NE(r["reason"].get<std::string>().find("rank 3 (b): injected fault: a timed sample failed"), std::string::npos)
+          << r.dump();
+    } else {
+      EXPECT_EQ(r["verdict"], "pass") << r.dump();
+    }
+  }
+  EXPECT_EQ(errors, 2);   // each size of node b
+}
+
 TEST_F(RunnerTest, APeerCriterionFailsOnlyTheGpuFarBelowItsPeers) {
   const auto [codes, dir] = run({}, R"(name: peers
 platform: host
