@@ -53,7 +53,7 @@ __global__ void check(const unsigned char* got, std::int64_t bytes, int sender, 
 class P2p : public Op {
  public:
   P2p(const OpContext& ctx, std::int64_t bytes)
-      : gpu_(dynamic_cast<CudaBackend&>(ctx.backend)), group_(ctx.group), comm_(gpu_.nccl(group_)), stream_(gpu_.stream()),
+      : gpu_(dynamic_cast<CudaBackend&>(ctx.backend)), group_(ctx.group), comm_(gpu_.nccl(group_, ctx.deadline)), stream_(gpu_.stream()),
         rank_(group_.rank()), left_(p2p::left(rank_, group_.size())), right_(p2p::right(rank_, group_.size())),
         bytes_(bytes), deadline_(ctx.deadline), blocks_(grid_blocks(gpu_.properties())), send_(device_array<unsigned char>(bytes)),
         from_left_(device_array<unsigned char>(bytes)), from_right_(device_array<unsigned char>(bytes)),
