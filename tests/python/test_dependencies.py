@@ -12,13 +12,13 @@ import sys
 
 import pytest
 
-from conftest import ROOT
+from conftest import PACKAGE, ROOT
 from rackqual import dependencies
 
 
 def python(tmp_path, *args: str, fake: str = "") -> subprocess.CompletedProcess:
     """Runs python with `fake` (a folder of stand-in modules) first on the path, then the package."""
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [fake, str(ROOT / "python")])))
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [fake, str(PACKAGE)])))
     return subprocess.run([sys.executable, *args], capture_output=True, text=True, env=env, cwd=tmp_path,
                           timeout=300, stdin=subprocess.DEVNULL)
 
