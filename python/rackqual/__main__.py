@@ -8,6 +8,7 @@ line on stderr, `rackqual COMMAND: error: what went wrong`).
 """
 import sys
 
+from rackqual.dependencies import explain
 from rackqual.errors import EXIT_BAD_INPUT, EXIT_ERROR, BadInput, first_line, refuse
 
 
@@ -28,6 +29,9 @@ def main(argv: list[str]) -> int:
         return COMMANDS[argv[0]](argv[1:])
     except BadInput as e:   # input a command found wrong past its own checks
         return refuse(e)
+    except ImportError as e:   # a dependency that does not import: set-up, one line naming it
+        print(explain(e), file=sys.stderr)
+        return EXIT_BAD_INPUT
     except Exception as e:   # anything else went wrong while it ran: one line, exit 3
         what = f"{type(e).__name__}: {first_line(e)}" if str(e).strip() else type(e).__name__
         print(f"rackqual {argv[0]}: error: {what}", file=sys.stderr)

@@ -114,6 +114,11 @@ def is_history(path: str | os.PathLike) -> bool:
 # From the loader's DataFrame to the stored table
 
 
+def _is_text(s: pd.Series) -> bool:
+    """Python objects or pandas' string dtype (pandas 3 reads text as `str`, pandas 2 as object)."""
+    return s.dtype == object or isinstance(s.dtype, pd.StringDtype)
+
+
 def _as_strings(s: pd.Series) -> pa.Array:
     """A column of text (Categorical, object or anything else) as an Arrow string array, nulls kept."""
     if isinstance(s.dtype, pd.CategoricalDtype):
@@ -153,15 +158,21 @@ def _json_text(value: str) -> str:
     return json.dumps(value)
 
 
+def _json_cell(v) -> str | None:
+    """One Python value as JSON, None where missing (None, NaN or pandas' NA)."""
+    if v is None or v is pd.NA or (isinstance(v, float) and np.isnan(v)):
+        return None
+    return _json_text(v) if isinstance(v, str) else json.dumps(v)
+
+
 def _json_values(s: pd.Series) -> pa.Array:
     """A column as JSON values, null where the record had none."""
     if isinstance(s.dtype, pd.CategoricalDtype):
         categories = pa.array([_json_text(str(c)) for c in s.cat.categories], type=pa.string())
         codes = s.cat.codes.to_numpy()
         return categories.take(pa.array(codes, mask=codes < 0))
-    if s.dtype == object:
-        return pa.array(s.map(lambda v: None if v is None or (isinstance(v, float) and np.isnan(v)) else
-                              _json_text(v) if isinstance(v, str) else json.dumps(v)), type=pa.string())
+    if _is_text(s):
+        return pa.array(s.astype(object).map(_json_cell), type=pa.string())
     return _json_scalars(pa.array(s, from_pandas=True))
 
 
@@ -181,7 +192,7 @@ def _numbers(df: pd.DataFrame, column: str, type_: pa.DataType) -> pa.Array:
     if column not in df:
         return pa.nulls(len(df), type_)
     s = df[column]
-    if isinstance(s.dtype, pd.CategoricalDtype) or s.dtype == object:
+    if isinstance(s.dtype, pd.CategoricalDtype) or _is_text(s):
         s = pd.to_numeric(s.astype(object), errors="coerce")
     array = pa.array(s, from_pandas=True)
     if pa.types.is_floating(type_):
@@ -194,7 +205,7 @@ def _booleans(df: pd.DataFrame, column: str) -> pa.Array:
     if column not in df:
         return pa.nulls(len(df), pa.bool_())
     s = df[column]
-    if isinstance(s.dtype, pd.CategoricalDtype) or s.dtype == object:
+    if isinstance(s.dtype, pd.CategoricalDtype) or _is_text(s):
         s = s.astype(object).map({True: True, False: False, "true": True, "false": False}).astype("boolean")
     return pa.array(s.astype("boolean"), from_pandas=True, type=pa.bool_())
 
@@ -332,10 +343,11 @@ def _runs_table(table: pa.Table, ingest_id: str, statuses: dict[str, str]) -> pa
     its status (by its records file's manifest)."""
     con = duckdb.connect()
     con.register("batch", table)
-    runs = con.execute(
+    # A relation's to_arrow_table: DuckDB 2 dropped .arrow() from connections, 1.1 has no other there.
+    runs = con.sql(
         "SELECT run_id, any_value(suite) AS suite, min(date) AS date, min(time) AS first, max(time) AS last, "
         "count(*) AS records, count(DISTINCT rack) AS racks, min(source) AS source, ? AS ingest, "
-        "NULL::VARCHAR AS status FROM batch GROUP BY run_id ORDER BY run_id", [ingest_id]).arrow()
+        "NULL::VARCHAR AS status FROM batch GROUP BY run_id ORDER BY run_id", params=[ingest_id]).to_arrow_table()
     con.close()
     status = pa.array([statuses.get(s) for s in runs.column("source").to_pylist()], pa.string())
     return runs.set_column(runs.schema.get_field_index("status"), "status", status).cast(RUNS)
@@ -408,7 +420,7 @@ def _batches(results: pd.DataFrame | str | os.PathLike, summary: IngestSummary, 
         frame = frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
         held = _still_running(frame, statuses)
         if running:
-            held[:] = False
+            held = np.zeros(len(frame), dtype=bool)   # to_numpy() may be a read-only view (copy-on-write)
         if held.any():
             summary.running += sorted(set(frame.loc[held, "run_id"].astype(str)))
             frame = frame[~held]

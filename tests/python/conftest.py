@@ -2,6 +2,7 @@
 build tree, and real results the host backend produces during the test run."""
 from __future__ import annotations
 
+import importlib.util
 import os
 import pathlib
 import subprocess
@@ -10,10 +11,19 @@ import sys
 import pytest
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
-BUILD = pathlib.Path(os.environ.setdefault("RACKQUAL_BUILD", str(ROOT / "build")))
+# RACKQUAL_INSTALLED=1: the tests of the package installed in this Python (the package test runs
+# them so on the wheel), not of the source tree with the build tree's compiled module.
+INSTALLED = os.environ.get("RACKQUAL_INSTALLED") == "1"
+if INSTALLED:
+    BUILD = pathlib.Path(os.environ.pop("RACKQUAL_BUILD", str(ROOT / "build")))
+else:
+    BUILD = pathlib.Path(os.environ.setdefault("RACKQUAL_BUILD", str(ROOT / "build")))
+    sys.path.insert(0, str(ROOT / "python"))
 BIN = os.environ.get("RACKQUAL_BIN", str(BUILD / "rackqual"))
 MPIEXEC = os.environ.get("RACKQUAL_MPIEXEC", "mpiexec.mpich")
-sys.path.insert(0, str(ROOT / "python"))
+# The folder the package under test is imported from, for the Python processes the tests start.
+PACKAGE = pathlib.Path(importlib.util.find_spec("rackqual").origin).parents[1]
+assert INSTALLED != PACKAGE.is_relative_to(ROOT), f"rackqual from {PACKAGE}"
 
 # Small checks of every kind, two simulated hosts of two GPUs: records with hosts, racks, devices,
 # sweeps, collectives and a training step, in seconds.

@@ -10,14 +10,14 @@ import sys
 
 import pytest
 
-from conftest import ROOT
+from conftest import PACKAGE, ROOT
 
 INVENTORY = "cluster: exit-codes\nracks:\n  - name: r1\n    hosts:\n      - {name: r1n1, gpus: 2}\n"
 GARBAGE = b'{"run_id": "x", "check": "gemm", "metric": "tfl\n{"hello": "a foreign JSON object"}\n\xff\xfe not text\n'
 
 
 def python_m(*args: str) -> subprocess.CompletedProcess:
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT / "python"), os.environ.get("PYTHONPATH")])))
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(PACKAGE), os.environ.get("PYTHONPATH")])))
     return subprocess.run([sys.executable, "-m", "rackqual", *args], capture_output=True, text=True, env=env,
                           timeout=300, stdin=subprocess.DEVNULL)
 

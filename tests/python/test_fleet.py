@@ -20,7 +20,8 @@ import pytest
 import rackqual
 from rackqual import fleet, history
 
-ROOT = pathlib.Path(__file__).resolve().parents[2]
+from conftest import PACKAGE
+
 NIGHTS = ["2025-03-01", "2025-03-02", "2025-03-03", "2025-03-04"]
 RACKS = ["r0", "r1", "r2", "r3"]
 
@@ -224,7 +225,7 @@ def test_compare_real_runs_with_planted_regressions(results, tmp_path):
 
 
 def python_m(*args: str) -> subprocess.CompletedProcess:
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT / "python"), os.environ.get("PYTHONPATH")])))
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(PACKAGE), os.environ.get("PYTHONPATH")])))
     return subprocess.run([sys.executable, "-m", "rackqual", *args], capture_output=True, text=True, env=env,
                           timeout=300, stdin=subprocess.DEVNULL)
 

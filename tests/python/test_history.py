@@ -16,7 +16,7 @@ import pytest
 import rackqual
 from rackqual import history
 
-ROOT = pathlib.Path(__file__).resolve().parents[2]
+from conftest import PACKAGE
 
 
 def files_of(path: pathlib.Path) -> set[str]:
@@ -29,7 +29,7 @@ def copy_run(results: pathlib.Path, to: pathlib.Path, index: int = 0) -> pathlib
 
 
 def python_m(*args: str) -> subprocess.CompletedProcess:
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT / "python"), os.environ.get("PYTHONPATH")])))
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(PACKAGE), os.environ.get("PYTHONPATH")])))
     return subprocess.run([sys.executable, "-m", "rackqual", *args], capture_output=True, text=True, env=env,
                           timeout=300, stdin=subprocess.DEVNULL)
 
@@ -146,7 +146,7 @@ def test_an_ingest_killed_midway_is_invisible_then_cleaned_up(results, tmp_path)
     history.ingest(copy_run(results, tmp_path / "first", 0), into)
     before = files_of(into)
     second = copy_run(results, tmp_path / "second", 1)
-    script = KILLED_INGEST.format(python=str(ROOT / "python"), results=str(second), into=str(into))
+    script = KILLED_INGEST.format(python=str(PACKAGE), results=str(second), into=str(into))
     proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
     assert proc.returncode == 9, proc.stderr
     left = files_of(into) - before

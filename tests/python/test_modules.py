@@ -14,7 +14,7 @@ PACKAGE = ROOT / "python" / "rackqual"
 SOURCES = {("rackqual" if p.stem == "__init__" else f"rackqual.{p.stem}"): p for p in sorted(PACKAGE.glob("*.py"))}
 # The compiled module: a module of the package, but no Python source that could import back.
 COMPILED = {"rackqual._core"}
-LEAVES = ("rackqual.frames", "rackqual.errors")
+LEAVES = ("rackqual.frames", "rackqual.errors", "rackqual.dependencies")
 MAX_LINES = 60
 
 

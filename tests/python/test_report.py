@@ -147,11 +147,14 @@ def _render(path: pathlib.Path, screenshot: pathlib.Path) -> dict:
             page.goto(path.as_uri(), wait_until="load")
             page.wait_for_function("() => [...document.querySelectorAll('.plotly-graph-div')]"
                                    ".every(d => d._fullLayout)", timeout=60000)
+            # The traces as plotly.js decoded them: plotly 6 and later write numpy arrays as typed
+            # arrays ({dtype, bdata}), which only _fullData holds as arrays (of rows, for a heatmap).
             seen["graphs"] = page.evaluate("""() => [...document.querySelectorAll('.plotly-graph-div')].map(d => ({
                 id: d.id,
-                points: (d.data || []).map(t => {
-                    const z = t.z ? t.z.flat().filter(v => v !== null && !Number.isNaN(v)).length : null;
-                    const xy = (t.x || t.y || []).length;
+                points: (d._fullData || []).map(t => {
+                    const flat = a => Array.from(a).flatMap(r => r !== null && typeof r === 'object' ? Array.from(r) : [r]);
+                    const z = t.z ? flat(t.z).filter(v => v !== null && !Number.isNaN(v)).length : null;
+                    const xy = Array.from(t.x || t.y || []).length;
                     return z !== null ? z : xy;
                 }),
                 drawn: [...d.querySelectorAll('.cartesianlayer g.trace, .cartesianlayer g.hm')].map(g =>
