@@ -1,29 +1,17 @@
 """`pip install .` gives a working package: the wheel scikit-build-core builds from the project's own
 CMake, installed apart from the source and build trees, imports its own compiled module, finds
-its suites and runs one. The package's tests (load, ingest, compare, suspects, report, notebook,
-its dependency check) pass on that wheel in a fresh virtual environment at both ends of what it
-declares: python/requirements.txt's pins (its lower bounds) and the newest releases pip resolves."""
-import json
+its suites and runs one."""
 import os
 import pathlib
 import subprocess
 import sys
 import textwrap
 
-import pytest
-
-from conftest import BIN, BUILD, ROOT
-from rackqual import dependencies
-
-# The package's tests that run on the installed wheel, and the tools they need beside it.
-PACKAGE_TESTS = ["test_load.py", "test_history.py", "test_fleet.py", "test_report.py", "test_notebook.py",
-                 "test_dependencies.py"]
-TEST_TOOLS = ["pytest", "playwright", "nbformat", "nbclient", "ipykernel"]
+from conftest import BUILD, ROOT
 
 
-@pytest.fixture(scope="module")
-def wheel(tmp_path_factory) -> pathlib.Path:
-    wheels = tmp_path_factory.mktemp("wheels")
+def test_the_wheel_installs_a_working_package(tmp_path):
+    wheels, target = tmp_path / "wheels", tmp_path / "site"
     # Without build isolation: the pinned scikit-build-core and pybind11 of the project's environment.
     # The wheel packages the module this build already compiled (RACKQUAL_PREBUILT_CORE) rather
     # than compiling the harness a second time; the build folder is kept in the build tree.
@@ -32,12 +20,7 @@ def wheel(tmp_path_factory) -> pathlib.Path:
                     "-Cbuild-dir=" + str(BUILD / "wheel"), "-Ccmake.define.RACKQUAL_CUDA=OFF",
                     "-Ccmake.define.RACKQUAL_PREBUILT_CORE=" + str(module), "-q"],
                    check=True, capture_output=True, text=True, timeout=1800)
-    (built,) = wheels.glob("rackqual-*.whl")
-    return built
-
-
-def test_the_wheel_installs_a_working_package(tmp_path, wheel):
-    target = tmp_path / "site"
+    (wheel,) = wheels.glob("rackqual-*.whl")
     subprocess.run([sys.executable, "-m", "pip", "install", "--no-deps", "--target", str(target), str(wheel), "-q"],
                    check=True, capture_output=True, text=True, timeout=300)
 
@@ -57,40 +40,3 @@ def test_the_wheel_installs_a_working_package(tmp_path, wheel):
     env["PYTHONPATH"] = str(target)
     proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, cwd=tmp_path, timeout=300)
     assert proc.returncode == 0 and proc.stdout.splitlines()[-1].startswith("ok"), proc.stdout + proc.stderr
-
-
-def venv_with(folder: pathlib.Path, *install: str) -> pathlib.Path:
-    """A fresh virtual environment with `install` pip-installed (pip's cache kept between runs); its python."""
-    subprocess.run([sys.executable, "-m", "venv", str(folder)], check=True, capture_output=True, timeout=300)
-    python = folder / "bin" / "python"
-    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PIP_NO_CACHE_DIR", "VIRTUAL_ENV")}
-    proc = subprocess.run([str(python), "-m", "pip", "install", "-q", "--disable-pip-version-check", *install],
-                          capture_output=True, text=True, env=env, timeout=1200)
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    return python
-
-
-@pytest.mark.parametrize("end", ["pinned", "newest"])
-def test_the_packages_tests_pass_on_the_wheel_at_both_ends(tmp_path, wheel, end):
-    if end == "pinned":
-        python = venv_with(tmp_path / "venv", "-r", str(ROOT / "python" / "requirements.txt"), str(wheel))
-    else:
-        python = venv_with(tmp_path / "venv", "--upgrade", str(wheel), *TEST_TOOLS)
-    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV", "RACKQUAL_DATA_DIR")}
-    probe = ("import json, rackqual, rackqual.dependencies as d; "
-             "print(json.dumps({n: d.installed(n) for n in d.MINIMUM} | {'at': rackqual.__file__}))")
-    found = json.loads(subprocess.run([str(python), "-c", probe], capture_output=True, text=True, env=env, check=True,
-                                      cwd=tmp_path, timeout=300).stdout)
-    assert pathlib.Path(found.pop("at")).is_relative_to(tmp_path / "venv"), "the wheel, not the source tree"
-    for name, lowest in dependencies.MINIMUM.items():
-        if end == "pinned":
-            assert found[name] == lowest, (name, found)
-        else:
-            assert dependencies.release(found[name]) >= dependencies.release(lowest), (name, found)
-    env.update(RACKQUAL_INSTALLED="1", RACKQUAL_BUILD=str(BUILD), RACKQUAL_BIN=BIN)
-    proc = subprocess.run([str(python), "-m", "pytest", "-q", "-p", "no:cacheprovider", f"--basetemp={tmp_path / 'pytest'}",
-                           *[str(ROOT / "tests" / "python" / t) for t in PACKAGE_TESTS]],
-                          capture_output=True, text=True, env=env, cwd=tmp_path, timeout=1800)
-    assert proc.returncode == 0, f"{end} {found}:\n" + proc.stdout[-8000:] + proc.stderr[-4000:]
-    assert " passed" in proc.stdout and " skipped" not in proc.stdout, proc.stdout[-2000:]
-    print(end, found, proc.stdout.strip().splitlines()[-1])
