@@ -19,13 +19,12 @@
 # pass, fail or skip, and why). Exit 0 when no step failed.
 set -uo pipefail
 here="$(cd "$(dirname "$0")/.." && pwd)"
+tests="$here/tests/gpu"
 if [ -x "$here/bin/rackqual" ] && [ -f "$here/env.sh" ]; then
   source "$here/env.sh"
   bin="$here/bin"
-  tests="$here/tests/gpu"
 else
-  bin="$here/build"
-  tests="$here/tests/gpu"
+  bin="$here/build"   # built first where it is not (scripts/build.sh, several minutes)
   [ -x "$bin/rackqual" ] || bash "$here/scripts/build.sh" || exit 2
   export RACKQUAL_BIN="$bin/rackqual"
 fi
