@@ -14,6 +14,7 @@
 #include "rackqual/run/runner.hpp"
 #include "rackqual/run/slowdown.hpp"
 #include "rackqual/world/fake_world.hpp"
+#include "run/cluster_reduce_suite.hpp"
 #include "temp_dir.hpp"
 
 namespace rackqual {
@@ -80,17 +81,7 @@ const OpRegistration pooled_max("pooled", "allreduce",
 
 // Four hosts of two ranks, one all-reduce over all eight; h3 slowed thirty-fold misses the
 // criterion, and isolation probes subsets of the hosts until it names h3.
-const char* cluster_reduce = R"(name: isolate
-platform: host
-defaults: {repetitions: 3, min_time: 0.01s, deadline: 60s}
-checks:
-  - id: reduce
-    kind: allreduce
-    scope: cluster
-    params: {sizes: [64KiB]}
-    criteria:
-      time_us: {max: 3000}
-)";
+using test::cluster_reduce;
 
 struct RankEnd {
   int code = -1;

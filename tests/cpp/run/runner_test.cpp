@@ -17,6 +17,7 @@
 #include "rackqual/input/suite.hpp"
 #include "rackqual/run/slowdown.hpp"
 #include "rackqual/world/fake_world.hpp"
+#include "run/cluster_reduce_suite.hpp"
 #include "temp_dir.hpp"
 
 namespace rackqual {
@@ -303,17 +304,7 @@ TEST_F(RunnerTest, ALateRankIsNamedAndItsLatenessIsNotTimed) {
 // well under a millisecond, a slowed one far over three.
 const std::vector<std::pair<std::string, std::string>> two_racks = {{"h1", "r1"}, {"h1", "r1"}, {"h2", "r1"}, {"h2", "r1"},
                                                                     {"h3", "r2"}, {"h3", "r2"}, {"h4", "r2"}, {"h4", "r2"}};
-const char* cluster_reduce = R"(name: isolate
-platform: host
-defaults: {repetitions: 3, min_time: 0.01s, deadline: 60s}
-checks:
-  - id: reduce
-    kind: allreduce
-    scope: cluster
-    params: {sizes: [64KiB]}
-    criteria:
-      time_us: {max: 3000}
-)";
+using test::cluster_reduce;
 
 // The culprit records of a run: "slow_member HOST" or "slow_link A-B".
 std::vector<std::string> culprits(const std::vector<nlohmann::json>& records) {
