@@ -1,18 +1,20 @@
 #!/usr/bin/env python3
-"""Fleet history at scale: two nights of suites/nightly.yaml on a synthetic fleet of 1,000,000 GPUs
-(125,000 hosts x 8, one run per rack) ingested into a history, then compared night against night
-and against each GPU's own history, within 60 s and 8 GiB on 2 cores.
+"""Fleet history at scale: a night of suites/nightly.yaml on a synthetic fleet of 1,000,000 GPUs
+(125,000 hosts x 8, one run per rack) ingested from its records files and compared against the
+previous night, within 60 s and 8 GiB on 2 cores.
 
     RACKQUAL_BUILD=build python bench/fleet_history.py [--gpus 1000000] [--hosts-per-rack 4] [--work DIR]
+        [--keep-nights] [--suspects]
 
-The nights are generated with numpy as DataFrames of rackqual.load's contract (what the loader
-would give for the nights' records files) and go through the real ingest (DataFrame to the
-history's table, staging, partitioned Parquet, renames, commit): writing 11 million records as
-JSON Lines only to parse them again would time the JSON reader, not the history, and take
-gigabytes of disk. The JSON path is timed on a sample: --sample-racks racks of the first night
-written as real records files (with manifests) and ingested from disk with rackqual.load, then
-checked to store the same figures as the DataFrame path. The comparisons run in a child process
-limited to 2 threads, whose peak resident memory (VmHWM) is the figure reported.
+Both nights are written first as real records files, a run folder per rack with its manifest, the
+lines as `rackqual run` writes them (keys sorted, no spaces; not timed: about 5 GiB a night). Then
+the real commands run, each in a process of its own, with the kernel's page cache dropped before
+each where the benchmark runs as root (the files are read from the disk): `rackqual ingest` of
+the first night, `rackqual ingest` of the second, and `rackqual compare HISTORY HISTORY` of the
+second night against the first, its regressions written as CSV. The figure against the target
+is the second night's ingest plus the comparison: wall time, and the peak resident memory of the
+larger of the two. --suspects also times rackqual.fleet.suspects over the whole history in a
+child process (its VmHWM), against 10 s and 2 GiB.
 
 Planted on the second night, to be found exactly (each figure else wobbles under 1.5% a night,
 so a 5% criterion has no false positives): 0.1% of GPUs 10% slower at GEMM, 0.05% 8% slower at
@@ -37,6 +39,8 @@ sys.path.insert(0, str(ROOT / "python"))
 
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
+import pyarrow as pa  # noqa: E402
+import pyarrow.compute as pc  # noqa: E402
 
 NIGHTS = ["2025-06-01", "2025-06-02"]
 GIB, MIB = 1 << 30, 1 << 20
@@ -223,156 +227,218 @@ def assemble(fleet: Fleet, blocks: list[dict], date: str) -> pd.DataFrame:
     return pd.DataFrame(frame)
 
 
-def write_records(frame: pd.DataFrame, out: pathlib.Path) -> int:
-    """The frame's rows as real records files, one run folder per run_id, with finished manifests."""
-    rows = 0
-    for run_id, part in frame.groupby("run_id", observed=True):
-        folder = out / str(run_id)
-        folder.mkdir(parents=True)
-        with (folder / "records.jsonl").open("w") as f:
-            for row in part.to_dict("records"):
-                record = {"schema": 1, "device": None, "stats": None, "params": {}, "telemetry": None,
-                          "correct": {"ok": True, "detail": "sampled outputs within tolerance"}, "criterion": None}
-                for key, value in row.items():
-                    if key == "source" or (isinstance(value, float) and np.isnan(value)) or value is pd.NA:
-                        continue
-                    value = value.item() if isinstance(value, np.generic) else value
-                    if key == "time":
-                        value = value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
-                    top, _, sub = key.partition(".")
-                    if sub:
-                        if sub == "sizes":
-                            value = json.loads(value)
-                        elif isinstance(value, float) and value.is_integer() and top in ("params", "device"):
-                            value = int(value)
-                        record[top] = dict(record.get(top) or {}, **{sub: value})
-                    else:
-                        record[key] = int(value) if key in ("rank", "schema") else value
-                if record["device"] is not None:
-                    record["device"] = {"index": record["device"].get("index"), "name": record["device"].get("name"),
-                                        "serial": record["device"].get("serial"), "uuid": None}
-                f.write(json.dumps(record) + "\n")
-                rows += 1
-        (folder / "manifest.json").write_text(json.dumps({"run_id": str(run_id), "status": "finished", "schema": 1}))
-    return rows
+def _text(column: pd.Series) -> pa.Array:
+    """A frame's column as Arrow text (categories as their strings)."""
+    return pa.array(column.astype(object) if isinstance(column.dtype, pd.CategoricalDtype) else column, pa.string())
 
 
-def compare_child(args) -> None:
-    """In a child process: the comparisons over the full history, timed, and this process's peak memory."""
-    os.sched_setaffinity(0, set(sorted(os.sched_getaffinity(0))[:2]))
+def _json_text(column: pd.Series) -> pa.Array:
+    """A text column as JSON strings (the fleet's names need no escaping)."""
+    return pc.binary_join_element_wise('"', _text(column), '"', "")
+
+
+def _number(values: np.ndarray) -> pa.Array:
+    return pa.array(values).cast(pa.string())
+
+
+def _params(part: pd.DataFrame) -> pa.Array:
+    """Each row's params object, keys sorted, as rackqual writes it."""
+    keys = sorted(c for c in part.columns if c.startswith("params."))
+    combos = part[keys].astype(object).where(part[keys].notna(), None)
+    codes, uniques = pd.factorize(pd.MultiIndex.from_frame(combos))
+    texts = []
+    for combo in uniques:
+        obj = {}
+        for key, value in zip(keys, combo):
+            if value is None or (isinstance(value, float) and np.isnan(value)):
+                continue
+            name = key[len("params."):]
+            obj[name] = json.loads(value) if name == "sizes" else int(value) if isinstance(value, float) else value
+        texts.append(json.dumps(obj, sort_keys=True, separators=(",", ":")))
+    return pa.array(texts, pa.string()).take(pa.array(codes))
+
+
+def record_lines(part: pd.DataFrame) -> pa.Array:
+    """The frame's rows as the lines rackqual run writes (keys sorted, no spaces), newline included."""
+    n = len(part)
+    value = part["value"].to_numpy()
+    gpu = part["device.index"].notna().to_numpy()
+    device = pc.if_else(pa.array(gpu), pc.binary_join_element_wise(
+        '{"index":', _number(np.nan_to_num(part["device.index"].to_numpy()).astype(np.int64)), f',"name":"{MODEL}","serial":"',
+        _text(part["device.serial"]), '","uuid":"GPU-', _text(part["device.serial"]), '"}', ""), "null")
+    power = part["telemetry.avg_power_w"].to_numpy()
+    temperature = 55 + (value * 1000 % 17)
+    telemetry = pc.if_else(pa.array(gpu), pc.binary_join_element_wise(
+        '{"avg_power_w":', _number(np.nan_to_num(power)), ',"max_temp_c":', _number(np.round(temperature, 1)),
+        ',"sm_clock_mhz":1980,"throttle":"none"}', ""), "null")
+    stats = pc.binary_join_element_wise(
+        '{"cv":0.004,"max":', _number(value * 1.005), ',"median":', _number(value), ',"min":', _number(value * 0.995),
+        ',"n":7,"p10":', _number(value * 0.997), ',"p90":', _number(value * 1.003), ',"p95":', _number(value * 1.004), "}", "")
+    times = np.datetime_as_string(part["time"].dt.tz_convert(None).to_numpy().astype("datetime64[ms]"), unit="ms")
+    pieces = [
+        '{"arrival":null,"backend":"cuda","better":', _json_text(part["better"]), ',"check":', _json_text(part["check"]),
+        ',"correct":{"detail":"sampled outputs within bf16 tolerance of a float reference","ok":true},"criterion":',
+        pc.binary_join_element_wise('"', _text(part["metric"]), ': {min_fraction_of_group_median: 0.95}"', ""),
+        ',"device":', device, ',"digests":null,"group":', _json_text(part["group"]), ',"host":', _json_text(part["host"]),
+        ',"isolation":null,"kind":', _json_text(part["kind"]), ',"metric":', _json_text(part["metric"]),
+        ',"params":', _params(part), ',"rack":', _json_text(part["rack"]), ',"rank":', _number(part["rank"].to_numpy()),
+        ',"reason":"', _number(np.round(value, 4)), ' within the group\'s median","run_id":', _json_text(part["run_id"]),
+        ',"schema":1,"scope":', _json_text(part["scope"]), ',"stats":', stats, ',"suite":"nightly","telemetry":', telemetry,
+        ',"time":"', pa.array(times), 'Z","timing":{"batches_per_repetition":4,"launches_per_batch":2,"repetitions":7}',
+        ',"unit":', _json_text(part["unit"]), ',"value":', _number(value), ',"verdict":"pass"}\n']
+    return pc.binary_join_element_wise(*[p if isinstance(p, pa.Array) else pa.scalar(p) for p in pieces], "")
+
+
+def write_records(frame: pd.DataFrame, out: pathlib.Path, racks_at_once: int = 2000) -> tuple[int, int]:
+    """The frame's rows as real records files, one run folder per rack with a finished manifest,
+    as `rackqual run` leaves them; returns (records, bytes)."""
+    rack = frame["rack"].cat.codes.to_numpy()
+    order = np.argsort(rack, kind="stable")
+    bounds = np.searchsorted(rack[order], np.arange(rack.max() + 2))
+    records = size = 0
+    for first in range(0, len(bounds) - 1, racks_at_once):
+        last = min(first + racks_at_once, len(bounds) - 1)
+        part = frame.iloc[order[bounds[first]:bounds[last]]]
+        lines = pa.concat_arrays([record_lines(part).cast(pa.large_string())]) if len(part) else None
+        offsets = np.frombuffer(lines.buffers()[1], np.int64)[: len(lines) + 1]
+        data = memoryview(lines.buffers()[2])
+        runs = part["run_id"].astype(str).to_numpy()
+        starts = np.flatnonzero(np.r_[True, runs[1:] != runs[:-1]])
+        for a, b in zip(starts, np.r_[starts[1:], len(runs)]):
+            folder = out / runs[a]
+            folder.mkdir(parents=True)
+            (folder / "records.jsonl").write_bytes(data[offsets[a]:offsets[b]])
+            (folder / "manifest.json").write_text(json.dumps({"run_id": runs[a], "schema": 1, "status": "finished",
+                                                              "suite": "nightly"}))
+        records += len(part)
+        size += int(offsets[-1])
+    return records, size
+
+
+def measured(command: list[str], env: dict[str, str]) -> dict:
+    """Runs a command; its wall time, CPU time and peak resident memory (the largest of it and the
+    processes it waited for: the rackqual executable becomes the Python process it starts)."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    t = time.perf_counter()
+    proc = subprocess.run(command, capture_output=True, text=True, env=env)
+    wall = time.perf_counter() - t
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
+    return {"wall": wall, "cpu": cpu, "maxrss_mib": after.ru_maxrss / 1024, "code": proc.returncode,
+            "stdout": proc.stdout, "stderr": proc.stderr}
+
+
+def in_child(command: list[str], env: dict[str, str]) -> dict:
+    """`measured` in a child of its own, so that the peak memory is this command's alone."""
+    proc = subprocess.run([sys.executable, __file__, "--measure", json.dumps(command)], capture_output=True, text=True, env=env)
+    if proc.returncode != 0:
+        raise SystemExit(proc.stderr)
+    return json.loads(proc.stdout)
+
+
+def drop_page_cache() -> bool:
+    """Empties the kernel's page cache (root only), so that the files are read from the disk."""
+    os.sync()
+    try:
+        pathlib.Path("/proc/sys/vm/drop_caches").write_text("3\n")
+        return True
+    except OSError:
+        return False
+
+
+def suspects_child(history: str) -> None:
+    """In a child process: the ranked suspects over the whole history, timed, with its peak memory."""
     from rackqual import fleet
 
-    config = {"threads": 2, "memory_limit": args.memory_limit}
-    h = args.history
-    out = {"load_before": os.getloadavg()[0]}
     t, c = time.perf_counter(), cpu_s()
-    nights = fleet.compare(h, h, old_dates=[NIGHTS[0]], new_dates=[NIGHTS[1]], config=config)
-    out["night_vs_night_s"], out["night_vs_night_cpu_s"] = time.perf_counter() - t, cpu_s() - c
-    t, c = time.perf_counter(), cpu_s()
-    own = fleet.compare(h, h, config=config)
-    out["own_history_s"], out["own_history_cpu_s"] = time.perf_counter() - t, cpu_s() - c
-    out["compare_vmhwm_mib"] = vmhwm_mib()
-    out["load_after"] = os.getloadavg()[0]
-    if args.suspects:
-        t, c = time.perf_counter(), cpu_s()
-        ranked = fleet.suspects(h, h, config=config)
-        out["suspects_s"], out["suspects_cpu_s"] = time.perf_counter() - t, cpu_s() - c
-        out["suspects"] = len(ranked)
-        out["suspects_top"] = ranked.head(3)[["subject", "score"]].to_dict("records")
-    out["vmhwm_mib"] = vmhwm_mib()
-    out["regressions"] = len(nights)
-    out["found"] = sorted({(c, s) for c, s in zip(nights["check"], nights["subject"])})
-    out["own_equal"] = sorted(zip(own["check"], own["subject"], own["metric"])) == sorted(zip(nights["check"], nights["subject"], nights["metric"]))
-    print(json.dumps(out))
+    ranked = fleet.suspects(history, history, config={"threads": 2})
+    print(json.dumps({"wall": time.perf_counter() - t, "cpu": cpu_s() - c, "vmhwm_mib": vmhwm_mib(), "suspects": len(ranked),
+                      "top": ranked.head(3)[["subject", "score"]].to_dict("records")}))
+
+
+def found_regressions(csv: pathlib.Path) -> set[tuple[str, str]]:
+    found = pd.read_csv(csv) if csv.stat().st_size else pd.DataFrame(columns=["check", "subject"])
+    return {(c, s) for c, s in zip(found["check"], found["subject"])}
+
+
+def write_nights(fleet: Fleet, work: pathlib.Path) -> list[pathlib.Path]:
+    """Both nights as records files, a run folder per rack (not timed)."""
+    trees = []
+    for night, date in enumerate(NIGHTS):
+        t = time.perf_counter()
+        frame = night_frame(fleet, night)
+        tree = work / "results" / date
+        shutil.rmtree(tree, ignore_errors=True)
+        records, size = write_records(frame, tree)
+        del frame
+        print(f"night {date}: {records:,} records, {size / GIB:.2f} GiB of JSON Lines in {fleet.racks:,} run folders, "
+              f"written in {time.perf_counter() - t:.0f} s (not timed)", flush=True)
+        trees.append(tree)
+    return trees
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--gpus", type=int, default=1_000_000)
     parser.add_argument("--hosts-per-rack", type=int, default=4)
-    parser.add_argument("--sample-racks", type=int, default=300, help="racks of night 1 ingested from real records files")
-    parser.add_argument("--work", type=pathlib.Path, help="folder for the history (default: a temporary one, removed)")
-    parser.add_argument("--memory-limit", default="6GB", help="DuckDB's memory limit in the comparison")
+    parser.add_argument("--work", type=pathlib.Path, help="folder for the nights and the history (default: a temporary one, removed)")
+    parser.add_argument("--keep-nights", action="store_true", help="reuse the nights' records files already under --work")
     parser.add_argument("--suspects", action="store_true", help="also time the ranked suspects over the full history")
-    parser.add_argument("--child-compare", dest="history", help=argparse.SUPPRESS)
+    parser.add_argument("--measure", help=argparse.SUPPRESS)
+    parser.add_argument("--child-suspects", dest="history", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.measure:
+        print(json.dumps(measured(json.loads(args.measure), dict(os.environ))))
+        return 0
     if args.history:
-        compare_child(args)
+        suspects_child(args.history)
         return 0
 
-    from rackqual import history
-
     work = args.work or pathlib.Path(tempfile.mkdtemp(prefix="fleet-history-"))
-    shutil.rmtree(work / "history", ignore_errors=True)
-    shutil.rmtree(work / "sample", ignore_errors=True)
-    h = work / "history"
     fleet = Fleet(args.gpus, args.hosts_per_rack)
     print(f"fleet: {fleet.gpus:,} GPUs, {fleet.hosts:,} hosts, {fleet.racks:,} racks of {args.hosts_per_rack} hosts; "
-          f"history in {h}", flush=True)
-
-    records, sample = 0, None
-    for night in range(len(NIGHTS)):
-        t = time.perf_counter()
-        frame = night_frame(fleet, night)
-        made = time.perf_counter() - t
-        if night == 0:
-            racks = set(fleet.rack_names[: args.sample_racks])
-            sample = frame[frame["rack"].isin(racks)].reset_index(drop=True)
-        t = time.perf_counter()
-        summary = history.ingest(frame, h)
-        took = time.perf_counter() - t
-        records += summary.records
-        print(f"night {NIGHTS[night]}: {len(frame):,} records generated in {made:.1f} s; ingested in {took:.1f} s "
-              f"({summary.records / took:,.0f} records/s, {len(summary.runs_added):,} runs, {summary.files:,} files)", flush=True)
-        del frame
+          f"work in {work}; {len(os.sched_getaffinity(0))} cores", flush=True)
+    trees = [work / "results" / d for d in NIGHTS] if args.keep_nights and all((work / "results" / d).is_dir() for d in NIGHTS) \
+        else write_nights(fleet, work)
+    h = work / "history"
+    shutil.rmtree(h, ignore_errors=True)
+    binary = os.environ.get("RACKQUAL_BIN", str(ROOT / os.environ.get("RACKQUAL_BUILD", "build") / "rackqual"))
+    env = dict(os.environ)
+    steps = {}
+    for name, command in [("ingest " + NIGHTS[0], [binary, "ingest", str(trees[0]), "--into", str(h)]),
+                          ("ingest " + NIGHTS[1], [binary, "ingest", str(trees[1]), "--into", str(h)]),
+                          ("compare", [binary, "compare", str(h), str(h), "--old-date", NIGHTS[0], "--new-date", NIGHTS[1],
+                                       "--csv", str(work / "regressions.csv")])]:
+        cold = drop_page_cache()
+        steps[name] = out = in_child(command, env)
+        print(f"{name}: {out['wall']:.1f} s wall, {out['cpu']:.1f} s of CPU, peak {out['maxrss_mib'] / 1024:.2f} GiB, "
+              f"exit {out['code']}{'' if cold else ' (page cache not dropped: not root)'}: {out['stdout'].strip().splitlines()[-1]}",
+              flush=True)
+        if out["code"] not in (0, 1):
+            print(out["stderr"], file=sys.stderr)
+            return 1
+    timed = steps["ingest " + NIGHTS[1]]["wall"] + steps["compare"]["wall"]
+    peak = max(steps["ingest " + NIGHTS[1]]["maxrss_mib"], steps["compare"]["maxrss_mib"]) / 1024
     size = sum(f.stat().st_size for f in h.rglob("*.parquet"))
-    print(f"history: {records:,} records, {size / MIB:,.0f} MiB of Parquet", flush=True)
+    print(f"the night: ingest + compare {timed:.1f} s wall (target 60 s), peak {peak:.2f} GiB (target 8 GiB); "
+          f"history {size / MIB:,.0f} MiB of Parquet", flush=True)
 
-    # The JSON path on a sample: real records files, rackqual.load, the same stored figures.
-    tree = work / "sample" / "results"
-    t = time.perf_counter()
-    lines = write_records(sample, tree)
-    wrote = time.perf_counter() - t
-    t = time.perf_counter()
-    summary = history.ingest(tree, work / "sample" / "history")
-    took = time.perf_counter() - t
-    again = history.ingest(tree, work / "sample" / "history")
-    runs = sorted(summary.runs_added)
-    con = history.connect(h)
-    want = con.execute("SELECT count(*), sum(value), count(DISTINCT device.serial) FROM records WHERE run_id IN "
-                       "(SELECT unnest($1))", [runs]).fetchone()
-    con.close()
-    got = history.query(work / "sample" / "history", "SELECT count(*), sum(value), count(DISTINCT device.serial) FROM records")
-    same = want[0] == got.iloc[0, 0] and abs(want[1] - got.iloc[0, 1]) <= 1e-9 * abs(want[1]) and want[2] == got.iloc[0, 2]
-    print(f"sample: {lines:,} records of {len(runs)} racks written as JSON Lines in {wrote:.1f} s; ingested from disk in "
-          f"{took:.1f} s ({summary.records / took:,.0f} records/s); re-ingest added {len(again.runs_added)} run(s), "
-          f"{len(again.runs_present)} already there; same figures as the DataFrame path: {same}", flush=True)
-
-    t = time.perf_counter()
-    proc = subprocess.run([sys.executable, __file__, "--child-compare", str(h), "--memory-limit", args.memory_limit,
-                           *(["--suspects"] if args.suspects else [])], capture_output=True, text=True)
-    wall = time.perf_counter() - t
-    if proc.returncode != 0:
-        print(proc.stderr, file=sys.stderr)
-        return 1
-    out = json.loads(proc.stdout.strip().splitlines()[-1])
-    children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-    expected = {(c, s) for c, s in fleet.expected()}
-    found = {tuple(x) for x in out["found"]}
-    print(f"compare night {NIGHTS[0]} -> {NIGHTS[1]}: {out['night_vs_night_s']:.1f} s ({out['night_vs_night_cpu_s']:.1f} s of CPU); "
-          f"against each GPU's own history: {out['own_history_s']:.1f} s ({out['own_history_cpu_s']:.1f} s of CPU; same "
-          f"regressions: {out['own_equal']}); 2 threads, load average {out['load_before']:.1f} before, {out['load_after']:.1f} after")
-    print(f"peak memory of the comparison process: {out['compare_vmhwm_mib']:,.0f} MiB (VmHWM; ru_maxrss of all "
-          f"children so far {children:,.0f} MiB); its wall time with start-up {wall:.1f} s")
-    if "suspects_s" in out:
-        print(f"suspects: {out['suspects']:,} ranked in {out['suspects_s']:.1f} s ({out['suspects_cpu_s']:.1f} s of CPU), "
-              f"top {out['suspects_top']}; peak memory {out['vmhwm_mib']:,.0f} MiB")
-    print(f"regressions: {out['regressions']:,} figures of {len(found):,} subjects; planted {len(expected):,}; "
-          f"missed {len(expected - found)}, false {len(found - expected)}")
-    print(f"peak memory of this process (generation and ingest): {vmhwm_mib():,.0f} MiB")
+    expected = fleet.expected()
+    found = found_regressions(work / "regressions.csv")
+    print(f"regressions: {len(found):,} subjects; planted {len(expected):,}; missed {len(expected - found)}, "
+          f"false {len(found - expected)} (re-slotted GPUs: {len(fleet.slot_serial[1]) - int((fleet.slot_serial[1] == np.arange(fleet.gpus)).sum()):,})")
+    ok = found == expected and timed <= 60 and peak <= 8
+    if args.suspects:
+        proc = subprocess.run([sys.executable, __file__, "--child-suspects", str(h)], capture_output=True, text=True)
+        if proc.returncode != 0:
+            print(proc.stderr, file=sys.stderr)
+            return 1
+        out = json.loads(proc.stdout.strip().splitlines()[-1])
+        print(f"suspects: {out['suspects']:,} ranked in {out['wall']:.1f} s ({out['cpu']:.1f} s of CPU), peak "
+              f"{out['vmhwm_mib'] / 1024:.2f} GiB (targets 10 s, 2 GiB); top {out['top']}")
+        ok = ok and out["wall"] <= 10 and out["vmhwm_mib"] <= 2048
     if not args.work:
         shutil.rmtree(work)
-    ok = found == expected and out["own_equal"] and same and not again.runs_added
     return 0 if ok else 1
 
 

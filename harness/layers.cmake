@@ -66,11 +66,12 @@ rackqual_layer(records
 rackqual_layer(sinks FOLDER records
   SOURCES junit_sink progress prometheus_sink sink sink_format summary
   PUBLIC rackqual_records rackqual_plan Threads::Threads)
-# Record files read into columns (simdjson), for Python's data frames: a library of its own,
+# Record files read into columns (simdjson), for Python's data frames and the fleet history: a library of its own,
 # so that only what reads records in bulk links simdjson.
-add_library(rackqual_columns STATIC ${RACKQUAL_HARNESS_DIR}/records/record_columns.cpp)
+add_library(rackqual_columns STATIC ${RACKQUAL_HARNESS_DIR}/records/record_columns.cpp
+  ${RACKQUAL_HARNESS_DIR}/records/history_columns.cpp ${RACKQUAL_HARNESS_DIR}/records/json_lines.cpp)
 target_include_directories(rackqual_columns PUBLIC ${PROJECT_BINARY_DIR}/include-layer-records)
-target_link_libraries(rackqual_columns PRIVATE simdjson::simdjson)
+target_link_libraries(rackqual_columns PRIVATE simdjson::simdjson Threads::Threads)
 set_target_properties(rackqual_columns PROPERTIES POSITION_INDEPENDENT_CODE ON)
 
 # judge: pure verdicts, votes, the isolation planner, qualify verdicts, re-judging.

@@ -1,21 +1,17 @@
 #include "rackqual/records/record_columns.hpp"
 
-#include <simdjson.h>
+#include "rackqual/records/json_lines.hpp"
 
 #include <algorithm>
 #include <charconv>
-#include <chrono>
 #include <cmath>
-#include <cstring>
-#include <filesystem>
-#include <fstream>
 #include <limits>
 #include <unordered_map>
 
 namespace rackqual {
 namespace {
 
-constexpr std::int64_t missing_time = std::numeric_limits<std::int64_t>::min();
+using json_lines::missing_time;
 constexpr double missing_number = std::numeric_limits<double>::quiet_NaN();
 
 // Maps keyed by std::string and looked up by string_view without a copy.
@@ -26,59 +22,10 @@ struct Hash {
 template <class V>
 using StringMap = std::unordered_map<std::string, V, Hash, std::equal_to<>>;
 
-template <class T>
-bool number_at(std::string_view text, std::size_t at, std::size_t length, T& out) {
-  if (at + length > text.size()) return false;
-  const char* begin = text.data() + at;
-  const auto [end, error] = std::from_chars(begin, begin + length, out);
-  return error == std::errc() && end == begin + length;
-}
-
-// "2026-11-26T00:04:35.223Z" (any number of fraction digits) as ns since the epoch; none when malformed.
-std::int64_t parse_time(std::string_view t) {
-  int year = 0;
-  unsigned month = 0, day = 0, hour = 0, minute = 0, second = 0;
-  if (t.size() < 20 || t[4] != '-' || t[7] != '-' || t[10] != 'T' || t[13] != ':' || t[16] != ':' || t.back() != 'Z')
-    return missing_time;
-  if (!number_at(t, 0, 4, year) || !number_at(t, 5, 2, month) || !number_at(t, 8, 2, day) || !number_at(t, 11, 2, hour) ||
-      !number_at(t, 14, 2, minute) || !number_at(t, 17, 2, second))
-    return missing_time;
-  std::int64_t nanoseconds = 0;
-  if (t[19] == '.') {
-    std::int64_t scale = 100'000'000;
-    for (std::size_t i = 20; i + 1 < t.size(); ++i, scale /= 10) {
-      if (t[i] < '0' || t[i] > '9') return missing_time;
-      nanoseconds += (t[i] - '0') * scale;
-    }
-  } else if (t.size() != 20) {
-    return missing_time;
-  }
-  const std::chrono::year_month_day date{std::chrono::year{year}, std::chrono::month{month}, std::chrono::day{day}};
-  if (!date.ok() || hour > 23 || minute > 59 || second > 60) return missing_time;
-  // Nanoseconds in 64 bits reach 292 years either side of 1970 (pandas' range, 1677 to 2262).
-  if (year < 1678 || year > 2261) return missing_time;
-  const auto days = std::chrono::sys_days{date}.time_since_epoch().count();
-  return ((static_cast<std::int64_t>(days) * 24 + hour) * 60 + minute) * 60'000'000'000LL + second * 1'000'000'000LL +
-         nanoseconds;
-}
-
 std::string number_text(double v) {
   char text[32];
   const auto end = std::to_chars(text, text + sizeof text, v).ptr;
   return {text, end};
-}
-
-// Why a parsed line is not a record of this schema; empty when it is one.
-std::string foreign(simdjson::dom::element line) {
-  simdjson::dom::object record;
-  if (line.get_object().get(record)) return "not a rackqual record: not a JSON object";
-  int64_t schema = 0;
-  if (record["schema"].get_int64().get(schema) || schema != 1) return "not a rackqual record: no \"schema\": 1";
-  for (const char* field : {"run_id", "check", "verdict"}) {
-    std::string_view text;
-    if (record[field].get_string().get(text)) return std::string("not a rackqual record: no string \"") + field + "\"";
-  }
-  return "";
 }
 
 }  // namespace
@@ -99,7 +46,7 @@ struct RecordColumnReader::State {
   std::vector<SkippedLine> skipped;
 
   int column(std::string name, Column::Type type) {
-    columns.push_back(Column{std::move(name), type, {}, {}, {}, {}, {}});
+    columns.push_back(Column{std::move(name), type, {}, {}, {}, {}, {}, {}, {}});
     dictionaries.emplace_back();
     return static_cast<int>(columns.size()) - 1;
   }
@@ -111,6 +58,7 @@ struct RecordColumnReader::State {
       case Column::Type::boolean: c.booleans.resize(row, -1); break;
       case Column::Type::text: c.codes.resize(row, -1); break;
       case Column::Type::time: c.times.resize(row, missing_time); break;
+      case Column::Type::long_text: break;   // the history's reader's, never this one's
     }
   }
 
@@ -120,6 +68,7 @@ struct RecordColumnReader::State {
       case Column::Type::boolean: return c.booleans.size();
       case Column::Type::text: return c.codes.size();
       case Column::Type::time: return c.times.size();
+      case Column::Type::long_text: return c.booleans.size();
     }
     return 0;
   }
@@ -161,7 +110,7 @@ struct RecordColumnReader::State {
       case Column::Type::boolean: c.booleans.push_back(value.get_bool().value_unsafe() ? 1 : 0); break;
       case Column::Type::time: {
         std::string_view text;
-        c.times.push_back(value.get_string().get(text) ? missing_time : parse_time(text));
+        c.times.push_back(value.get_string().get(text) ? missing_time : json_lines::parse_time(text));
         break;
       }
       case Column::Type::text: {
@@ -169,6 +118,7 @@ struct RecordColumnReader::State {
         c.codes.push_back(value.get_string().get(text) ? code(index, simdjson::minify(value)) : code(index, text));
         break;
       }
+      case Column::Type::long_text: break;
     }
   }
 
@@ -218,22 +168,15 @@ struct RecordColumnReader::State {
     ++rows;
   }
 
-  // One line; `capacity` bytes from `data` are readable (simdjson reads past the line's end).
+  // One line, readable simdjson::SIMDJSON_PADDING bytes past its end.
   void add_line(const char* data, std::size_t size, const std::string& file, long line, bool unterminated) {
-    std::size_t blank = 0;
-    while (blank < size && (data[blank] == ' ' || data[blank] == '\t' || data[blank] == '\r')) ++blank;
-    if (blank == size) return;
-    simdjson::dom::element parsed;
-    if (const auto error = parser.parse(data, size, false).get(parsed)) {
-      skipped.push_back({file, line, unterminated ? "truncated: the file ends mid-record"
-                                                  : std::string("malformed JSON: ") + simdjson::error_message(error)});
-      return;
+    simdjson::dom::object record;
+    std::string why;
+    switch (json_lines::parse_record(parser, data, size, unterminated, record, why)) {
+      case json_lines::LineKind::record: add_record(record); break;
+      case json_lines::LineKind::skipped: skipped.push_back({file, line, std::move(why)}); break;
+      case json_lines::LineKind::blank: break;
     }
-    if (auto why = foreign(parsed); !why.empty()) {
-      skipped.push_back({file, line, std::move(why)});
-      return;
-    }
-    add_record(simdjson::dom::object(parsed));
   }
 
   void begin_source(const std::string& name) {
@@ -246,48 +189,21 @@ RecordColumnReader::RecordColumnReader() : state_(std::make_unique<State>()) {}
 RecordColumnReader::~RecordColumnReader() = default;
 
 void RecordColumnReader::read_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::error_code unknown;
-  if (!in || std::filesystem::is_directory(path, unknown)) {   // a folder opens, and reads as nothing
-    state_->skipped.push_back({path, 0, "cannot be read"});
-    return;
-  }
-  state_->begin_source(path);
-  // Chunks of whole lines, up to 64 MiB (a small file is one chunk, its buffer no larger than
-  // itself); what follows the last newline waits for the next chunk.
-  const auto size = std::filesystem::file_size(path, unknown);
-  const std::size_t chunk = std::clamp<std::size_t>(unknown ? 0 : size + 1, 4096, 64u << 20);
-  std::vector<char> buffer;
-  std::size_t held = 0;
-  long line = 0;
-  for (bool end = false; !end;) {
-    buffer.resize(held + chunk + simdjson::SIMDJSON_PADDING);
-    in.read(buffer.data() + held, static_cast<std::streamsize>(chunk));
-    held += static_cast<std::size_t>(in.gcount());
-    end = !in;
-    std::size_t start = 0;
-    while (const void* newline = std::memchr(buffer.data() + start, '\n', held - start)) {
-      const std::size_t stop = static_cast<const char*>(newline) - buffer.data();
-      state_->add_line(buffer.data() + start, stop - start, path, ++line, false);
-      start = stop + 1;
-    }
-    std::memmove(buffer.data(), buffer.data() + start, held - start);
-    held -= start;
-    if (end && held) state_->add_line(buffer.data(), held, path, ++line, true);
-  }
+  State& state = *state_;
+  bool begun = false;
+  const bool read = json_lines::for_each_line(path, [&](const char* data, std::size_t size, long line, bool unterminated) {
+    if (!begun) state.begin_source(path), begun = true;
+    state.add_line(data, size, path, line, unterminated);
+  });
+  if (!read) state.skipped.push_back({path, 0, "cannot be read"});
+  else if (!begun) state.begin_source(path);
 }
 
 void RecordColumnReader::read_text(std::string_view text, const std::string& name) {
   state_->begin_source(name);
-  const simdjson::padded_string padded(text);
-  long line = 0;
-  std::size_t start = 0;
-  while (start < padded.size()) {
-    const void* newline = std::memchr(padded.data() + start, '\n', padded.size() - start);
-    const std::size_t stop = newline ? static_cast<const char*>(newline) - padded.data() : padded.size();
-    state_->add_line(padded.data() + start, stop - start, name, ++line, newline == nullptr);
-    start = stop + 1;
-  }
+  json_lines::for_each_line(simdjson::padded_string(text), [&](const char* data, std::size_t size, long line, bool unterminated) {
+    state_->add_line(data, size, name, line, unterminated);
+  });
 }
 
 RecordColumns RecordColumnReader::take() {

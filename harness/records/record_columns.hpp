@@ -14,7 +14,8 @@
 namespace rackqual {
 
 struct Column {
-  enum class Type { number, boolean, text, time };
+  // long_text: text with few repeats (a reason, a telemetry object) kept as written, not coded.
+  enum class Type { number, boolean, text, time, long_text };
   std::string name;
   Type type = Type::number;
   std::vector<double> numbers;          // number: NaN where missing
@@ -22,6 +23,8 @@ struct Column {
   std::vector<std::int32_t> codes;      // text: an index into `values`, -1 where missing
   std::vector<std::string> values;      // text: the distinct strings
   std::vector<std::int64_t> times;      // time (the `time` field): ns since the epoch, UTC; INT64_MIN where missing
+  std::string bytes;                    // long_text: the values one after another, row i at offsets[i]..offsets[i + 1]
+  std::vector<std::int64_t> offsets;    // long_text: rows + 1 of them; `booleans` is 1 where a row has a value
 };
 
 // A line left out, where and why.

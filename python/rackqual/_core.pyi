@@ -37,6 +37,11 @@ def read_records(paths: list[str]) -> Columns:
     type "number": float64 (NaN missing); "boolean": int8 (-1 missing); "text": int32 codes into
     values (-1 missing); "time": int64 ns since the epoch, UTC (INT64_MIN missing)."""
 
+def read_history(paths: list[str], threads: int = 1) -> list[Columns]:
+    """Record files into the fleet history's columns (history.RECORDS, device, stats and correct
+    flattened with dots), in shares of consecutive files read on `threads` threads: one Columns
+    per share. Adds the type "long_text": (offsets int64, bytes uint8, present int8), values None."""
+
 def read_records_text(text: str, name: str = "<text>") -> Columns:
     """JSON Lines text into columns, as read_records."""
 

@@ -36,7 +36,6 @@ import pathlib
 import shutil
 import sys
 import uuid
-import warnings
 
 import duckdb
 import numpy as np
@@ -47,6 +46,7 @@ import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 
 import rackqual
+from rackqual import history_files
 from rackqual.errors import (EXIT_BAD_INPUT, EXIT_ERROR, EXIT_PASS, ArgumentParser, BadInput, describe, first_line,
                              refuse)
 
@@ -55,7 +55,7 @@ STATS = pa.struct([(name, pa.float64()) for name in ("n", "median", "min", "max"
 CORRECT = pa.struct([("ok", pa.bool_()), ("detail", pa.string())])
 JSON_OBJECTS = ("params", "telemetry", "timing", "arrival", "isolation")
 
-# Every file of every run has this schema; the partition column date comes from the path.
+# Every file of every run has this schema; the partition column date (text) comes from the path.
 RECORDS = pa.schema([
     ("run_id", pa.string()), ("time", pa.timestamp("ms", tz="UTC")), ("suite", pa.string()),
     ("check", pa.string()), ("kind", pa.string()), ("backend", pa.string()), ("scope", pa.string()),
@@ -66,7 +66,6 @@ RECORDS = pa.schema([
     ("criterion", pa.string()), ("verdict", pa.string()), ("reason", pa.string()), ("schema", pa.int32()),
     ("source", pa.string()), ("extra", pa.string()),
 ])
-PARTITIONS = pa.schema([("date", pa.string())])
 ROW_GROUP = 128 * 1024
 FILE_ROWS = 8 * 1024 * 1024
 RUNS = pa.schema([
@@ -322,27 +321,27 @@ def _remove_empty(path: pathlib.Path, stop: pathlib.Path) -> None:
 
 
 def _write_batch(table: pa.Table, staging: pathlib.Path, ingest_id: str, batch: int) -> list[pathlib.Path]:
-    """Writes one batch's records under the staging folder, a file per date (or per FILE_ROWS rows),
-    sorted by rack; returns the files."""
-    written: list[pathlib.Path] = []
-    table = table.sort_by([("date", "ascending"), ("rack", "ascending"), ("host", "ascending"),
-                           ("check", "ascending"), ("metric", "ascending")])
-    ds.write_dataset(
-        table, staging / "records", format="parquet",
-        partitioning=ds.partitioning(PARTITIONS, flavor="hive"),
-        basename_template=f"part-{ingest_id}-{batch}-{{i}}.parquet",
-        existing_data_behavior="overwrite_or_ignore", max_partitions=1 << 20, max_rows_per_file=FILE_ROWS,
-        max_rows_per_group=ROW_GROUP, min_rows_per_group=ROW_GROUP,
-        file_options=ds.ParquetFileFormat().make_write_options(compression="zstd"),
-        file_visitor=lambda f: written.append(pathlib.Path(f.path)))
-    return written
+    """Writes one batch's records under the staging folder, a file per date (or per FILE_ROWS rows,
+    or per core), sorted by rack; returns the files."""
+    return history_files.write(history_files.sorted_table([_coded(table)]), staging / "records",
+                               f"part-{ingest_id}-{batch}", ROW_GROUP, FILE_ROWS)
+
+
+def _coded(table: pa.Table) -> pa.Table:
+    """The sort keys as dictionaries (the files' reader gives them so already)."""
+    for name in history_files.SORT_KEYS:
+        column = table.column(name)
+        if not pa.types.is_dictionary(column.type):
+            table = table.set_column(table.schema.get_field_index(name), name, column.dictionary_encode())
+    return table
 
 
 def _runs_table(table: pa.Table, ingest_id: str, statuses: dict[str, str]) -> pa.Table:
     """One row per run of a batch: its date, first and last record, counts, where it came from,
     its status (by its records file's manifest)."""
     con = duckdb.connect()
-    con.register("batch", table)
+    narrow = pa.table({name: _plain(table.column(name)) for name in ("run_id", "suite", "date", "time", "rack", "source")})
+    con.register("batch", narrow)
     # A relation's to_arrow_table: DuckDB 2 dropped .arrow() from connections, 1.1 has no other there.
     runs = con.sql(
         "SELECT run_id, any_value(suite) AS suite, min(date) AS date, min(time) AS first, max(time) AS last, "
@@ -351,6 +350,11 @@ def _runs_table(table: pa.Table, ingest_id: str, statuses: dict[str, str]) -> pa
     con.close()
     status = pa.array([statuses.get(s) for s in runs.column("source").to_pylist()], pa.string())
     return runs.set_column(runs.schema.get_field_index("status"), "status", status).cast(RUNS)
+
+
+def _plain(column: pa.ChunkedArray) -> pa.ChunkedArray:
+    """A dictionary column as its values' type."""
+    return column.cast(column.type.value_type) if pa.types.is_dictionary(column.type) else column
 
 
 def _manifest_status(source) -> str | None:
@@ -366,65 +370,67 @@ def _manifest_status(source) -> str | None:
     return "incomplete" if status == "running" else status
 
 
-def _still_running(frame: pd.DataFrame, statuses: dict[str, str]) -> np.ndarray:
+def _still_running(table: pa.Table, statuses: dict[str, str]) -> np.ndarray:
     """Which rows come from a run whose manifest says it is still running (its records are not all
     there yet: ingested now, the rest would be skipped later as a run already in the history).
-    Fills `statuses` (source -> status) for every source of `frame`."""
-    if "source" not in frame or not len(frame):
-        return np.zeros(len(frame), dtype=bool)
-    running = set()
-    for source in frame["source"].dropna().unique():
+    Fills `statuses` (source -> status) for every source of `table`."""
+    if "source" not in table.column_names or not len(table):
+        return np.zeros(len(table), dtype=bool)
+    running = []
+    for source in pc.unique(_plain(table.column("source"))).drop_null().to_pylist():
         status = _manifest_status(source)
         if status is not None:
-            statuses[str(source)] = status
+            statuses[source] = status
         if status == "incomplete":
-            running.add(source)
-    return frame["source"].isin(running).to_numpy() if running else np.zeros(len(frame), dtype=bool)
+            running.append(source)
+    if not running:
+        return np.zeros(len(table), dtype=bool)
+    held = pc.is_in(_plain(table.column("source")), pa.array(running, pa.string()))
+    return pc.fill_null(held, False).to_numpy(zero_copy_only=False)
 
 
-def _batches(results: pd.DataFrame | str | os.PathLike, summary: IngestSummary, running: bool,
-             statuses: dict[str, str]):
-    """The input as DataFrames of the loader's contract: the frame given, or the records below a
-    path, loaded whole or, past BATCH_BYTES, a group of records files at a time; runs still
-    running held back unless `running`. Fills `statuses` (source -> the run's status)."""
+def _groups(files: list[pathlib.Path]) -> list[list[pathlib.Path]]:
+    """Records files in groups of about BATCH_BYTES, in order."""
+    groups, size = [[]], 0
+    for f in files:
+        s = f.stat().st_size
+        if groups[-1] and size + s > BATCH_BYTES:
+            groups.append([])
+            size = 0
+        groups[-1].append(f)
+        size += s
+    return groups
+
+
+def _tables(results: pd.DataFrame | str | os.PathLike, summary: IngestSummary):
+    """The input as the history's tables: the frame given (to_table), or the records below a path
+    read by the compiled reader, BATCH_BYTES of records files at a time."""
     if isinstance(results, pd.DataFrame):
         summary.skipped += list(results.attrs.get("skipped", []))
-        yield results
+        yield to_table(results)
         return
     path = pathlib.Path(results)
     files = rackqual.records.record_files(path)
     if not files:
         raise BadInput(f"{path}: no records.jsonl in it")
-    sizes = [f.stat().st_size for f in files]
-    if sum(sizes) <= BATCH_BYTES:
-        groups = [[path]]
-    else:
-        groups, size = [[]], 0
-        for f, s in zip(files, sizes):
-            if groups[-1] and size + s > BATCH_BYTES:
-                groups.append([])
-                size = 0
-            groups[-1].append(f)
-            size += s
-    for group in groups:
-        frames = []
-        for item in group:
-            try:
-                with warnings.catch_warnings():   # the lines it skips are in the summary
-                    warnings.simplefilter("ignore")
-                    frame = rackqual.load(item)
-            except Exception as e:   # a path the loader cannot read at all (bad lines it skips itself)
-                raise BadInput(f"{item}: {first_line(e)}") from e
-            summary.skipped += list(frame.attrs.get("skipped", []))
-            frames.append(frame)
-        frame = frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
-        held = _still_running(frame, statuses)
+    for group in _groups(files):
+        tables, skipped = history_files.read(group, RECORDS)
+        summary.skipped += [{"file": f, "line": line, "reason": why} for f, line, why in skipped]
+        yield pa.concat_tables(tables) if len(tables) > 1 else tables[0]
+
+
+def _batches(results: pd.DataFrame | str | os.PathLike, summary: IngestSummary, running: bool,
+             statuses: dict[str, str]):
+    """The input's tables, runs still running held back unless `running`. Fills `statuses`
+    (source -> the run's status)."""
+    for table in _tables(results, summary):
+        held = _still_running(table, statuses)
         if running:
-            held = np.zeros(len(frame), dtype=bool)   # to_numpy() may be a read-only view (copy-on-write)
+            held = np.zeros(len(table), dtype=bool)
         if held.any():
-            summary.running += sorted(set(frame.loc[held, "run_id"].astype(str)))
-            frame = frame[~held]
-        yield frame
+            summary.running += sorted(set(table.filter(pa.array(held)).column("run_id").to_pylist()))
+            table = table.filter(pa.array(~held))
+        yield table
 
 
 def ingest(results: pd.DataFrame | str | os.PathLike, into: str | os.PathLike, *, running: bool = False) -> IngestSummary:
@@ -459,11 +465,11 @@ def _ingest(results, history: pathlib.Path, staging: pathlib.Path, ingest_id: st
     runs: list[pa.Table] = []
     seen: dict[str, str] = {}   # run_id -> the records file it was taken from in this ingest
     statuses: dict[str, str] = {}   # records file -> its run's status
-    for batch, frame in enumerate(_batches(results, summary, running, statuses)):
-        table = to_table(frame)
+    for batch, table in enumerate(_batches(results, summary, running, statuses)):
         if not len(table):
             continue
-        pairs = table.group_by(["run_id", "source"]).aggregate([]).sort_by([("run_id", "ascending"), ("source", "ascending")])
+        pairs = pa.table({"run_id": _plain(table.column("run_id")), "source": _plain(table.column("source"))})
+        pairs = pairs.group_by(["run_id", "source"]).aggregate([]).sort_by([("run_id", "ascending"), ("source", "ascending")])
         present = _committed(history, pairs.column("run_id").to_pylist())
         take = []
         for run_id, source in zip(pairs.column("run_id").to_pylist(), pairs.column("source").to_pylist()):
@@ -476,7 +482,7 @@ def _ingest(results, history: pathlib.Path, staging: pathlib.Path, ingest_id: st
                 seen[run_id] = source
                 take.append(f"{run_id}\n{source or ''}")
         if len(take) < len(pairs):
-            key = pc.binary_join_element_wise(table.column("run_id"), pc.fill_null(table.column("source"), ""), "\n")
+            key = pc.binary_join_element_wise(_plain(table.column("run_id")), pc.fill_null(_plain(table.column("source")), ""), "\n")
             table = table.filter(pc.is_in(key, pa.array(take, pa.string())))
         if not len(table):
             continue

@@ -22,6 +22,7 @@
 #include "rackqual/plan/memory_fit.hpp"
 #include "rackqual/plan/prepared_suite.hpp"
 #include "rackqual/records/file_writer.hpp"
+#include "rackqual/records/history_columns.hpp"
 #include "rackqual/records/record_columns.hpp"
 #include "rackqual/run/backend_choice.hpp"
 #include "rackqual/run/runner.hpp"
@@ -109,8 +110,16 @@ py::array_t<T> array_of(std::vector<T>&& values) {
   return py::array_t<T>(static_cast<py::ssize_t>(held->size()), held->data(), owner);
 }
 
+// A numpy array of bytes over a string's own storage.
+py::array_t<std::uint8_t> bytes_of(std::string&& text) {
+  auto* held = new std::string(std::move(text));
+  py::capsule owner(held, [](void* p) { delete static_cast<std::string*>(p); });
+  return py::array_t<std::uint8_t>(static_cast<py::ssize_t>(held->size()), reinterpret_cast<const std::uint8_t*>(held->data()), owner);
+}
+
 // Columns as (name, type, data, values): numbers float64, booleans int8 (-1 missing), text int32
-// codes into `values` (-1 missing), time int64 ns since the epoch (INT64_MIN missing).
+// codes into `values` (-1 missing), time int64 ns since the epoch (INT64_MIN missing), long text
+// (offsets int64, bytes uint8, present int8) with values None.
 py::tuple to_python(RecordColumns&& read) {
   py::list columns, skipped;
   for (Column& c : read.columns) {
@@ -119,6 +128,10 @@ py::tuple to_python(RecordColumns&& read) {
       case Column::Type::boolean: columns.append(py::make_tuple(c.name, "boolean", array_of(std::move(c.booleans)), py::none())); break;
       case Column::Type::time: columns.append(py::make_tuple(c.name, "time", array_of(std::move(c.times)), py::none())); break;
       case Column::Type::text: columns.append(py::make_tuple(c.name, "text", array_of(std::move(c.codes)), c.values)); break;
+      case Column::Type::long_text:
+        columns.append(py::make_tuple(c.name, "long_text", py::make_tuple(array_of(std::move(c.offsets)), bytes_of(std::move(c.bytes)),
+                                                                          array_of(std::move(c.booleans))), py::none()));
+        break;
     }
   }
   for (const auto& s : read.skipped) skipped.append(py::make_tuple(s.file, s.line, s.reason));
@@ -195,6 +208,19 @@ py::tuple columns_of_files(const std::vector<std::string>& paths) {
   return to_python(reader.take());
 }
 
+// Record files read into the history's columns, on `threads` threads, without the GIL: a list of
+// shares, each as to_python gives it.
+py::list history_columns_of_files(const std::vector<std::string>& paths, int threads) {
+  std::vector<RecordColumns> shares;
+  {
+    py::gil_scoped_release unlocked;
+    shares = read_history_columns(paths, threads);
+  }
+  py::list out;
+  for (auto& share : shares) out.append(to_python(std::move(share)));
+  return out;
+}
+
 // JSON Lines text read into columns.
 py::tuple columns_of_text(const std::string& text, const std::string& name) {
   RecordColumnReader reader;
@@ -266,6 +292,9 @@ PYBIND11_MODULE(_core, m) {
   m.def("read_records", &columns_of_files, py::arg("paths"),
         "Reads record files into columns: (rows, [(name, type, data, values)], [(file, line, reason)]).");
 
+  m.def("read_history", &history_columns_of_files, py::arg("paths"), py::arg("threads") = 1,
+        "Reads record files into the fleet history's columns (history.RECORDS, flattened), in shares of consecutive "
+        "files read on `threads` threads: [(rows, [(name, type, data, values)], [(file, line, reason)])].");
   m.def("read_records_text", &columns_of_text, py::arg("text"), py::arg("name") = "<text>",
         "Reads JSON Lines text into columns, as read_records does.");
 
