@@ -395,6 +395,10 @@ def test_each_gpu_is_drawn_in_its_verdicts_colour_or_its_place_on_the_pass_scale
     # Two passes with different figures (100 and 101 TFLOP/s): calm, nowhere near red.
     for key in (("gemm", "r7-h0", 0), ("gemm", "r7-h2", 0)):
         assert cells[key]["custom"][4] == "pass" and _distance(cells[key]["drawn"], FAIL) > 150, cells[key]
+    # No pass, at either end of the scale or between, in a colour that means warn, fail or error.
+    for c in cells.values():
+        if c["custom"][4] == "pass":
+            assert min(_distance(c["drawn"], colour) for colour in (FAIL, WARN, ERROR)) > 90, c
     # 10 % under the median sits at the scale's end, as plotly.js decoded the figure and its axis.
     end = cells[("gemm", "r7-h1", 0)]
     assert end["z"] == pytest.approx(end["scale"]["cmin"]) and end["scale"]["cmin"] == -report.PASS_SPAN, end
