@@ -2,10 +2,12 @@
 for the ticket a bring-up crew files or the page a fleet engineer opens.
 
 Sections: the verdicts with the culprits first, then what failed; a heatmap per rack of each key
-GPU figure by host and GPU slot; each judged figure's distribution with its thresholds; all-reduce
-bus bandwidth against message size; the training step's phases, its predicted time and the gap's
-attribution (rackqual.attribution); regressions against a history (rackqual.fleet.compare) when
-one is given; and the record-file lines the loader skipped.
+GPU figure by host and GPU slot; each judged figure's distribution with its thresholds (both coloured
+by what the criteria say: a verdict's fixed colour, or for a pass a fixed scale of the figure against
+its group median, so that red only ever means failed); all-reduce bus bandwidth against message
+size; the training step's phases, its predicted time and the gap's attribution
+(rackqual.attribution); regressions against a history (rackqual.fleet.compare) when one is given;
+and the record-file lines the loader skipped.
 
 python -m rackqual report RESULTS -o report.html [--history HISTORY] prints the console summary
 (rackqual.summary) and writes the file; exit 0 once written, whatever the verdicts, 2 on bad input.
@@ -32,7 +34,7 @@ from plotly.subplots import make_subplots
 import rackqual
 from rackqual import _core, attribution
 from rackqual.errors import EXIT_BAD_INPUT, EXIT_PASS, ArgumentParser, BadInput, first_line, refuse
-from rackqual.frames import bytes_text, column, number, size_of, text, tidy
+from rackqual.frames import bytes_text, column, number, size_of, text, tidy, to_number
 from rackqual.summary import (VERDICTS, attribution_or_reason, is_culprit, is_probe, problems, skipped, summary,
                               verdict_counts, where)
 
@@ -43,6 +45,21 @@ TEMPLATE = "report.html.j2"
 TEMPLATE_DIRS = (pathlib.Path(__file__).resolve().parent / "data" / "templates",
                  pathlib.Path(__file__).resolve().parents[2] / "reports" / "templates")
 VERDICT_COLOURS = {"pass": "#2e7d32", "warn": "#ef8f00", "fail": "#c62828", "error": "#6a1b9a", "skip": "#78909c"}
+OTHER_COLOUR = "#455a64"   # a verdict of no known kind
+# A pass is drawn by its figure against its group median (_against_median), in % in the better
+# direction, on one fixed scale clamped at +-PASS_SPAN: worse in blue, the median grey-white, better
+# in green. No red, orange or purple: those are fail, warn and error.
+PASS_SPAN = 10.0
+PASS_WORSE, PASS_MEDIAN, PASS_BETTER = "#2166ac", "#eceff1", "#2e7d32"
+PASS_SCALE = [[0.0, PASS_WORSE], [0.5, PASS_MEDIAN], [1.0, PASS_BETTER]]
+PASS_NOTE = (f"Colours say what the criteria say. A pass is drawn by its figure against its group median: "
+             f"blue {PASS_SPAN:g} % or more worse, grey-white at the median, green {PASS_SPAN:g} % or more "
+             f"better (worse: below the median where higher is better, above it where lower is better). "
+             f"The group median is the median of the same check, metric and parameter point in the same run "
+             f"over the records the criteria's group comparison uses: every GPU of the run for a per-GPU "
+             f"check, every group for a node or rack check, error and skip records left out; a figure with "
+             f"no peer sits at the median. Warn, fail, error and skip take their verdict's colour whatever "
+             f"the figure.")
 PART_COLOURS = {"compute": "#1f77b4", "memory": "#17becf", "communication": "#ff7f0e", "straggling": "#d62728",
                 "unexplained": "#7f7f7f", "optimizer": "#9467bd"}
 BOUND_KEYS = ("min", "max", "warn_below", "warn_above")
@@ -121,6 +138,81 @@ def _bounds(judged: pd.DataFrame) -> dict[str, set[float]]:
     return found
 
 
+def _against_median(df: pd.DataFrame) -> pd.DataFrame:
+    """`df` with each figure's group median (_median), how many peers it was taken over (_peers)
+    and how far the figure sits from it in % (_pct) and in the better direction (_better_pct,
+    negative is worse). Peers are the records judge_peers compares: the same run, check, metric
+    and parameter point, with a finite figure, error and skip left out. NaN where a figure has no
+    peer or the median is not positive."""
+    key = pd.Series("", index=df.index, dtype="object")
+    for c in sorted(c for c in df.columns if c.startswith("params.")):
+        key = key + "|" + df[c].astype(str)
+    keys = [column(df, "run_id").astype(str), column(df, "check").astype(str),
+            column(df, "metric").astype(str), key]
+    value = pd.to_numeric(column(df, "value"), errors="coerce").astype(float)
+    peer = np.isfinite(value) & ~column(df, "verdict").astype(str).isin(["error", "skip"])
+    peers = value.where(peer).groupby(keys, sort=False)
+    median, count = peers.transform("median"), peers.transform("count")
+    usable = peer & (count >= 2) & (median > 0)
+    pct = ((value / median - 1) * 100).where(usable)
+    lower = (column(df, "better").astype(str) == "lower").to_numpy()
+    return df.assign(_median=median.where(usable), _peers=count.where(usable), _pct=pct,
+                     _better_pct=pct.where(~lower, -pct))
+
+
+def _pass_position(better_pct: float) -> float:
+    """Where a pass sits on the pass scale: its % against the median, clamped; the median without one."""
+    if better_pct is None or not np.isfinite(better_pct):
+        return 0.0
+    return float(min(PASS_SPAN, max(-PASS_SPAN, better_pct)))
+
+
+def _median_text(r: pd.Series, unit: str) -> str:
+    """A figure against its group median, as the hover states it."""
+    pct = r.get("_pct")
+    if pct is None or not np.isfinite(pct):
+        return "no peer to compare with"
+    side = "at" if abs(float(r["_better_pct"])) < 0.05 else ("better than" if r["_better_pct"] > 0 else "worse than")
+    return (f"{float(pct):+.1f} % against the group median {number(r['_median'], unit)} of "
+            f"{int(r['_peers'])} ({side} the median)")
+
+
+def _verdict_bands(verdicts: set[str]) -> list[tuple[str, str]]:
+    """The fixed colours of the verdicts other than pass that a heatmap shows in its colour bar:
+    the known ones always, in order, and one band for any verdict of no known kind."""
+    bands = [(v, VERDICT_COLOURS[v]) for v in VERDICTS if v != "pass" and v in VERDICT_COLOURS]
+    if verdicts - set(VERDICT_COLOURS):
+        bands.append(("other", OTHER_COLOUR))
+    return bands
+
+
+def _heat_scale(bands: list[tuple[str, str]]) -> tuple[dict, dict[str, float]]:
+    """One colour axis for a heatmap: the pass scale over -PASS_SPAN..+PASS_SPAN, a white gap, then
+    one band of fixed colour per verdict; and the value that draws each verdict in its band's middle.
+    Its colour bar is the legend: ticks name the scale's ends, the median and every band."""
+    width = 0.4 * PASS_SPAN
+    edge, low = PASS_SPAN + width / 8, PASS_SPAN + width / 2   # the pass scale's end, the first band
+    top = low + width * len(bands)
+
+    def at(z: float) -> float:   # a value of the axis as a position on its colour scale
+        return min(1.0, (z + PASS_SPAN) / (top + PASS_SPAN))
+
+    # The better end holds a little past +PASS_SPAN, so that a clamped figure never lands on the
+    # hard stop into the gap.
+    stops = [[0.0, PASS_WORSE], [at(0.0), PASS_MEDIAN], [at(PASS_SPAN), PASS_BETTER], [at(edge), PASS_BETTER],
+             [at(edge), "#ffffff"], [at(low), "#ffffff"]]
+    code = {}
+    for i, (verdict, colour) in enumerate(bands):
+        stops += [[at(low + width * i), colour], [at(low + width * (i + 1)), colour]]
+        code[verdict] = low + width * (i + 0.5)
+    axis = {"colorscale": stops, "cmin": -PASS_SPAN, "cmax": top,
+            "colorbar": {"title": {"text": "pass: against<br>the group median", "side": "top"},
+                         "tickvals": [-PASS_SPAN, 0.0, PASS_SPAN, *code.values()],
+                         "ticktext": [f"{PASS_SPAN:g} % worse", "group median", f"{PASS_SPAN:g} % better", *code],
+                         "ticks": "", "thickness": 18}}
+    return axis, code
+
+
 # ---------------------------------------------------------------------------------------------
 # Sections
 
@@ -195,13 +287,25 @@ def _key_metrics(g: pd.DataFrame) -> list[str]:
     return [first.iloc[0]] if len(first) else []
 
 
+def _own(df: pd.DataFrame) -> pd.DataFrame:
+    """Records of the suite's own groups (no culprit or probe records), each with its group median."""
+    return _against_median(df[(~is_probe(df) & ~is_culprit(df)).to_numpy()])
+
+
 def _heatmaps(df: pd.DataFrame) -> list[Figure]:
-    gpu = _measured(df)
-    gpu = gpu[(column(gpu, "scope").astype(str) == "gpu").to_numpy() & column(gpu, "device.index").notna().to_numpy()]
+    own = _own(df)
+    value = pd.to_numeric(column(own, "value"), errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+    verdict = column(own, "verdict")
+    # A GPU with a figure, or with a verdict but none (an error or skip is coloured all the same).
+    shown = np.isfinite(value) | (verdict.notna() & (verdict.astype(str) != "pass")).to_numpy()
+    gpu = own[shown & (column(own, "scope").astype(str) == "gpu").to_numpy() &
+              column(own, "device.index").notna().to_numpy()]
     figures = []
     for check, g in gpu.groupby(column(gpu, "check").astype(str), observed=True, sort=True):
         for metric in _key_metrics(g):
             m = g[(g["metric"].astype(str) == metric).to_numpy()]
+            if _finite(m).empty:   # no GPU has a figure of it (a criterion skipped everywhere)
+                continue
             if "time" in m.columns:
                 m = m.sort_values("time")
             # Each GPU slot's latest figure.
@@ -217,6 +321,36 @@ def _heatmaps(df: pd.DataFrame) -> list[Figure]:
     return figures
 
 
+def _rack_trace(sub: pd.DataFrame, code: dict[str, float], metric: str, unit: str) -> go.Heatmap:
+    """One rack's GPUs by host and slot: a pass by its figure against the group median, any other
+    verdict by its band of the colour axis; each cell labelled with its figure and verdict."""
+    hosts = sorted(sub["_host"].unique())
+    slots = sorted(sub["_slot"].unique())
+    z = [[None] * len(slots) for _ in hosts]
+    label = [[""] * len(slots) for _ in hosts]
+    custom = [[[""] * 9 for _ in slots] for _ in hosts]
+    for _, r in sub.iterrows():
+        y, x = hosts.index(r["_host"]), slots.index(r["_slot"])
+        verdict = text(r.get("verdict"))
+        finite = np.isfinite(to_number(r.get("value")))
+        z[y][x] = _pass_position(r["_better_pct"]) if verdict == "pass" else code.get(verdict, code.get("other"))
+        label[y][x] = (f"{float(r['value']):.3g}" if finite else "n/a") + \
+            ("" if verdict == "pass" else f" {verdict.upper()}")
+        earlier = [k for k in ("fail", "error", "warn") if k in r["_verdicts"] and k != verdict]
+        if earlier:
+            label[y][x] += " (" + "/".join(earlier) + " before)"
+        custom[y][x] = [r["_host"], str(r["_slot"]), text(r.get("device.serial")) or "unknown",
+                        number(r["value"], unit), verdict, text(r.get("run_id")), r["_verdicts"],
+                        html.escape(text(r.get("criterion")) or "none"), _median_text(r, unit)]
+    return go.Heatmap(
+        z=z, x=[f"GPU {s}" for s in slots], y=hosts, text=label, texttemplate="%{text}", customdata=custom,
+        coloraxis="coloraxis", xgap=2, ygap=2, hoverongaps=False,
+        hovertemplate="<b>%{customdata[0]}</b> GPU %{customdata[1]}<br>serial %{customdata[2]}<br>"
+                      f"{html.escape(metric)} %{{customdata[3]}}: %{{customdata[8]}}<br>"
+                      "criterion %{customdata[7]}<br>verdict %{customdata[4]}<br>"
+                      "run %{customdata[5]}; over the runs: %{customdata[6]}<extra></extra>")
+
+
 def _heatmap(check: str, metric: str, m: pd.DataFrame) -> Figure:
     racks = sorted(m["_rack"].unique())
     cols = min(len(racks), HEATMAP_RACKS_PER_ROW)
@@ -225,45 +359,53 @@ def _heatmap(check: str, metric: str, m: pd.DataFrame) -> Figure:
                         horizontal_spacing=0.06, vertical_spacing=0.12 / max(1, nrows - 1) if nrows > 1 else 0.1)
     unit = text(m["unit"].iloc[0]) if "unit" in m.columns else ""
     better = text(m["better"].iloc[0]) if "better" in m.columns else "higher"
+    axis, code = _heat_scale(_verdict_bands(set(column(m, "verdict").dropna().astype(str))))
     most_hosts = 1
     for i, rack in enumerate(racks):
         sub = m[m["_rack"] == rack]
-        hosts = sorted(sub["_host"].unique())
-        slots = sorted(sub["_slot"].unique())
-        most_hosts = max(most_hosts, len(hosts))
-        z = [[None] * len(slots) for _ in hosts]
-        label = [[""] * len(slots) for _ in hosts]
-        custom = [[[""] * 7 for _ in slots] for _ in hosts]
-        for _, r in sub.iterrows():
-            y, x = hosts.index(r["_host"]), slots.index(r["_slot"])
-            z[y][x] = float(r["value"])
-            verdict = text(r.get("verdict"))
-            label[y][x] = f"{float(r['value']):.3g}" + ("" if verdict == "pass" else f" {verdict.upper()}")
-            earlier = [k for k in ("fail", "error", "warn") if k in r["_verdicts"] and k != verdict]
-            if earlier:
-                label[y][x] += " (" + "/".join(earlier) + " before)"
-            custom[y][x] = [r["_host"], str(r["_slot"]), text(r.get("device.serial")) or "unknown",
-                            number(r["value"], unit), verdict, text(r.get("run_id")), r["_verdicts"]]
-        fig.add_trace(go.Heatmap(
-            z=z, x=[f"GPU {s}" for s in slots], y=hosts, text=label, texttemplate="%{text}", customdata=custom,
-            coloraxis="coloraxis", xgap=2, ygap=2, name=f"rack {rack}",
-            hovertemplate="<b>%{customdata[0]}</b> GPU %{customdata[1]}<br>serial %{customdata[2]}<br>"
-                          f"{html.escape(metric)} %{{customdata[3]}}<br>verdict %{{customdata[4]}}<br>"
-                          "run %{customdata[5]}; over the runs: %{customdata[6]}<extra></extra>"),
-            row=i // cols + 1, col=i % cols + 1)
-    scale = "RdYlGn" if better != "lower" else "RdYlGn_r"
-    fig.update_layout(coloraxis={"colorscale": scale, "colorbar": {"title": unit}},
-                      height=140 + nrows * (60 + 34 * most_hosts), margin={"l": 80, "r": 30, "t": 40, "b": 30},
-                      template="plotly_white")
+        most_hosts = max(most_hosts, sub["_host"].nunique())
+        fig.add_trace(_rack_trace(sub, code, metric, unit).update(name=f"rack {rack}"),
+                      row=i // cols + 1, col=i % cols + 1)
+    fig.update_layout(coloraxis=axis, template="plotly_white",
+                      height=max(300, 140 + nrows * (60 + 34 * most_hosts)),
+                      margin={"l": 80, "r": 30, "t": 40, "b": 30})
     fig.update_yaxes(autorange="reversed")
     return Figure(_slug("heatmap", check, metric), f"{check}: {metric} by host and GPU",
-                  f"Each GPU slot's latest figure ({unit}, {better} is better); a cell marked FAIL/WARN/ERROR "
-                  f"missed its criterion (then or in an earlier run). Hover for host, serial and figure.",
+                  f"Each GPU slot's latest figure ({unit}, {better} is better), coloured as the legend says: "
+                  f"a pass by its figure against its group median (the run's GPUs at the same check, metric "
+                  f"and parameters), any other verdict in its own colour. A cell marked WARN/FAIL/ERROR missed "
+                  f"its criterion; (... before): an earlier run saw it. Hover for host, serial, figure, its % "
+                  f"against the median, criterion and verdict.",
                   _html(fig, _slug("heatmap", check, metric)))
 
 
+def _verdict_traces(verdict: str, v: pd.DataFrame, unit: str, y: int) -> list:
+    """The figures of one verdict at height `y`: a box with every point in the verdict's colour, or
+    for a pass a box and its points coloured by the pass scale (outlined, so that a point at the
+    median shows on white), spread over the box's height in the order of their figures."""
+    colour = VERDICT_COLOURS.get(verdict, OTHER_COLOUR)
+    name = f"{verdict} ({len(v)})"
+    x = v["value"].astype(float).to_numpy()
+    custom = [[where(r), text(r.get("run_id")), _point(r), _median_text(r, unit)] for _, r in v.iterrows()]
+    hover = ("%{customdata[0]}<br>%{x:.4g} " + html.escape(unit) + " %{customdata[2]}<br>%{customdata[3]}<br>"
+             f"verdict {html.escape(verdict)}<br>run %{{customdata[1]}}<extra></extra>")
+    box = {"x": x, "y0": y, "name": name, "orientation": "h", "line": {"color": colour},
+           "fillcolor": "rgba(0,0,0,0.03)"}
+    if verdict != "pass":
+        return [go.Box(**box, boxpoints="all", jitter=0.5, pointpos=0, marker={"color": colour, "size": 7},
+                       customdata=custom, hovertemplate=hover)]
+    spread = np.empty(len(x))
+    spread[np.argsort(x, kind="stable")] = (np.arange(len(x)) * 0.618034) % 1 - 0.5
+    points = go.Scatter(x=x, y=y + 0.4 * spread, mode="markers", name=f"{name} figures", customdata=custom,
+                        hovertemplate=hover,
+                        marker={"color": [_pass_position(b) for b in v["_better_pct"]], "colorscale": PASS_SCALE,
+                                "cmin": -PASS_SPAN, "cmax": PASS_SPAN, "size": 8,
+                                "line": {"width": 1, "color": "#607d8b"}})
+    return [go.Box(**box, boxpoints=False), points]
+
+
 def _distributions(df: pd.DataFrame) -> list[Figure]:
-    judged = _measured(df)
+    judged = _finite(_own(df))
     judged = judged[column(judged, "criterion").notna().to_numpy()]
     figures = []
     keys = [judged["check"].astype(str), judged["metric"].astype(str)]
@@ -271,32 +413,30 @@ def _distributions(df: pd.DataFrame) -> list[Figure]:
         unit = text(g["unit"].iloc[0]) if "unit" in g.columns else ""
         fig = go.Figure()
         verdicts = g["verdict"].astype(str)
-        for verdict in [v for v in VERDICTS if (verdicts == v).any()] + \
-                       sorted(set(verdicts) - set(VERDICTS)):
-            v = g[(verdicts == verdict).to_numpy()]
-            fig.add_trace(go.Box(
-                x=v["value"].astype(float), name=f"{verdict} ({len(v)})", orientation="h", boxpoints="all",
-                jitter=0.5, pointpos=0, marker={"color": VERDICT_COLOURS.get(verdict, "#455a64"), "size": 7},
-                line={"color": VERDICT_COLOURS.get(verdict, "#455a64")}, fillcolor="rgba(0,0,0,0.03)",
-                customdata=[[where(r), text(r.get("run_id")), _point(r)] for _, r in v.iterrows()],
-                hovertemplate="%{customdata[0]}<br>%{x:.4g} " + html.escape(unit) +
-                              " %{customdata[2]}<br>run %{customdata[1]}<extra></extra>"))
+        shown = [v for v in VERDICTS if (verdicts == v).any()] + sorted(set(verdicts) - set(VERDICTS))
+        for y, verdict in enumerate(shown):
+            fig.add_traces(_verdict_traces(verdict, g[(verdicts == verdict).to_numpy()], unit, y))
         bounds = _bounds(g)
         span = [float(v) for v in g["value"]] + [v for values in bounds.values() for v in values]
         # Thresholds far from the figures (a 30 s limit on 30 ms steps): a log axis keeps both legible.
         log = min(span) > 0 and max(span) / min(span) > 50
         for key, values in bounds.items():
             for value in sorted(values):
-                colour = "#c62828" if "min" in key or "max" in key else "#ef8f00"
+                # A warn band in the warn colour; every other bound (min, max, x median) fails.
+                colour = VERDICT_COLOURS["warn"] if key.startswith("warn") else VERDICT_COLOURS["fail"]
                 fig.add_vline(x=value, line={"dash": "dash", "color": colour})
                 # An annotation on a log axis is placed in log10 units (a shape in data units).
                 fig.add_annotation(x=math.log10(value) if log else value, xref="x", y=1, yref="paper",
                                    text=f"{key} {value:.4g}", textangle=-90, xanchor="left", yanchor="top",
                                    showarrow=False, font={"size": 11, "color": colour})
-        fig.update_layout(height=150 + 45 * len(fig.data), template="plotly_white", showlegend=False,
-                          xaxis={"title": f"{metric} ({unit})", "type": "log" if log else "linear"}, margin={"l": 90, "r": 30, "t": 30, "b": 45})
+        fig.update_layout(height=150 + 45 * len(shown), template="plotly_white", showlegend=False,
+                          xaxis={"title": f"{metric} ({unit})", "type": "log" if log else "linear"},
+                          yaxis={"tickvals": list(range(len(shown))), "range": [-0.6, len(shown) - 0.4],
+                                 "ticktext": [f"{v} ({(verdicts == v).sum()})" for v in shown], "zeroline": False},
+                          margin={"l": 90, "r": 30, "t": 30, "b": 45})
         figures.append(Figure(_slug("dist", check, metric), f"{check}: {metric}",
-                              "Every judged figure by verdict; dashed lines are the criterion's thresholds.",
+                              "Every judged figure by verdict, coloured as the legend says (a pass by its "
+                              "figure against its group median); dashed lines are the criterion's thresholds.",
                               _html(fig, _slug("dist", check, metric))))
     return figures
 
@@ -476,7 +616,7 @@ def build(df: pd.DataFrame, *, history: str | None = None, title: str | None = N
     return env.get_template(TEMPLATE).render(
         title=title or "rackqual report", source=source or "", generated=_dt.datetime.now(_dt.timezone.utc)
         .strftime("%Y-%m-%d %H:%M UTC"), plotly_js=plotly.offline.get_plotlyjs(), runs=runs,
-        records=len(df), counts=counts, colours=VERDICT_COLOURS,
+        records=len(df), counts=counts, colours=VERDICT_COLOURS, legend=_legend(),
         culprits=int((probs["problem"] == "culprit").sum()) if len(probs) else 0,
         failures=int(probs["problem"].isin(["fail", "error"]).sum()) if len(probs) else 0,
         problems=_problems_table(df), probes=_probes_table(df), runs_table=_runs_table(df),
@@ -487,6 +627,12 @@ def build(df: pd.DataFrame, *, history: str | None = None, title: str | None = N
         attribution_note=attribution_note, model=attribution.__doc__,
         regressions=regressions, regressions_note=regressions_note, history=history,
         skipped=skip[:10], skipped_count=len(skip), summary=summary(df))
+
+
+def _legend() -> dict:
+    """What the colours of the heatmaps and distributions mean, for the legend beside them."""
+    return {"note": PASS_NOTE, "span": f"{PASS_SPAN:g}", "bands": _verdict_bands(set()),
+            "gradient": f"linear-gradient(to right, {PASS_WORSE}, {PASS_MEDIAN}, {PASS_BETTER})"}
 
 
 def _relative(file, root: str | None) -> str:
