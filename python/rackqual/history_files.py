@@ -117,7 +117,7 @@ def _ranks(tables: list[pa.Table], name: str) -> list[np.ndarray]:
     out = []
     for d in dictionaries:
         rank_of = np.append(np.searchsorted(values, d.dictionary.to_numpy(zero_copy_only=False).astype(object)), len(values))
-        codes = d.indices.to_numpy(zero_copy_only=False)
+        codes = d.indices.fill_null(0).to_numpy(zero_copy_only=False)
         out.append(rank_of[np.where(d.indices.is_valid().to_numpy(zero_copy_only=False), codes, -1)])
     return out
 

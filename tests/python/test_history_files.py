@@ -64,6 +64,7 @@ EDGE = [
     {"time": "2025-01-01T23:59:59.999999999Z", "run_id": "20250101T000000Z-0002"},
     {"time": "not a time"},    # no time: the data-frame path drops the row, and so must this
     {"rack": 17, "host": 3.5, "group": True},   # text fields given as other JSON
+    {"metric": None, "check": "qualify", "scope": "rack", "value": None, "host": None},   # a verdict without a figure
 ]
 
 
@@ -124,6 +125,17 @@ def test_ingest_from_files_is_the_ingest_of_the_loaded_frame(results, tmp_path):
     sql = "SELECT * EXCLUDE (source) FROM records ORDER BY run_id, \"check\", metric, rank, params, time"
     a, b = history.query(tmp_path / "from-files", sql), history.query(tmp_path / "from-frame", sql)
     assert len(a) == len(rackqual.load(results)) and a.equals(b)
+
+
+def test_records_without_a_sort_key_are_ingested_and_sorted_last(tmp_path):
+    path = edge_file(tmp_path)
+    summary = history.ingest(path, tmp_path / "history")
+    assert summary.records == len(EDGE) - 1
+    rows = history.query(tmp_path / "history", "SELECT metric, host FROM records WHERE \"check\" = 'qualify'")
+    assert len(rows) == 1 and rows["metric"].isna().all() and rows["host"].isna().all()
+    table = plain(history_files.sorted_table(history_files.read([path], history.RECORDS)[0]))
+    hosts = table.column("host").to_pylist()
+    assert hosts[-1] is None and None not in hosts[:-1]
 
 
 @pytest.mark.parametrize("rows", [1, 3])
