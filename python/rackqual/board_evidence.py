@@ -168,8 +168,9 @@ def read_history(path: str | os.PathLike, inventory: Inventory) -> Evidence:
         raise BadInput(f"{path}: no such folder (the history)")
     if not (path / "runs").is_dir():
         raise BadInput(f"{path}: not a history (no runs folder; `rackqual ingest RESULTS --into {path}` makes one)")
-    con = _connect(path)
+    con = None
     try:
+        con = _connect(path)
         con.register("inventory", inventory.hosts())
         con.execute(PLACED)
         frames = [con.execute(sql).df() for sql in (TOUCHES, VERDICTS, PROBLEMS)]
@@ -179,7 +180,8 @@ def read_history(path: str | os.PathLike, inventory: Inventory) -> Evidence:
     except (duckdb.Error, OSError) as e:   # a history whose files DuckDB cannot read
         raise BadInput(f"{path}: {first_line(e)}") from None
     finally:
-        con.close()
+        if con is not None:
+            con.close()
     status = runs["status"] if "status" in runs else pd.Series(None, index=runs.index, dtype=object)
     return Evidence(*frames, {r: s for r, s in zip(runs["run_id"], status) if isinstance(s, str)})
 

@@ -89,6 +89,9 @@ class Board:
         """One row per rack, in the inventory's order (see rackqual.board.board)."""
         rows = [self._row(r) for r in self.racks]
         df = pd.DataFrame(rows, columns=list(rows[0]) if rows else ["rack", "state"])
+        for name in ("since", "qualified_on", "first_tested"):
+            if name in df:
+                df[name] = pd.to_datetime(df[name], utc=True)
         df.attrs.update(cluster=self.inventory.cluster, inventory=self.inventory.path, history=self.history,
                         as_of=self.as_of, gpus=self.inventory.gpus, gpus_qualified=self.gpus_qualified(),
                         median_days_to_qualified=self.median_days_to_qualified()[0],
