@@ -68,7 +68,8 @@ def cli(argv: list[str]) -> int:
     parser.add_argument("--inventory", required=True, help="the inventory YAML: racks, hosts, GPUs per host")
     parser.add_argument("--history", required=True, metavar="HIST", help="the Parquet history (rackqual ingest)")
     parser.add_argument("-o", "--output", default="board.html", help="the HTML page (default board.html)")
-    parser.add_argument("--prom", metavar="FILE", help="also write the board's gauges here, a textfile for node_exporter")
+    parser.add_argument("--prom", metavar="FILE",
+                        help="also write the board's gauges here, a textfile for node_exporter (*.prom)")
     parser.add_argument("--as-of", metavar="TIME", help="the board as of this time (ISO 8601, UTC; default now)")
     parser.add_argument("--title", help="the page's title")
     try:

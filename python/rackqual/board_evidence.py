@@ -118,7 +118,8 @@ TOUCHES = """SELECT run_id, rack, host, min(time) AS first, max(time) AS last FR
 VERDICTS = """
 WITH verdicts AS (SELECT * FROM placed WHERE "check" = 'qualify'),
 slots AS (SELECT run_id, rank, min(gpu) AS gpu, min(serial) AS serial FROM placed
-          WHERE scope = 'gpu' AND "check" <> 'qualify' AND run_id IN (SELECT run_id FROM verdicts) GROUP BY run_id, rank)
+          WHERE scope = 'gpu' AND "check" <> 'qualify' AND run_id IN (SELECT run_id FROM verdicts)
+          GROUP BY run_id, rank)
 SELECT v.run_id, v.time, v.scope, v."group", v.host, v.own_rack AS rack, v.rank, v.verdict, v.reason,
        CASE WHEN v.scope = 'gpu' THEN COALESCE(s.gpu, row_number() OVER (PARTITION BY v.run_id, v.scope, v.host
                                                                             ORDER BY v.rank) - 1) END AS gpu,
@@ -192,8 +193,8 @@ def _rows(frame: pd.DataFrame) -> list[dict]:
     for row in out:
         for key in ("time", "first", "last"):
             if row.get(key) is not None:
-                row[key] = pd.Timestamp(row[key]).tz_convert("UTC") if pd.Timestamp(row[key]).tzinfo \
-                    else pd.Timestamp(row[key], tz="UTC")
+                t = pd.Timestamp(row[key])
+                row[key] = t.tz_convert("UTC") if t.tzinfo else t.tz_localize("UTC")
     return out
 
 
@@ -214,7 +215,8 @@ def describe(p: dict) -> str:
 def owned_by_rack(p: dict, rack: str) -> bool:
     """A problem record that is the rack's own: a GPU's, a node's, a culprit, or the rack's group figure
     (a span's cluster figure belongs to no one rack: isolation names its culprit)."""
-    return bool(p.get("culprit")) or p.get("scope") in HOST_SCOPES or (p.get("scope") == "rack" and p.get("group") == rack)
+    scope = p.get("scope")
+    return bool(p.get("culprit")) or scope in HOST_SCOPES or (scope == "rack" and p.get("group") == rack)
 
 
 def owned_by_host(p: dict, host: str) -> bool:
@@ -247,7 +249,7 @@ class Evidence:
 
     def __post_init__(self) -> None:
         self.rack_verdicts: dict[str, dict[str, dict]] = defaultdict(dict)   # rack -> run_id -> verdict
-        self.qualified_in: dict[str, set[str]] = defaultdict(set)            # run_id -> the racks it qualified
+        self.qualified_in: dict[str, set[str]] = defaultdict(set)            # run_id -> the racks it qualifies
         self.node_verdicts: dict[str, list[dict]] = defaultdict(list)        # host -> its node verdicts
         self.gpu_verdicts: dict[tuple[str, int], list[dict]] = defaultdict(list)   # (host, slot) -> verdicts
         self.gpu_verdicts_of: dict[tuple[str, str], list[dict]] = defaultdict(list)   # (run_id, host) -> verdicts
@@ -305,7 +307,8 @@ class Evidence:
         findings = [_verdict(v) for v in verdicts.values()]
         for run, span in runs.items():
             if run not in verdicts:
-                own = [p for p in self.problems_of.get(run, []) if p["rack"] == rack.name and owned_by_rack(p, rack.name)]
+                own = [p for p in self.problems_of.get(run, [])
+                       if p["rack"] == rack.name and owned_by_rack(p, rack.name)]
                 findings.append(self.run_finding(run, span["last"], own))
         return findings, self.first_tested(runs)
 
@@ -350,7 +353,8 @@ class Evidence:
             namings.sort(key=lambda p: p.time, reverse=True)
             latest = namings[0]
             evidence = list(dict.fromkeys(line for p in namings for line in p.evidence))
-            out.append(dataclasses.replace(latest, evidence=evidence, runs=list(dict.fromkeys(p.run_id for p in namings))))
+            runs = list(dict.fromkeys(p.run_id for p in namings))
+            out.append(dataclasses.replace(latest, evidence=evidence, runs=runs))
         return sorted(out, key=lambda p: (p.rack, p.kind.value, p.name))
 
     def _namings(self, inventory: Inventory):
@@ -372,7 +376,8 @@ class Evidence:
                     yield Part(PartKind.LINK, name, text(p["rack"]), link_hosts(p), p["time"], run, [describe(p)])
                 elif (p.get("culprit") or p.get("scope") in HOST_SCOPES) and p.get("host") and p["rack"] not in qualify:
                     if owned_by_host(p, p["host"]):
-                        yield Part(PartKind.HOST, p["host"], text(p["rack"]), (p["host"],), p["time"], run, [describe(p)])
+                        yield Part(PartKind.HOST, p["host"], text(p["rack"]), (p["host"],), p["time"], run,
+                                   [describe(p)])
 
     def _node_naming(self, v: dict, host: str, rack: str):
         problems = self.problems_of.get(v["run_id"], [])

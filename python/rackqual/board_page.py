@@ -36,7 +36,8 @@ MEANINGS = {
     State.REQUALIFIED: "qualified again after a failed qualification or a regression",
     State.FAILED: "its latest qualify verdict failed; the culprits it named are parts to pull",
     State.REGRESSED: "qualified, then a later run (a nightly sweep) failed one of its GPUs, nodes or its rack group",
-    State.UNDECIDED: "its latest qualify verdict is an error, or a run since qualified errored or died: no word either way",
+    State.UNDECIDED: "its latest qualify verdict is an error, or a run since it was qualified errored or died: "
+                     "no word either way",
 }
 
 
@@ -86,7 +87,8 @@ def _progress(b: Board, curve: pd.DataFrame) -> str:
 
 def _per_day(days: pd.DataFrame) -> str:
     fig = go.Figure(go.Bar(
-        x=[d.strftime("%Y-%m-%d") for d in days["date"]], y=days["gpus"], marker={"color": STATE_COLOURS[State.QUALIFIED]},
+        x=[d.strftime("%Y-%m-%d") for d in days["date"]], y=days["gpus"],
+        marker={"color": STATE_COLOURS[State.QUALIFIED]},
         customdata=[", ".join(r) for r in days["racks"]], name="GPUs qualified",
         hovertemplate="%{x}: %{y} GPUs<br>racks %{customdata}<extra></extra>"))
     fig.update_layout(template="plotly_white", height=320, yaxis_title="GPUs qualified", xaxis={"type": "category"},

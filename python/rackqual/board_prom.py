@@ -12,7 +12,8 @@ __all__ = ["textfile", "METRICS"]
 # name: what it says (its HELP line). Every gauge carries the label cluster.
 METRICS = {
     "rackqual_board_rack_state": "The rack's bring-up state: 1 for the state it is in, 0 for the others.",
-    "rackqual_board_rack_state_since_timestamp_seconds": "When the rack entered its state (Unix time); none if never tested.",
+    "rackqual_board_rack_state_since_timestamp_seconds": "When the rack entered its state (Unix time); "
+                                                         "none if never tested.",
     "rackqual_board_rack_failures": "The rack's failed qualifications and regressions since its first test.",
     "rackqual_board_rack_hosts": "The rack's hosts in each state.",
     "rackqual_board_rack_gpus": "The rack's GPUs in each state.",
@@ -21,7 +22,8 @@ METRICS = {
     "rackqual_board_inventory_gpus": "The GPUs the inventory lists.",
     "rackqual_board_qualified_gpus": "The GPUs of the racks qualified or re-qualified now.",
     "rackqual_board_racks": "The racks in each state.",
-    "rackqual_board_first_test_to_qualified_median_seconds": "Median time from a rack's first test to its qualification.",
+    "rackqual_board_first_test_to_qualified_median_seconds": "Median time from a rack's first test to its "
+                                                             "qualification.",
     "rackqual_board_racks_failed_more_than_once": "Racks that failed (a qualification or a regression) more than once.",
     "rackqual_board_as_of_timestamp_seconds": "The time the board describes (Unix time).",
 }
@@ -52,7 +54,8 @@ def _samples(b: Board) -> dict[str, list[str]]:
         for what, timelines in (("hosts", r.hosts), ("gpus", r.gpus)):
             name = f"rackqual_board_rack_{what}"
             out[name] += [_sample(name, {**rack, "state": s.value}, n) for s, n in r.counts(timelines).items()]
-        out["rackqual_board_rack_parts_to_pull"].append(_sample("rackqual_board_rack_parts_to_pull", rack, len(r.parts)))
+        out["rackqual_board_rack_parts_to_pull"].append(
+            _sample("rackqual_board_rack_parts_to_pull", rack, len(r.parts)))
         out["rackqual_board_part_to_pull"] += [
             _sample("rackqual_board_part_to_pull", {**rack, "kind": p.kind.value, "part": p.name}, 1) for p in r.parts]
     out["rackqual_board_inventory_gpus"].append(_sample("rackqual_board_inventory_gpus", c, b.inventory.gpus))

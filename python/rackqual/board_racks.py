@@ -64,7 +64,8 @@ class RackView:
             return (f"regressed on {_date(by.time)} in run {by.run_id} since qualified on {_date(qualified.time)} "
                     f"by run {qualified.run_id}: {reason}")
         if by.source is Source.QUALIFY:
-            return f"undecided since {when}: the qualify verdict of run {by.run_id} is neither a pass nor a fail: {by.reason}"
+            return (f"undecided since {when}: the qualify verdict of run {by.run_id} is neither a pass nor a fail: "
+                    f"{by.reason}")
         return (f"undecided since {when}: qualified on {_date(qualified.time)} by run {qualified.run_id}, then run "
                 f"{by.run_id} could not say: {by.reason}")
 
@@ -174,7 +175,8 @@ def _view(rack: Rack, evidence: Evidence, parts: list[Part]) -> RackView:
     return RackView(rack, timeline(found, first), hosts, gpus, [p for p in parts if p.rack == rack.name])
 
 
-def assess(inventory: str | os.PathLike, history: str | os.PathLike, *, as_of: pd.Timestamp | str | None = None) -> Board:
+def assess(inventory: str | os.PathLike, history: str | os.PathLike, *,
+           as_of: pd.Timestamp | str | None = None) -> Board:
     """The board of the inventory's racks from the history's records, as of `as_of` (default now, UTC).
     BadInput (`path: what is wrong`) when the inventory or the history cannot be read."""
     listed = read_inventory(inventory)
