@@ -53,6 +53,7 @@ std::vector<std::unique_ptr<Command>> add_python_commands(CLI::App& app) {
   commands.push_back(std::make_unique<PythonCommand>(app, "ingest", "Add runs to the fleet history (Parquet): ingest RESULTS --into HISTORY"));
   commands.push_back(std::make_unique<PythonCommand>(app, "compare", "List what regressed between two results trees or histories: compare OLD NEW"));
   commands.push_back(std::make_unique<PythonCommand>(app, "sweep", "The nightly fleet sweep under Slurm: sweep --inventory INV --results TREE --history HIST"));
+  commands.push_back(std::make_unique<PythonCommand>(app, "board", "The bring-up board of every rack: board --inventory INV --history HIST -o board.html [--prom FILE]"));
   return commands;
 }
 

@@ -21,6 +21,7 @@ if _os.path.isdir(_os.path.join(_data, "suites")):
 try:
     _dependencies.check()
     from rackqual.records import judge, load, run
+    from rackqual.board import board
     from rackqual._core import InputError, kinds, load_suite
 except ImportError as _e:
     if not _dependencies.imported_by_cli():
@@ -28,4 +29,4 @@ except ImportError as _e:
     print(_dependencies.explain(_e), file=_sys.stderr)
     raise SystemExit(2) from None
 
-__all__ = ["load", "judge", "run", "kinds", "load_suite", "InputError"]
+__all__ = ["load", "judge", "run", "board", "kinds", "load_suite", "InputError"]

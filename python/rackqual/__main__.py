@@ -18,6 +18,7 @@ COMMANDS = {
     "compare": lambda args: __import__("rackqual.fleet", fromlist=["compare_cli"]).compare_cli(args),
     "report": lambda args: __import__("rackqual.report", fromlist=["cli"]).cli(args),
     "sweep": lambda args: __import__("rackqual.sweep", fromlist=["cli"]).cli(args),
+    "board": lambda args: __import__("rackqual.board_command", fromlist=["cli"]).cli(args),
 }
 
 
