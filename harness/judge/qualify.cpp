@@ -65,6 +65,7 @@ struct Qualification {
   // A verdict record at `scope` for `group`, spoken by `rank` on `host`.
   Record verdict_record(Scope scope, const std::string& group, int rank, const std::string& host) const {
     Record r = base;
+    r.device.reset();   // base is rank 0's: a GPU's verdict takes its own GPU from its records
     r.check = "qualify";
     r.kind = "qualify";
     r.scope = scope;

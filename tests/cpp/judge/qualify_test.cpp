@@ -75,6 +75,25 @@ TEST(Qualify, AHealthyRackPassesAndAFailedGpuFailsItsNodeAndTheRack) {
   EXPECT_NE(verdicts.back().reason.find("node n2 fail"), std::string::npos) << verdicts.back().reason;
 }
 
+TEST(Qualify, EachGpuVerdictNamesItsOwnGpuAndNodeAndRackVerdictsNone) {
+  const auto placements = on({{"n1", "r17"}, {"n1", "r17"}, {"n2", "r17"}, {"n2", "r17"}});
+  std::vector<Record> records;
+  for (int r = 0; r < 4; ++r) {
+    records.push_back(gpu_record(r, placements[static_cast<std::size_t>(r)].host, Verdict::pass));
+    records.back().device = DeviceInfo{r % 2, "H100", "GPU-" + std::to_string(r), "SN" + std::to_string(r)};
+  }
+  Record base;   // the run's context, spoken by rank 0 with its GPU
+  base.device = records[0].device;
+  for (const auto& v : qualify_verdicts(base, {"r17", {}}, rack_of_two(), placements, records)) {
+    if (v.scope != Scope::gpu) {
+      EXPECT_FALSE(v.device) << scope_text(v) << " " << v.group;
+      continue;
+    }
+    ASSERT_TRUE(v.device);
+    EXPECT_EQ(v.device->serial, "SN" + std::to_string(v.rank));
+  }
+}
+
 TEST(Qualify, MissingGpusAndHostsFailTheirNodeByName) {
   const auto placements = on({{"n1", "r17"}});
   const auto verdicts = qualify_verdicts(Record{}, {"r17", {}}, rack_of_two(), placements, {gpu_record(0, "n1", Verdict::pass)});
