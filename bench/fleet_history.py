@@ -4,14 +4,15 @@
 previous night, within 60 s and 8 GiB on 2 cores.
 
     RACKQUAL_BUILD=build python bench/fleet_history.py [--gpus 1000000] [--hosts-per-rack 4] [--work DIR]
-        [--keep-nights] [--suspects]
+        [--keep-nights] [--cold] [--suspects]
 
 Both nights are written first as real records files, a run folder per rack with its manifest, the
 lines as `rackqual run` writes them (keys sorted, no spaces; not timed: about 5 GiB a night). Then
-the real commands run, each in a process of its own, with the kernel's page cache dropped before
-each where the benchmark runs as root (the files are read from the disk): `rackqual ingest` of
-the first night, `rackqual ingest` of the second, and `rackqual compare HISTORY HISTORY` of the
-second night against the first, its regressions written as CSV. The figure against the target
+the real commands run, each in a process of its own: `rackqual ingest` of the first night,
+`rackqual ingest` of the second, and `rackqual compare HISTORY HISTORY` of the second night
+against the first, its regressions written as CSV. The files are read as the writing left them
+(what the page cache still holds of 10 GiB); --cold drops the kernel's page cache before each
+command (as root), so that every file, the Python libraries included, comes from the disk. The figure against the target
 is the second night's ingest plus the comparison: wall time, and the peak resident memory of the
 larger of the two. --suspects also times rackqual.fleet.suspects over the whole history in a
 child process (its VmHWM), against 10 s and 2 GiB.
@@ -383,6 +384,7 @@ def main() -> int:
     parser.add_argument("--hosts-per-rack", type=int, default=4)
     parser.add_argument("--work", type=pathlib.Path, help="folder for the nights and the history (default: a temporary one, removed)")
     parser.add_argument("--keep-nights", action="store_true", help="reuse the nights' records files already under --work")
+    parser.add_argument("--cold", action="store_true", help="drop the page cache before each command (root)")
     parser.add_argument("--suspects", action="store_true", help="also time the ranked suspects over the full history")
     parser.add_argument("--measure", help=argparse.SUPPRESS)
     parser.add_argument("--child-suspects", dest="history", help=argparse.SUPPRESS)
@@ -409,11 +411,10 @@ def main() -> int:
                           ("ingest " + NIGHTS[1], [binary, "ingest", str(trees[1]), "--into", str(h)]),
                           ("compare", [binary, "compare", str(h), str(h), "--old-date", NIGHTS[0], "--new-date", NIGHTS[1],
                                        "--csv", str(work / "regressions.csv")])]:
-        cold = drop_page_cache()
+        cache = ("page cache dropped" if drop_page_cache() else "page cache NOT dropped (not root)") if args.cold else "page cache as left"
         steps[name] = out = in_child(command, env)
         print(f"{name}: {out['wall']:.1f} s wall, {out['cpu']:.1f} s of CPU, peak {out['maxrss_mib'] / 1024:.2f} GiB, "
-              f"exit {out['code']}{'' if cold else ' (page cache not dropped: not root)'}: {out['stdout'].strip().splitlines()[-1]}",
-              flush=True)
+              f"exit {out['code']}, {cache}: {out['stdout'].strip().splitlines()[-1]}", flush=True)
         if out["code"] not in (0, 1):
             print(out["stderr"], file=sys.stderr)
             return 1

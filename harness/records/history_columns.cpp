@@ -118,6 +118,13 @@ void append_quoted(std::string& out, std::string_view s) {
   };
   out += '"';
   for (std::size_t i = 0; i < s.size(); ++i) {
+    std::size_t plain = i;   // a run of characters written as they are, appended at once
+    while (plain < s.size() && s[plain] >= 0x20 && s[plain] < 0x7f && s[plain] != '"' && s[plain] != '\\') ++plain;
+    if (plain > i) {
+      out.append(s, i, plain - i);
+      i = plain;
+      if (i == s.size()) break;
+    }
     const auto c = static_cast<unsigned char>(s[i]);
     switch (c) {
       case '"': out += "\\\""; continue;
@@ -285,9 +292,12 @@ class HistoryReader {
   }
 
   // Members (name, value) as one JSON object, sorted by name, the last of equal names; false for none.
-  bool object_text(std::vector<std::pair<std::string, element>>& members) {
+  template <class Name>
+  bool object_text(std::vector<std::pair<Name, element>>& members) {
     if (members.empty()) return false;
-    std::stable_sort(members.begin(), members.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+    const auto by_name = [](const auto& a, const auto& b) { return a.first < b.first; };
+    if (!std::is_sorted(members.begin(), members.end(), by_name))   // rackqual writes them sorted
+      std::stable_sort(members.begin(), members.end(), by_name);
     text_ += '{';
     for (std::size_t i = 0; i < members.size(); ++i) {
       if (i + 1 < members.size() && members[i + 1].first == members[i].first) continue;
@@ -311,12 +321,26 @@ class HistoryReader {
     }
     members_.clear();
     for (auto [member, child] : simdjson::dom::object(values_[c]))
-      if (!child.is_null()) members_.emplace_back(std::string(member), child);
+      if (!child.is_null()) members_.emplace_back(member, child);
     return object_text(members_);
   }
-  std::vector<std::pair<std::string, element>> members_;
+  std::vector<std::pair<std::string_view, element>> members_;   // views into the parsed line
 
   std::int32_t code(int c, std::string_view text) {
+    // Neighbouring records mostly share a value (the run, the check, the host): the last one first.
+    auto& [last_text, last_code] = last_[c];
+    if (last_code >= 0 && text == last_text) return last_code;
+    last_text = text;
+    last_code = dictionary_code(c, text);
+    return last_code;
+  }
+  std::array<std::pair<std::string, std::int32_t>, out_count> last_ = [] {
+    std::array<std::pair<std::string, std::int32_t>, out_count> none;
+    none.fill({"", -1});
+    return none;
+  }();
+
+  std::int32_t dictionary_code(int c, std::string_view text) {
     auto& dictionary = dictionaries_[c];
     if (const auto found = dictionary.find(text); found != dictionary.end()) return found->second;
     auto& values = out_.columns[c].values;
@@ -331,7 +355,12 @@ class HistoryReader {
       Column& column = out_.columns[c];
       switch (column.type) {
         case Type::text: {
-          const bool present = c == source ? (text_ = path, true) : text_of(c);
+          if (c == source || (has_[c] && values_[c].type() == element_type::STRING && !is_object_column(c))) {
+            // Text as written: coded straight from the line, no copy.
+            column.codes.push_back(code(c, c == source ? std::string_view(path) : values_[c].get_string().value_unsafe()));
+            break;
+          }
+          const bool present = text_of(c);
           column.codes.push_back(present ? code(c, text_) : c == params ? code(c, "{}") : -1);
           break;
         }

@@ -1,5 +1,8 @@
 #include "rackqual/records/manifest.hpp"
 
+#include <filesystem>
+#include <fstream>
+
 #include "rackqual/records/file_writer.hpp"
 
 namespace rackqual {
@@ -25,5 +28,13 @@ nlohmann::json to_json(const Manifest& m) {
 }
 
 void write_manifest(const std::string& path, const Manifest& m) { write_file_whole(path, to_json(m).dump(2) + "\n"); }
+
+std::optional<std::string> manifest_status(const std::string& records_path) {
+  std::ifstream in(std::filesystem::path(records_path).parent_path() / "manifest.json", std::ios::binary);
+  if (!in) return std::nullopt;
+  const auto manifest = nlohmann::json::parse(in, nullptr, false);
+  if (!manifest.is_object() || !manifest.contains("status") || !manifest["status"].is_string()) return std::nullopt;
+  return manifest["status"].get<std::string>();
+}
 
 }  // namespace rackqual

@@ -1,6 +1,7 @@
 #pragma once
 // The run manifest: what ran, where, with which versions, and how it ended.
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -36,5 +37,9 @@ nlohmann::json to_json(const Manifest& m);
 // Writes atomically (temporary file, then rename), so a reader never sees half a file; the
 // temporary file is made new and no link is followed (a run's own is RunFolder::replace).
 void write_manifest(const std::string& path, const Manifest& m);
+
+// The status a run's manifest gives (running, finished, aborted), from the manifest.json beside
+// its records file; none where there is no readable manifest with a status (a torn one, or none).
+std::optional<std::string> manifest_status(const std::string& records_path);
 
 }  // namespace rackqual

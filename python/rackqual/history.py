@@ -46,7 +46,7 @@ import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 
 import rackqual
-from rackqual import history_files
+from rackqual import _core, history_files
 from rackqual.errors import (EXIT_BAD_INPUT, EXIT_ERROR, EXIT_PASS, ArgumentParser, BadInput, describe, first_line,
                              refuse)
 
@@ -357,19 +357,6 @@ def _plain(column: pa.ChunkedArray) -> pa.ChunkedArray:
     return column.cast(column.type.value_type) if pa.types.is_dictionary(column.type) else column
 
 
-def _manifest_status(source) -> str | None:
-    """The status a records file's manifest gives its run (running read as incomplete); None
-    without a readable manifest (a torn one, or none)."""
-    manifest = pathlib.Path(str(source)).parent / "manifest.json"
-    try:
-        status = json.loads(manifest.read_text()).get("status")
-    except (OSError, ValueError, AttributeError):
-        return None
-    if not isinstance(status, str):
-        return None
-    return "incomplete" if status == "running" else status
-
-
 def _still_running(table: pa.Table, statuses: dict[str, str]) -> np.ndarray:
     """Which rows come from a run whose manifest says it is still running (its records are not all
     there yet: ingested now, the rest would be skipped later as a run already in the history).
@@ -377,11 +364,12 @@ def _still_running(table: pa.Table, statuses: dict[str, str]) -> np.ndarray:
     if "source" not in table.column_names or not len(table):
         return np.zeros(len(table), dtype=bool)
     running = []
-    for source in pc.unique(_plain(table.column("source"))).drop_null().to_pylist():
-        status = _manifest_status(source)
-        if status is not None:
-            statuses[source] = status
-        if status == "incomplete":
+    sources = pc.unique(_plain(table.column("source"))).drop_null().to_pylist()
+    for source, status in zip(sources, _core.manifest_statuses(sources)):
+        if status is None:   # no readable manifest
+            continue
+        statuses[source] = "incomplete" if status == "running" else status
+        if status == "running":
             running.append(source)
     if not running:
         return np.zeros(len(table), dtype=bool)

@@ -6,6 +6,7 @@
 
 #include <fstream>
 #include <map>
+#include <optional>
 #include <sstream>
 
 #include "kernels/common/collective.hpp"
@@ -23,6 +24,7 @@
 #include "rackqual/plan/prepared_suite.hpp"
 #include "rackqual/records/file_writer.hpp"
 #include "rackqual/records/history_columns.hpp"
+#include "rackqual/records/manifest.hpp"
 #include "rackqual/records/record_columns.hpp"
 #include "rackqual/run/backend_choice.hpp"
 #include "rackqual/run/runner.hpp"
@@ -221,6 +223,14 @@ py::list history_columns_of_files(const std::vector<std::string>& paths, int thr
   return out;
 }
 
+// The status each records file's manifest gives its run (None without one), without the GIL.
+std::vector<std::optional<std::string>> statuses_of(const std::vector<std::string>& records_paths) {
+  py::gil_scoped_release unlocked;
+  std::vector<std::optional<std::string>> out;
+  for (const auto& path : records_paths) out.push_back(manifest_status(path));
+  return out;
+}
+
 // JSON Lines text read into columns.
 py::tuple columns_of_text(const std::string& text, const std::string& name) {
   RecordColumnReader reader;
@@ -295,6 +305,8 @@ PYBIND11_MODULE(_core, m) {
   m.def("read_history", &history_columns_of_files, py::arg("paths"), py::arg("threads") = 1,
         "Reads record files into the fleet history's columns (history.RECORDS, flattened), in shares of consecutive "
         "files read on `threads` threads: [(rows, [(name, type, data, values)], [(file, line, reason)])].");
+  m.def("manifest_statuses", &statuses_of, py::arg("records_paths"),
+        "The status (running, finished, aborted) each records file's manifest.json gives its run; None without one.");
   m.def("read_records_text", &columns_of_text, py::arg("text"), py::arg("name") = "<text>",
         "Reads JSON Lines text into columns, as read_records does.");
 
