@@ -169,15 +169,18 @@ WHERE f.value IS NOT NULL AND isfinite(f.value)
 ORDER BY z NULLS LAST""")
 
 
-def _rack_sql(view: str) -> str:
+def _rack_sql(view: str, population: str | None = None) -> str:
+    """SQL: each rack's median against the fleet's and the racks'; the fleet medians from
+    `population` (a relation of _population_stats) where given, else computed again."""
+    fleet = (f'SELECT "check", metric, point, model, median AS fleet_median FROM {population}' if population else
+             f'SELECT "check", metric, point, model, median(value) AS fleet_median\n'
+             f'  FROM {view} WHERE value IS NOT NULL AND isfinite(value) GROUP BY "check", metric, point, model')
     return f"""
 WITH r AS (
   SELECT "check", metric, point, model, rack, any_value(sign) AS sign, any_value(unit) AS unit,
          count(*) AS n, median(value) AS rack_median
   FROM {view} WHERE value IS NOT NULL AND isfinite(value) GROUP BY "check", metric, point, model, rack),
- fleet AS (
-  SELECT "check", metric, point, model, median(value) AS fleet_median
-  FROM {view} WHERE value IS NOT NULL AND isfinite(value) GROUP BY "check", metric, point, model),
+ fleet AS ({fleet}),
  spread AS (
   SELECT "check", metric, point, model, median(rack_median) AS racks_median, mad(rack_median) AS racks_mad,
          count(*) AS racks
@@ -386,9 +389,10 @@ def suspects(new: Source, baseline: Source | None = None, *, dates=None, baselin
         # aggregates: a table of every figure would hold the history's text in memory (4.6 GiB at
         # 11 million records), more than reading the Parquet again costs.
         con.execute("CREATE OR REPLACE TEMP VIEW fn AS SELECT * FROM f WHERE side = 'new'")
-        con.execute(_EVIDENCE.format(stats=_population_stats("fn"), scale=MAD_SCALE, investigate=Z_INVESTIGATE,
+        con.execute(f"CREATE TEMP TABLE population AS {_population_stats('fn')}")
+        con.execute(_EVIDENCE.format(stats="SELECT * FROM population", scale=MAD_SCALE, investigate=Z_INVESTIGATE,
                                      cap=EVIDENCE_CAP))
-        con.execute(_RACK_EVIDENCE.format(racks=_rack_sql("fn"), drain=Z_DRAIN, cap=EVIDENCE_CAP))
+        con.execute(_RACK_EVIDENCE.format(racks=_rack_sql("fn", "population"), drain=Z_DRAIN, cap=EVIDENCE_CAP))
         if baseline is not None:
             con.register("criteria", _criteria_table(max_drop_from_baseline))
             con.execute(_CANDIDATES)
