@@ -227,22 +227,36 @@ class HistoryReader {
   void add(simdjson::dom::object record, const std::string& path) {
     has_.fill(false);
     extra_.clear();
+    std::size_t position = 0;
     for (auto [key, value] : record) {
+      const Field* field = field_at(position++, key);
       if (value.is_null()) continue;
-      const auto found = fields().find(key);
-      if (found == fields().end()) {
+      if (!field) {
         to_extra(std::string(key), value);
-      } else if (found->second.members) {
-        if (value.type() == element_type::OBJECT) take_members(key, simdjson::dom::object(value), *found->second.members);
-      } else if (value.type() == element_type::OBJECT && !is_object_column(found->second.out)) {
+      } else if (field->members) {
+        if (value.type() == element_type::OBJECT) take_members(key, simdjson::dom::object(value), *field->members);
+      } else if (value.type() == element_type::OBJECT && !is_object_column(field->out)) {
         to_extra(std::string(key), value);   // a scalar field given as an object: its members, as the loader flattens
       } else {
-        values_[found->second.out] = value;
-        has_[found->second.out] = true;
+        values_[field->out] = value;
+        has_[field->out] = true;
       }
     }
     emit(path);
   }
+
+  // The field a record's `position`-th key names (none: extra). Records of one file mostly give
+  // the same keys in the same order: the key at this position last time is tried first.
+  const Field* field_at(std::size_t position, std::string_view key) {
+    if (position >= keys_.size()) keys_.resize(position + 1);
+    auto& [last_key, last_field] = keys_[position];
+    if (key == last_key) return last_field;
+    const auto found = fields().find(key);
+    last_key = key;
+    last_field = found == fields().end() ? nullptr : &found->second;
+    return last_field;
+  }
+  std::vector<std::pair<std::string, const Field*>> keys_;
 
   void take_members(std::string_view key, simdjson::dom::object object, const StringMap<int>& members) {
     for (auto [member, value] : object) {
