@@ -36,6 +36,7 @@ import pathlib
 import shutil
 import sys
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 
 import duckdb
 import numpy as np
@@ -401,10 +402,16 @@ def _tables(results: pd.DataFrame | str | os.PathLike, summary: IngestSummary):
     files = rackqual.records.record_files(path)
     if not files:
         raise BadInput(f"{path}: no records.jsonl in it")
-    for group in _groups(files):
-        tables, skipped = history_files.read(group, RECORDS)
-        summary.skipped += [{"file": f, "line": line, "reason": why} for f, line, why in skipped]
-        yield pa.concat_tables(tables) if len(tables) > 1 else tables[0]
+    groups = _groups(files)
+    # The next group is read while this one is sorted and written: the two overlap on the cores.
+    with ThreadPoolExecutor(1) as reader:
+        pending = reader.submit(history_files.read, groups[0], RECORDS)
+        for i in range(len(groups)):
+            tables, skipped = pending.result()
+            if i + 1 < len(groups):
+                pending = reader.submit(history_files.read, groups[i + 1], RECORDS)
+            summary.skipped += [{"file": f, "line": line, "reason": why} for f, line, why in skipped]
+            yield pa.concat_tables(tables) if len(tables) > 1 else tables[0]
 
 
 def _batches(results: pd.DataFrame | str | os.PathLike, summary: IngestSummary, running: bool,
