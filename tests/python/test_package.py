@@ -1,9 +1,9 @@
 """`pip install .` gives a working package: the wheel scikit-build-core builds from the project's own
 CMake, installed apart from the source and build trees, imports its own compiled module, finds
-its suites and runs one. The package's tests (load, ingest and the history's format, compare,
-suspects, report, notebook, its dependency check) pass on that wheel in a fresh virtual
-environment at both ends of what it declares: python/requirements.txt's pins (its lower bounds)
-and the newest releases pip resolves."""
+its suites and runs one. The package's tests (load, ingest, the history's files and format,
+compare, suspects, report, board, notebook, its dependency check) pass on that wheel in a fresh
+virtual environment at both ends of what it declares: python/requirements.txt's pins (its lower
+bounds) and the newest releases pip resolves."""
 import json
 import os
 import pathlib
@@ -18,8 +18,8 @@ from conftest import BIN, BUILD, ROOT
 from rackqual import dependencies
 
 # The package's tests that run on the installed wheel, and the tools they need beside it.
-PACKAGE_TESTS = ["test_load.py", "test_history.py", "test_history_format.py", "test_fleet.py", "test_report.py",
-                 "test_notebook.py", "test_dependencies.py"]
+PACKAGE_TESTS = ["test_load.py", "test_history.py", "test_history_files.py", "test_history_format.py", "test_fleet.py",
+                 "test_report.py", "test_board.py", "test_notebook.py", "test_dependencies.py"]
 TEST_TOOLS = ["pytest", "playwright", "nbformat", "nbclient", "ipykernel"]
 
 
@@ -99,7 +99,9 @@ def test_the_packages_tests_pass_on_the_wheel_at_both_ends(tmp_path, wheel, end)
                            f"--basetemp={tmp_path / 'pytest'}", *[str(ROOT / "tests" / "python" / t) for t in PACKAGE_TESTS]],
                           capture_output=True, text=True, env=env, cwd=tmp_path, timeout=1800)
     lines = proc.stdout.strip().splitlines()
-    failed = [line for line in lines if line.startswith(("FAILED ", "ERROR "))]
+    # Each failing test by its path in the source tree (pytest names it from the working folder).
+    failed = [line.replace(os.path.relpath(ROOT, tmp_path) + os.sep, "") for line in lines
+              if line.startswith(("FAILED ", "ERROR "))]
     assert proc.returncode == 0, (f"{end_is}: {len(failed)} of the package's tests failed:\n" + "\n".join(failed) +
                                   "\n\n" + proc.stdout[-8000:] + proc.stderr[-4000:])
     assert " passed" in lines[-1] and " skipped" not in lines[-1], f"{end_is}: {lines[-1]}"
