@@ -77,7 +77,7 @@ void PointMeasurement::prepare() {
     std::vector<std::string> group_hosts;
     for (int r = 0; r < group_.size(); ++r)
       group_hosts.push_back(c_.world.placements()[static_cast<std::size_t>(group_.world_rank(r))].host);
-    op_ = slowed(std::move(op_), c_.options.slowdowns.factor(here_.host, group_hosts));
+    op_ = slowed(std::move(op_), c_.options.slowdowns.factor(here_.host, group_hosts), group_.size() == 1);
   } catch (const std::exception& e) {
     problem_ = e.what();
   }

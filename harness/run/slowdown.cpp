@@ -21,16 +21,18 @@ double parse_factor(const std::string& flag, const std::string& text) {
 
 class SlowedOp : public Op {
  public:
-  SlowedOp(std::unique_ptr<Op> inner, double factor) : inner_(std::move(inner)), factor_(factor) {}
-  // The launch's own time is its shortest so far: a collective's launch also waits for the
-  // other ranks, and a slowed peer's sleep taken for this rank's own time would feed on itself.
+  SlowedOp(std::unique_ptr<Op> inner, double factor, bool alone) : inner_(std::move(inner)), factor_(factor), alone_(alone) {}
+  // Alone, a launch's time is its own: stretched as it is, so that a machine loaded by other
+  // work slows it and its stretch alike. In a collective the launch also waits for the other
+  // ranks, and a slowed peer's sleep taken for this rank's own time would feed on itself: the
+  // shortest launch so far stands for its own time.
   void launch() override {
     const auto start = std::chrono::steady_clock::now();
     inner_->launch();
     inner_->wait();
     const auto took = std::chrono::steady_clock::now() - start;
     if (shortest_ == std::chrono::steady_clock::duration::zero() || took < shortest_) shortest_ = took;
-    std::this_thread::sleep_for(shortest_ * (factor_ - 1));
+    std::this_thread::sleep_for((alone_ ? took : shortest_) * (factor_ - 1));
   }
   void wait() override { inner_->wait(); }
   Correctness verify() override { return inner_->verify(); }
@@ -43,6 +45,7 @@ class SlowedOp : public Op {
  private:
   std::unique_ptr<Op> inner_;
   double factor_;
+  bool alone_;
   std::chrono::steady_clock::duration shortest_{};
 };
 
@@ -74,9 +77,9 @@ SlowLink parse_slow_link(const std::string& text) {
   return l;
 }
 
-std::unique_ptr<Op> slowed(std::unique_ptr<Op> op, double factor) {
+std::unique_ptr<Op> slowed(std::unique_ptr<Op> op, double factor, bool alone) {
   if (factor <= 1) return op;
-  return std::make_unique<SlowedOp>(std::move(op), factor);
+  return std::make_unique<SlowedOp>(std::move(op), factor, alone);
 }
 
 }  // namespace rackqual

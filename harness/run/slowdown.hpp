@@ -36,6 +36,9 @@ SlowLink parse_slow_link(const std::string& text);
 
 // `op`, each launch stretched to `factor` times its own duration (it completes, then sleeps
 // for the rest), so that a collective's other ranks wait for it as they would for a slow peer.
-std::unique_ptr<Op> slowed(std::unique_ptr<Op> op, double factor);
+// `alone`: the rank is its group's only member, so a launch's time is its own work and is
+// stretched as it is; in a collective it also holds the wait for the other ranks, and the
+// shortest launch so far stands for the rank's own time.
+std::unique_ptr<Op> slowed(std::unique_ptr<Op> op, double factor, bool alone);
 
 }  // namespace rackqual

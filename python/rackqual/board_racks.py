@@ -90,6 +90,8 @@ class Board:
         """One row per rack, in the inventory's order (see rackqual.board.board)."""
         rows = [self._row(r) for r in self.racks]
         df = pd.DataFrame(rows, columns=list(rows[0]) if rows else ["rack", "state"])
+        # The states stay State members (pandas 3 would make a column of str-enums plain text).
+        df["state"] = pd.Series([row["state"] for row in rows], index=df.index, dtype=object)
         for name in ("since", "qualified_on", "first_tested"):
             if name in df:
                 df[name] = pd.to_datetime(df[name], utc=True)

@@ -151,7 +151,7 @@ def _against_median(df: pd.DataFrame) -> pd.DataFrame:
             column(df, "metric").astype(str), key]
     value = pd.to_numeric(column(df, "value"), errors="coerce").astype(float)
     peer = np.isfinite(value) & ~column(df, "verdict").astype(str).isin(["error", "skip"])
-    peers = value.where(peer).groupby(keys, sort=False)
+    peers = value.where(peer).groupby(keys, sort=False, dropna=False)   # pandas 3: a missing parameter is NaN, not "nan"
     median, count = peers.transform("median"), peers.transform("count")
     usable = peer & (count >= 2) & (median > 0)
     pct = ((value / median - 1) * 100).where(usable)
