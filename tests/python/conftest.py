@@ -90,3 +90,22 @@ def results(tmp_path_factory, suite_file) -> pathlib.Path:
     run_suite(suite_file, out)
     run_suite(suite_file, out)
     return out
+
+
+def open_offline(page, path: pathlib.Path, seen: dict) -> None:
+    """Loads a self-contained page (the report, the board) in a browser page with every request but
+    the file itself refused and counted in seen["requests"], console errors in seen["errors"], and
+    waits until every plot is drawn."""
+    page.on("console", lambda m: seen["errors"].append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: seen["errors"].append(str(e)))
+
+    def route(r):
+        if r.request.url.startswith("file:"):
+            r.continue_()
+        else:
+            seen["requests"].append(r.request.url)
+            r.abort()
+    page.route("**/*", route)
+    page.goto(path.as_uri(), wait_until="load")
+    page.wait_for_function("() => [...document.querySelectorAll('.plotly-graph-div')]"
+                           ".every(d => d._fullLayout)", timeout=60000)

@@ -20,7 +20,7 @@ from playwright.sync_api import sync_playwright
 
 import rackqual
 from rackqual import report
-from conftest import BUILD, rackqual as run_rackqual, run_suite
+from conftest import BUILD, open_offline, rackqual as run_rackqual, run_suite
 
 ARTIFACTS = BUILD / "test-artifacts"
 
@@ -251,23 +251,6 @@ LEGEND = """() => [document.querySelector('#heatmaps-legend')?.innerText || '',
                    ...[...document.querySelectorAll('#heatmaps .colorbar')].map(c => c.textContent)]"""
 
 
-def _open(page, path: pathlib.Path, seen: dict) -> None:
-    """Loads the report with every request but the file refused and counted, and waits for its plots."""
-    page.on("console", lambda m: seen["errors"].append(m.text) if m.type == "error" else None)
-    page.on("pageerror", lambda e: seen["errors"].append(str(e)))
-
-    def route(r):
-        if r.request.url.startswith("file:"):
-            r.continue_()
-        else:
-            seen["requests"].append(r.request.url)
-            r.abort()
-    page.route("**/*", route)
-    page.goto(path.as_uri(), wait_until="load")
-    page.wait_for_function("() => [...document.querySelectorAll('.plotly-graph-div')]"
-                           ".every(d => d._fullLayout)", timeout=60000)
-
-
 def _hover(page, cells: list[dict], cell: tuple[str, str, int] | None) -> str:
     """The hover text of a GEMM heatmap cell, (figure, host, GPU), or of the first rack's middle."""
     if cell is None:
@@ -293,7 +276,7 @@ def _render(path: pathlib.Path, screenshot: pathlib.Path, hover: tuple[str, str,
         browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=["--no-sandbox"])
         try:
             page = browser.new_page(viewport={"width": 1400, "height": 1000})
-            _open(page, path, seen)
+            open_offline(page, path, seen)
             seen["graphs"] = page.evaluate(GRAPHS)
             seen["problem_rows"] = page.evaluate(
                 "() => [...document.querySelectorAll('#problems tbody tr')].map(r => [r.className, r.innerText])")
