@@ -37,7 +37,7 @@ class CudaBackend : public Backend {
   // The bound device's NVLink fabric, "<cluster uuid>/<clique id>", once NVML says it is
   // registered with one (GB200/GB300 NVL72); nothing otherwise.
   std::optional<std::string> nvlink_domain(int local_rank) const override;
-  std::unique_ptr<Timer> timer() override;   // timer.cu
+  std::unique_ptr<Timer> timer() override;   // timer.cpp
 
   int device_index() const { return device_; }
   cudaStream_t stream() const { return stream_; }

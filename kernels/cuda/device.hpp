@@ -1,13 +1,13 @@
 #pragma once
 // Device arrays and CUDA events that release themselves, copies that wait for the backend's
-// stream, and the grid every grid-stride kernel uses.
+// stream, and the grid every grid-stride kernel uses (grid.hpp).
 #include <cuda_runtime.h>
 
 #include <cstddef>
-#include <cstdint>
 #include <memory>
 
 #include "kernels/cuda/check.hpp"
+#include "kernels/cuda/grid.hpp"
 
 namespace rackqual::cuda {
 
@@ -56,16 +56,5 @@ inline double seconds_between(cudaEvent_t start, cudaEvent_t stop) {
   RACKQUAL_CHECK(cudaEventElapsedTime(&ms, start, stop));
   return ms * 1e-3;
 }
-
-// Grid-stride kernels run 4 blocks of 256 threads per SM: all resident at once (up to 64
-// registers a thread), so there is no tail wave, and enough loads in flight to saturate HBM.
-inline constexpr int threads_per_block = 256;
-inline int grid_blocks(const cudaDeviceProp& p) { return 4 * p.multiProcessorCount; }
-
-#if defined(__CUDACC__)
-// A grid-stride loop: for (i = first_index(); i < n; i += grid_size()).
-__device__ inline std::int64_t first_index() { return std::int64_t{blockIdx.x} * blockDim.x + threadIdx.x; }
-__device__ inline std::int64_t grid_size() { return std::int64_t{gridDim.x} * blockDim.x; }
-#endif
 
 }  // namespace rackqual::cuda

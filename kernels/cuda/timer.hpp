@@ -1,6 +1,6 @@
 #pragma once
 // CUDA events around the timed region on the launch stream, optionally holding the stream
-// while a batch of launches is queued (timer.cu).
+// while a batch of launches is queued (timer.cpp; the hold kernel in timer_kernels.cu).
 #include <cuda_runtime.h>
 
 #include "kernels/cuda/device.hpp"

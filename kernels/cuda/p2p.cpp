@@ -1,7 +1,7 @@
 // p2p on GPUs: NCCL send/receive between ring neighbours of the check's group, one shift to the
 // right, then one to the left, each a group of one send and one receive on the launch stream.
 // A rank that sees NCCL fail, or waits past the deadline, aborts the communicator rather than
-// hang; every received byte is checked on the device.
+// hang; every received byte is checked on the device (p2p_kernels.cu).
 #include <cstdint>
 #include <cstdio>
 #include <memory>
@@ -12,44 +12,11 @@
 #include "kernels/cuda/cuda_backend.hpp"
 #include "kernels/cuda/device.hpp"
 #include "kernels/cuda/nccl_wait.hpp"
+#include "kernels/cuda/p2p_kernels.hpp"
 #include "rackqual/api/kind_params.hpp"
 
 namespace rackqual::cuda {
 namespace {
-namespace kernel {
-
-// What group rank `sender` sends: whole words, then the tail bytes (cudaMalloc aligns to 256 bytes).
-__global__ void fill(unsigned char* out, std::int64_t bytes, int sender) {
-  const std::int64_t words = bytes / 8;
-  auto* out_words = reinterpret_cast<std::uint64_t*>(out);
-  for (std::int64_t w = first_index(); w < words; w += grid_size()) out_words[w] = p2p::word(sender, w);
-  for (std::int64_t i = 8 * words + first_index(); i < bytes; i += grid_size()) out[i] = p2p::byte(sender, i);
-}
-
-// counters[0] += bytes that differ from what group rank `sender` sends; counters[1] = min(their index).
-__global__ void check(const unsigned char* got, std::int64_t bytes, int sender, unsigned long long* counters) {
-  const std::int64_t words = (bytes + 7) / 8;
-  unsigned long long wrong = 0;
-  for (std::int64_t w = first_index(); w < words; w += grid_size()) {
-    const std::uint64_t want = p2p::word(sender, w);
-    std::uint64_t diff = 0;
-    if (8 * w + 8 <= bytes) {
-      diff = reinterpret_cast<const std::uint64_t*>(got)[w] ^ want;
-    } else {
-      for (std::int64_t i = 8 * w; i < bytes; ++i) diff |= std::uint64_t{got[i]} << (8 * (i - 8 * w));
-      diff ^= want & ((std::uint64_t{1} << (8 * (bytes - 8 * w))) - 1);
-    }
-    for (int k = 0; diff && k < 8; ++k)
-      if ((diff >> (8 * k)) & 0xff) {
-        ++wrong;
-        atomicMin(&counters[1], static_cast<unsigned long long>(8 * w + k));
-      }
-  }
-  if (wrong) atomicAdd(&counters[0], wrong);
-}
-
-}  // namespace kernel
-
 class P2p : public Op {
  public:
   P2p(const OpContext& ctx, std::int64_t bytes)
@@ -58,7 +25,7 @@ class P2p : public Op {
         bytes_(bytes), deadline_(ctx.deadline), blocks_(grid_blocks(gpu_.properties())), send_(device_array<unsigned char>(bytes)),
         from_left_(device_array<unsigned char>(bytes)), from_right_(device_array<unsigned char>(bytes)),
         counters_(device_array<unsigned long long>(2)) {
-    kernel::fill<<<blocks_, threads_per_block, 0, stream_>>>(send_.get(), bytes_, rank_);
+    launch_p2p_fill(blocks_, send_.get(), bytes_, rank_, stream_);
     RACKQUAL_CHECK(cudaGetLastError());
     // Zero until a neighbour's bytes (none of them zero) arrive.
     RACKQUAL_CHECK(cudaMemsetAsync(from_left_.get(), 0, bytes_, stream_));
@@ -120,7 +87,7 @@ class P2p : public Op {
   std::string compare(const unsigned char* got, int sender, const char* side) {
     RACKQUAL_CHECK(cudaMemsetAsync(counters_.get(), 0, sizeof(unsigned long long), stream_));
     RACKQUAL_CHECK(cudaMemsetAsync(counters_.get() + 1, 0xff, sizeof(unsigned long long), stream_));
-    kernel::check<<<blocks_, threads_per_block, 0, stream_>>>(got, bytes_, sender, counters_.get());
+    launch_p2p_check(blocks_, got, bytes_, sender, counters_.get(), stream_);
     RACKQUAL_CHECK(cudaGetLastError());
     unsigned long long counters[2];
     to_host(counters, counters_.get(), 2, stream_);

@@ -1,15 +1,16 @@
-#pragma once
 // The transformer's element-wise and row-wise kernels behind the cuda primitives
-// (kernels/cuda/transformer_primitives.cu). T is the compute type (float or bf16):
+// (kernels/cuda/transformer_primitives.cpp), and their launches. T is the compute type (float or bf16):
 // GEMM operands are T; the residual stream, layernorm statistics, logits, gradients, master
 // weights and optimizer state are fp32, and all arithmetic here is fp32.
+#include "kernels/cuda/transformer_kernels.hpp"
+
 #include <cuda_bf16.h>
 
 #include <cstdint>
 #include <type_traits>
 
 #include "kernels/common/transformer_math.hpp"
-#include "kernels/cuda/device.hpp"
+#include "kernels/cuda/grid.hpp"
 
 namespace rackqual::cuda::kernels {
 
@@ -299,3 +300,140 @@ __global__ void mean(std::int64_t n, const float* x, float* out) {
 }
 
 }  // namespace rackqual::cuda::kernels
+
+namespace rackqual::cuda {
+namespace {
+
+unsigned rows_grid(std::int64_t rows) { return static_cast<unsigned>(rows); }
+unsigned warp_rows_grid(std::int64_t rows) {
+  return static_cast<unsigned>((rows + kernels::warp_rows - 1) / kernels::warp_rows);
+}
+unsigned columns_grid(std::int64_t cols) {
+  return static_cast<unsigned>((cols + kernels::column_threads.x - 1) / kernels::column_threads.x);
+}
+
+}  // namespace
+
+void launch_initialise(int blocks, const transformer::Layout& layout, std::uint64_t seed, float* w, cudaStream_t stream) {
+  kernels::initialise<<<blocks, threads_per_block, 0, stream>>>(layout, seed, w);
+}
+
+template <typename From, typename To>
+void launch_convert(int blocks, std::int64_t n, const From* x, To* y, cudaStream_t stream) {
+  kernels::convert<From, To><<<blocks, threads_per_block, 0, stream>>>(n, x, y);
+}
+
+template <typename T>
+void launch_adamw(int blocks, std::int64_t n, float* w, const float* g, float* m, float* v, T* copy, float grad_scale, float lr,
+                  float beta1, float beta2, float eps, float c1, float c2, float decay, cudaStream_t stream) {
+  kernels::adamw<T><<<blocks, threads_per_block, 0, stream>>>(n, w, g, m, v, copy, grad_scale, lr, beta1, beta2, eps, c1, c2,
+                                                              decay);
+}
+
+void launch_embed(int blocks, std::int64_t rows, std::int64_t seq, std::int64_t h, const std::int32_t* inputs, const float* E,
+                  const float* P, float* x, cudaStream_t stream) {
+  kernels::embed<<<blocks, threads_per_block, 0, stream>>>(rows, seq, h, inputs, E, P, x);
+}
+
+void launch_embed_backward_tokens(int blocks, std::int64_t rows, std::int64_t h, const std::int32_t* inputs, const float* dx,
+                                  float* dE, cudaStream_t stream) {
+  kernels::embed_backward_tokens<<<blocks, threads_per_block, 0, stream>>>(rows, h, inputs, dx, dE);
+}
+
+void launch_embed_backward_positions(int blocks, std::int64_t sequences, std::int64_t seq, std::int64_t h, const float* dx,
+                                     float* dP, cudaStream_t stream) {
+  kernels::embed_backward_positions<<<blocks, threads_per_block, 0, stream>>>(sequences, seq, h, dx, dP);
+}
+
+template <typename T>
+void launch_add_bias(int blocks, std::int64_t rows, std::int64_t cols, const float* bias, T* y, cudaStream_t stream) {
+  kernels::add_bias<T><<<blocks, threads_per_block, 0, stream>>>(rows, cols, bias, y);
+}
+
+void launch_residual_with_bias(int blocks, std::int64_t rows, std::int64_t cols, const float* x, const float* bias, float* y,
+                               cudaStream_t stream) {
+  kernels::residual_with_bias<<<blocks, threads_per_block, 0, stream>>>(rows, cols, x, bias, y);
+}
+
+template <typename T>
+void launch_bias_gelu(int blocks, std::int64_t rows, std::int64_t cols, const float* bias, T* u, T* act, cudaStream_t stream) {
+  kernels::bias_gelu<T><<<blocks, threads_per_block, 0, stream>>>(rows, cols, bias, u, act);
+}
+
+template <typename T>
+void launch_gelu_backward(int blocks, std::int64_t n, const T* u, T* d, cudaStream_t stream) {
+  kernels::gelu_backward<T><<<blocks, threads_per_block, 0, stream>>>(n, u, d);
+}
+
+template <typename T>
+void launch_layernorm_forward(std::int64_t rows, std::int64_t n, const float* x, const float* gamma, const float* beta, T* y,
+                              float* mean, float* rstd, cudaStream_t stream) {
+  kernels::layernorm_forward<T><<<rows_grid(rows), kernels::row_threads, 0, stream>>>(n, x, gamma, beta, y, mean, rstd);
+}
+
+template <typename T>
+void launch_layernorm_backward(std::int64_t rows, std::int64_t n, const float* x, const float* gamma, const float* mean,
+                               const float* rstd, const float* dy, float* dx, T* copy, cudaStream_t stream) {
+  kernels::layernorm_backward<T><<<rows_grid(rows), kernels::row_threads, 0, stream>>>(n, x, gamma, mean, rstd, dy, dx, copy);
+}
+
+void launch_layernorm_parameter_grads(std::int64_t rows, std::int64_t n, const float* x, const float* mean, const float* rstd,
+                                      const float* dy, float* dgamma, float* dbeta, cudaStream_t stream) {
+  kernels::layernorm_parameter_grads<<<columns_grid(n), kernels::column_threads, 0, stream>>>(rows, n, x, mean, rstd, dy, dgamma,
+                                                                                            dbeta);
+}
+
+template <typename X>
+void launch_column_sums(std::int64_t rows, std::int64_t cols, const X* x, float* out, cudaStream_t stream) {
+  kernels::column_sums<X><<<columns_grid(cols), kernels::column_threads, 0, stream>>>(rows, cols, x, out);
+}
+
+template <typename T>
+void launch_causal_softmax(std::int64_t rows, std::int64_t seq, const float* scores, T* probs, cudaStream_t stream) {
+  kernels::causal_softmax<T><<<warp_rows_grid(rows), threads_per_block, 0, stream>>>(rows, seq, scores, probs);
+}
+
+template <typename T>
+void launch_causal_softmax_backward(std::int64_t rows, std::int64_t seq, const T* probs, const float* dp, T* ds,
+                                    cudaStream_t stream) {
+  kernels::causal_softmax_backward<T><<<warp_rows_grid(rows), threads_per_block, 0, stream>>>(rows, seq, probs, dp, ds);
+}
+
+template <typename T>
+void launch_cross_entropy(std::int64_t rows, std::int64_t vocab, const float* logits, const std::int32_t* targets, float scale,
+                          T* dlogits, float* loss, cudaStream_t stream) {
+  kernels::cross_entropy<T><<<rows_grid(rows), kernels::row_threads, 0, stream>>>(vocab, logits, targets, scale, dlogits, loss);
+}
+
+void launch_mean(std::int64_t n, const float* x, float* out, cudaStream_t stream) {
+  kernels::mean<<<1, kernels::row_threads, 0, stream>>>(n, x, out);
+}
+
+// Every launch for one compute type T.
+#define RACKQUAL_COMPUTE_TYPE(T)                                                                                                \
+  template void launch_adamw<T>(int, std::int64_t, float*, const float*, float*, float*, T*, float, float, float, float, float, \
+                                float, float, float, cudaStream_t);                                                             \
+  template void launch_add_bias<T>(int, std::int64_t, std::int64_t, const float*, T*, cudaStream_t);                            \
+  template void launch_bias_gelu<T>(int, std::int64_t, std::int64_t, const float*, T*, T*, cudaStream_t);                       \
+  template void launch_gelu_backward<T>(int, std::int64_t, const T*, T*, cudaStream_t);                                         \
+  template void launch_layernorm_forward<T>(std::int64_t, std::int64_t, const float*, const float*, const float*, T*, float*,   \
+                                            float*, cudaStream_t);                                                              \
+  template void launch_layernorm_backward<T>(std::int64_t, std::int64_t, const float*, const float*, const float*,              \
+                                             const float*, const float*, float*, T*, cudaStream_t);                             \
+  template void launch_column_sums<T>(std::int64_t, std::int64_t, const T*, float*, cudaStream_t);                              \
+  template void launch_causal_softmax<T>(std::int64_t, std::int64_t, const float*, T*, cudaStream_t);                           \
+  template void launch_causal_softmax_backward<T>(std::int64_t, std::int64_t, const T*, const float*, T*, cudaStream_t);        \
+  template void launch_cross_entropy<T>(std::int64_t, std::int64_t, const float*, const std::int32_t*, float, T*, float*,       \
+                                        cudaStream_t);
+
+RACKQUAL_COMPUTE_TYPE(float)
+RACKQUAL_COMPUTE_TYPE(__nv_bfloat16)
+#undef RACKQUAL_COMPUTE_TYPE
+
+template void launch_convert<float, __nv_bfloat16>(int, std::int64_t, const float*, __nv_bfloat16*, cudaStream_t);
+template void launch_convert<__nv_bfloat16, float>(int, std::int64_t, const __nv_bfloat16*, float*, cudaStream_t);
+template void launch_convert<float, float>(int, std::int64_t, const float*, float*, cudaStream_t);
+template void launch_convert<__nv_bfloat16, __nv_bfloat16>(int, std::int64_t, const __nv_bfloat16*, __nv_bfloat16*,
+                                                           cudaStream_t);
+
+}  // namespace rackqual::cuda

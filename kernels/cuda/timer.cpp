@@ -10,30 +10,9 @@
 
 #include "kernels/cuda/check.hpp"
 #include "kernels/cuda/cuda_backend.hpp"
+#include "kernels/cuda/timer_kernels.hpp"
 
 namespace rackqual::cuda {
-namespace kernel {
-
-__device__ inline unsigned long long global_ns() {
-  unsigned long long t;
-  asm volatile("mov.u64 %0, %%globaltimer;" : "=l"(t));
-  return t;
-}
-
-// Waits until *release is set, or gives up after timeout_ns and says so in *timed_out.
-__global__ void hold(const volatile int* release, int* timed_out, unsigned long long timeout_ns) {
-  const unsigned long long begin = global_ns();
-  while (*release == 0) {
-    if (global_ns() - begin > timeout_ns) {
-      *timed_out = 1;
-      return;
-    }
-    __nanosleep(1000);
-  }
-}
-
-}  // namespace kernel
-
 EventTimer::EventTimer(cudaStream_t stream) : stream_(stream) {
   RACKQUAL_CHECK(cudaHostAlloc(reinterpret_cast<void**>(&flags_), 2 * sizeof(int), cudaHostAllocMapped));
   RACKQUAL_CHECK(cudaHostGetDevicePointer(reinterpret_cast<void**>(&device_flags_), flags_, 0));
@@ -50,7 +29,7 @@ void EventTimer::start(bool hold) {
     flags_[0] = 0;
     flags_[1] = 0;
     std::atomic_thread_fence(std::memory_order_seq_cst);
-    kernel::hold<<<1, 1, 0, stream_>>>(device_flags_, device_flags_ + 1, hold_timeout_ns);
+    launch_hold(device_flags_, device_flags_ + 1, hold_timeout_ns, stream_);
     held_ = true;   // set before the check: a launch error after the kernel was queued still releases it
     RACKQUAL_CHECK(cudaGetLastError());
   }

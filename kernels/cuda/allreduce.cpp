@@ -1,16 +1,13 @@
 // allreduce on GPUs: NCCL sum across the ranks of the check's group, one rank per GPU, timed with
 // CUDA events. A rank that sees NCCL fail, or waits past the deadline, aborts the communicator
-// rather than hang; every output element is checked on the device.
-#include <cuda_bf16.h>
-#include <cuda_fp16.h>
-
+// rather than hang; every output element is checked on the device (allreduce_kernels.cu).
 #include <cmath>
 #include <cstdio>
 #include <stdexcept>
 #include <string>
-#include <type_traits>
 
 #include "kernels/common/collective.hpp"
+#include "kernels/cuda/allreduce_kernels.hpp"
 #include "kernels/cuda/check.hpp"
 #include "kernels/cuda/cuda_backend.hpp"
 #include "kernels/cuda/device.hpp"
@@ -21,61 +18,25 @@
 namespace rackqual::cuda {
 namespace {
 
-// Each element type's NCCL type and precision in significant bits (unit roundoff 2^-digits).
+// Each element type's NCCL type (its precision: allreduce_kernels.hpp).
 template <typename T>
 struct Type;
 template <>
 struct Type<double> {
   static constexpr ncclDataType_t nccl = ncclFloat64;
-  static constexpr int digits = 53;
 };
 template <>
 struct Type<float> {
   static constexpr ncclDataType_t nccl = ncclFloat32;
-  static constexpr int digits = 24;
 };
 template <>
 struct Type<__nv_bfloat16> {
   static constexpr ncclDataType_t nccl = ncclBfloat16;
-  static constexpr int digits = 8;
 };
 template <>
 struct Type<__half> {
   static constexpr ncclDataType_t nccl = ncclFloat16;
-  static constexpr int digits = 11;
 };
-
-// Exact for every type: fp16 and bf16 values are floats.
-template <typename T>
-__host__ __device__ double to_double(T x) {
-  if constexpr (std::is_floating_point_v<T>) return x;
-  else return static_cast<float>(x);
-}
-
-namespace kernel {
-
-// This rank's inputs, converted to T (to the nearest, ties to even).
-template <typename T>
-__global__ void fill(T* x, std::int64_t n, int rank) {
-  for (std::int64_t i = first_index(); i < n; i += grid_size()) x[i] = static_cast<T>(collective::input(rank, i));
-}
-
-// counters[0] += elements off the sum of every rank's rounded inputs by more than `tolerance`
-// (relative); counters[1] = max(bad index).
-template <typename T>
-__global__ void check(const T* out, std::int64_t n, int ranks, double tolerance, unsigned long long* counters) {
-  unsigned long long wrong = 0;
-  for (std::int64_t i = first_index(); i < n; i += grid_size()) {
-    const double want = collective::expected_sum(ranks, i, Type<T>::digits);
-    if (!(fabs(to_double(out[i]) - want) <= tolerance * want)) {
-      ++wrong;
-      atomicMax(&counters[1], static_cast<unsigned long long>(i));
-    }
-  }
-  if (wrong) atomicAdd(&counters[0], wrong);
-}
-
-}  // namespace kernel
 
 template <typename T>
 class Allreduce : public Op {
@@ -85,7 +46,7 @@ class Allreduce : public Op {
         ranks_(group_.size()), count_(bytes / static_cast<std::int64_t>(sizeof(T))), in_place_(in_place), deadline_(ctx.deadline),
         blocks_(grid_blocks(gpu_.properties())), send_(device_array<T>(count_)),
         recv_(in_place ? nullptr : device_array<T>(count_)), counters_(device_array<unsigned long long>(2)) {
-    kernel::fill<<<blocks_, threads_per_block, 0, stream_>>>(send_.get(), count_, group_.rank());
+    launch_allreduce_fill<T>(blocks_, send_.get(), count_, group_.rank(), stream_);
     RACKQUAL_CHECK(cudaGetLastError());
     // NaN (all bits set) until the all-reduce writes it.
     if (!in_place_) RACKQUAL_CHECK(cudaMemsetAsync(recv_.get(), 0xff, count_ * sizeof(T), stream_));
@@ -109,9 +70,9 @@ class Allreduce : public Op {
   // Every element against the sum of every rank's inputs as stored in T (valid after the first
   // run), within the rounding of ranks-1 additions in T.
   Correctness verify() override {
-    const double tolerance = collective::sum_tolerance(ranks_, std::ldexp(1.0, -Type<T>::digits));
+    const double tolerance = collective::sum_tolerance(ranks_, std::ldexp(1.0, -Digits<T>::value));
     RACKQUAL_CHECK(cudaMemsetAsync(counters_.get(), 0, 2 * sizeof(unsigned long long), stream_));
-    kernel::check<<<blocks_, threads_per_block, 0, stream_>>>(result(), count_, ranks_, tolerance, counters_.get());
+    launch_allreduce_check<T>(blocks_, result(), count_, ranks_, tolerance, counters_.get(), stream_);
     RACKQUAL_CHECK(cudaGetLastError());
     unsigned long long counters[2];
     to_host(counters, counters_.get(), 2, stream_);
@@ -122,7 +83,7 @@ class Allreduce : public Op {
       to_host(&got, result() + i, 1, stream_);
       std::snprintf(detail, sizeof detail, "%llu of %lld elements wrong (element %lld = %.9g, expected %.9g)", counters[0],
                     static_cast<long long>(count_), static_cast<long long>(i), to_double(got),
-                    collective::expected_sum(ranks_, i, Type<T>::digits));
+                    collective::expected_sum(ranks_, i, Digits<T>::value));
       return {false, detail};
     }
     std::snprintf(detail, sizeof detail, "all %lld elements equal the sum over %d ranks", static_cast<long long>(count_), ranks_);

@@ -3,10 +3,6 @@
 // Every dtype uses the "TN" layout, the one cuBLASLt supports for all of them (fp8 requires
 // it): A is stored k×m column-major and transposed, so row i of A is contiguous; B is stored
 // k×n column-major, so column j of B is contiguous; C = D is m×n column-major.
-#include <cuda_bf16.h>
-#include <cuda_fp16.h>
-#include <cuda_fp8.h>
-
 #include <algorithm>
 #include <cfloat>
 #include <cmath>
@@ -24,11 +20,11 @@
 #include "kernels/common/dtype.hpp"
 #include "kernels/common/gemm_check.hpp"
 #include "kernels/common/hash.hpp"
-#include "kernels/common/random.hpp"
 #include "kernels/common/matmul.hpp"
 #include "kernels/cuda/check.hpp"
 #include "kernels/cuda/cuda_backend.hpp"
 #include "kernels/cuda/device.hpp"
+#include "kernels/cuda/gemm_kernels.hpp"
 #include "kernels/cuda/matmul_heuristic.hpp"
 #include "rackqual/api/backend.hpp"
 #include "rackqual/api/kind_params.hpp"
@@ -117,27 +113,9 @@ void set_attribute(cublasLtMatmulDesc_t desc, cublasLtMatmulDescAttributes_t att
   RACKQUAL_CHECK(cublasLtMatmulDescSetAttribute(desc, attribute, &value, sizeof value));
 }
 
-// A double rounded to the element type to nearest, by CUDA's own conversions.
-template <typename T>
-__device__ T element(double x) {
-  if constexpr (std::is_same_v<T, double>) return x;
-  else if constexpr (std::is_same_v<T, float>) return static_cast<float>(x);
-  else if constexpr (std::is_same_v<T, __nv_bfloat16>) return __float2bfloat16_rn(static_cast<float>(x));
-  else if constexpr (std::is_same_v<T, __half>) return __float2half_rn(static_cast<float>(x));
-  else return __nv_fp8_e4m3(static_cast<float>(x));
-}
-
-// x[i] = uniform(seed, i) in [-1, 1): the same values on every device and run.
-template <typename T>
-__global__ void fill_kernel(T* x, std::int64_t count, std::uint64_t seed) {
-  const std::int64_t stride = static_cast<std::int64_t>(gridDim.x) * blockDim.x;
-  for (std::int64_t i = static_cast<std::int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < count; i += stride)
-    x[i] = element<T>(random::uniform(seed, static_cast<std::uint64_t>(i), -1.0, 1.0));
-}
-
 template <typename T>
 void launch_fill(void* x, std::int64_t count, std::uint64_t seed, int blocks, cudaStream_t stream) {
-  fill_kernel<T><<<blocks, threads_per_block, 0, stream>>>(static_cast<T*>(x), count, seed);
+  launch_gemm_fill<T>(blocks, static_cast<T*>(x), count, seed, stream);
   RACKQUAL_CHECK(cudaGetLastError());
 }
 

@@ -1,7 +1,6 @@
 // hbm on a GPU: STREAM kernels over double arrays in device memory, 16-byte (double2) accesses in
-// grid-stride loops, timed with CUDA events; every output element is checked on the device.
-#include <cub/block/block_reduce.cuh>
-
+// grid-stride loops (stream_kernels.cu), timed with CUDA events; every output element is checked
+// on the device.
 #include <cmath>
 #include <cstdio>
 #include <string>
@@ -11,93 +10,11 @@
 #include "kernels/cuda/check.hpp"
 #include "kernels/cuda/cuda_backend.hpp"
 #include "kernels/cuda/device.hpp"
+#include "kernels/cuda/stream_kernels.hpp"
 #include "rackqual/base/error.hpp"
 
 namespace rackqual::cuda {
 namespace {
-
-constexpr int threads = threads_per_block;
-// A few ulps: a kernel and the check may contract b + q*c into an FMA differently.
-constexpr double tolerance = 4 * 0x1.0p-52;
-
-__device__ double2 operator+(double2 x, double2 y) { return {x.x + y.x, x.y + y.y}; }
-__device__ double2 operator*(double q, double2 x) { return {q * x.x, q * x.y}; }
-
-// Writes the block's total of one value per thread to sums[blockIdx.x].
-__device__ void block_sum(double value, double* sums) {
-  using BlockSum = cub::BlockReduce<double, threads>;
-  __shared__ BlockSum::TempStorage scratch;
-  const double total = BlockSum(scratch).Sum(value);
-  if (threadIdx.x == 0) sums[blockIdx.x] = total;
-}
-
-namespace kernel {
-
-// n counts double2 vectors; element 2i and 2i+1 of an array form vector i.
-__device__ double2 initial_vector(int array, std::int64_t i) {
-  return {stream::initial(array, 2 * i), stream::initial(array, 2 * i + 1)};
-}
-
-// Random inputs in a, b and c; per block, the sum of a (the checksum `read` must reproduce).
-__global__ void fill(double2* a, double2* b, double2* c, std::int64_t n, double* a_sums) {
-  double sum = 0;
-  for (std::int64_t i = first_index(); i < n; i += grid_size()) {
-    const double2 x = initial_vector(0, i);
-    a[i] = x;
-    b[i] = initial_vector(1, i);
-    c[i] = initial_vector(2, i);
-    sum += x.x + x.y;
-  }
-  block_sum(sum, a_sums);
-}
-
-__global__ void read(const double2* __restrict__ a, std::int64_t n, double* sums) {
-  double sum = 0;
-  for (std::int64_t i = first_index(); i < n; i += grid_size()) {
-    const double2 x = a[i];
-    sum += x.x + x.y;
-  }
-  block_sum(sum, sums);
-}
-
-__global__ void write(double2* __restrict__ a, std::int64_t n) {
-  for (std::int64_t i = first_index(); i < n; i += grid_size()) a[i] = {stream::written, stream::written};
-}
-
-__global__ void copy(const double2* __restrict__ a, double2* __restrict__ c, std::int64_t n) {
-  for (std::int64_t i = first_index(); i < n; i += grid_size()) c[i] = a[i];
-}
-
-__global__ void scale(double2* __restrict__ b, const double2* __restrict__ c, std::int64_t n) {
-  for (std::int64_t i = first_index(); i < n; i += grid_size()) b[i] = stream::scalar * c[i];
-}
-
-__global__ void add(const double2* __restrict__ a, const double2* __restrict__ b, double2* __restrict__ c, std::int64_t n) {
-  for (std::int64_t i = first_index(); i < n; i += grid_size()) c[i] = a[i] + b[i];
-}
-
-__global__ void triad(double2* __restrict__ a, const double2* __restrict__ b, const double2* __restrict__ c, std::int64_t n) {
-  for (std::int64_t i = first_index(); i < n; i += grid_size()) a[i] = b[i] + stream::scalar * c[i];
-}
-
-// Over n doubles: counters[0] += elements off their answer (computed from the initial inputs),
-// counters[1] = max(bad index); per block, the sum of the outputs.
-__global__ void check(stream::Op op, const double* out, std::int64_t n, unsigned long long* counters, double* sums) {
-  unsigned long long wrong = 0;
-  double sum = 0;
-  for (std::int64_t i = first_index(); i < n; i += grid_size()) {
-    const double want = stream::expected(op, stream::initial(0, i), stream::initial(1, i), stream::initial(2, i));
-    sum += out[i];
-    if (!(fabs(out[i] - want) <= tolerance * fabs(want))) {
-      ++wrong;
-      atomicMax(&counters[1], static_cast<unsigned long long>(i));
-    }
-  }
-  if (wrong) atomicAdd(&counters[0], wrong);
-  block_sum(sum, sums);
-}
-
-}  // namespace kernel
 
 class Stream : public Op {
  public:
@@ -106,7 +23,7 @@ class Stream : public Op {
         blocks_(grid_blocks(gpu.properties())), a_(device_array<double>(n_)), b_(device_array<double>(n_)),
         c_(device_array<double>(n_)), sums_(device_array<double>(blocks_)), a_sums_(device_array<double>(blocks_)),
         counters_(device_array<unsigned long long>(2)) {
-    kernel::fill<<<blocks_, threads, 0, stream_>>>(vec(a_), vec(b_), vec(c_), n_ / 2, a_sums_.get());
+    launch_stream_fill(blocks_, vec(a_), vec(b_), vec(c_), n_ / 2, a_sums_.get(), stream_);
     RACKQUAL_CHECK(cudaGetLastError());
     RACKQUAL_CHECK(cudaStreamSynchronize(stream_));
   }
@@ -124,7 +41,7 @@ class Stream : public Op {
       return {error <= 1e-9, detail};
     }
     RACKQUAL_CHECK(cudaMemsetAsync(counters_.get(), 0, 2 * sizeof(unsigned long long), stream_));
-    kernel::check<<<blocks_, threads, 0, stream_>>>(op_, output(), n_, counters_.get(), sums_.get());
+    launch_stream_check(blocks_, op_, output(), n_, counters_.get(), sums_.get(), stream_);
     RACKQUAL_CHECK(cudaGetLastError());
     unsigned long long counters[2];
     to_host(counters, counters_.get(), 2, stream_);
@@ -156,12 +73,12 @@ class Stream : public Op {
   void enqueue() {
     const std::int64_t n = n_ / 2;
     switch (op_) {
-      case stream::Op::read: kernel::read<<<blocks_, threads, 0, stream_>>>(vec(a_), n, sums_.get()); break;
-      case stream::Op::write: kernel::write<<<blocks_, threads, 0, stream_>>>(vec(a_), n); break;
-      case stream::Op::copy: kernel::copy<<<blocks_, threads, 0, stream_>>>(vec(a_), vec(c_), n); break;
-      case stream::Op::scale: kernel::scale<<<blocks_, threads, 0, stream_>>>(vec(b_), vec(c_), n); break;
-      case stream::Op::add: kernel::add<<<blocks_, threads, 0, stream_>>>(vec(a_), vec(b_), vec(c_), n); break;
-      case stream::Op::triad: kernel::triad<<<blocks_, threads, 0, stream_>>>(vec(a_), vec(b_), vec(c_), n); break;
+      case stream::Op::read: launch_stream_read(blocks_, vec(a_), n, sums_.get(), stream_); break;
+      case stream::Op::write: launch_stream_write(blocks_, vec(a_), n, stream_); break;
+      case stream::Op::copy: launch_stream_copy(blocks_, vec(a_), vec(c_), n, stream_); break;
+      case stream::Op::scale: launch_stream_scale(blocks_, vec(b_), vec(c_), n, stream_); break;
+      case stream::Op::add: launch_stream_add(blocks_, vec(a_), vec(b_), vec(c_), n, stream_); break;
+      case stream::Op::triad: launch_stream_triad(blocks_, vec(a_), vec(b_), vec(c_), n, stream_); break;
     }
     RACKQUAL_CHECK(cudaGetLastError());
   }

@@ -1,5 +1,6 @@
 // The cuda primitives: each call one cuBLASLt product or one or two kernel launches on the
-// stream, chosen by the views' element types (master fp32; compute fp32 or bf16).
+// stream (transformer_kernels.cu), chosen by the views' element types (master fp32; compute
+// fp32 or bf16).
 #include "kernels/cuda/transformer_primitives.hpp"
 
 #include <cuda_bf16.h>
@@ -11,7 +12,7 @@
 
 #include "kernels/common/hash.hpp"
 #include "kernels/cuda/check.hpp"
-#include "kernels/cuda/transformer_kernels.cuh"
+#include "kernels/cuda/transformer_kernels.hpp"
 #include "kernels/model/out_of_memory.hpp"
 
 namespace rackqual::cuda {
@@ -55,14 +56,6 @@ void compute_type(View v, F&& f) {
 }
 
 void launched() { RACKQUAL_CHECK(cudaGetLastError()); }
-
-unsigned rows_grid(std::int64_t rows) { return static_cast<unsigned>(rows); }
-unsigned warp_rows_grid(std::int64_t rows) {
-  return static_cast<unsigned>((rows + kernels::warp_rows - 1) / kernels::warp_rows);
-}
-unsigned columns_grid(std::int64_t cols) {
-  return static_cast<unsigned>((cols + kernels::column_threads.x - 1) / kernels::column_threads.x);
-}
 
 }  // namespace
 
@@ -145,8 +138,7 @@ void TransformerPrimitives::convert(View src, View dst) {
     compute_type(dst, [&](auto to) {
       using From = typename decltype(from)::type;
       using To = typename decltype(to)::type;
-      kernels::convert<From, To><<<blocks_for(src.count), threads_per_block, 0, stream_>>>(src.count, as<From>(src),
-                                                                                          as<To>(dst));
+      launch_convert<From, To>(blocks_for(src.count), src.count, as<From>(src), as<To>(dst), stream_);
       launched();
     });
   });
@@ -155,7 +147,7 @@ void TransformerPrimitives::convert(View src, View dst) {
 void TransformerPrimitives::synchronize() { RACKQUAL_CHECK(cudaStreamSynchronize(stream_)); }
 
 void TransformerPrimitives::initialise(const transformer::Layout& layout, std::uint64_t seed, View weights) {
-  kernels::initialise<<<blocks_, threads_per_block, 0, stream_>>>(layout, seed, as<float>(weights));
+  launch_initialise(blocks_, layout, seed, as<float>(weights), stream_);
   launched();
 }
 
@@ -180,8 +172,8 @@ void TransformerPrimitives::matmul(const model::Matmul& p) {
 
 void TransformerPrimitives::embedding_forward(std::int64_t seq, std::int64_t h, View inputs, View token_table,
                                               View position_table, View x) {
-  kernels::embed<<<blocks_, threads_per_block, 0, stream_>>>(inputs.count, seq, h, as<std::int32_t>(inputs),
-                                                             as<float>(token_table), as<float>(position_table), as<float>(x));
+  launch_embed(blocks_, inputs.count, seq, h, as<std::int32_t>(inputs), as<float>(token_table), as<float>(position_table),
+               as<float>(x), stream_);
   launched();
 }
 
@@ -189,33 +181,29 @@ void TransformerPrimitives::embedding_forward(std::int64_t seq, std::int64_t h, 
 void TransformerPrimitives::embedding_backward(std::int64_t seq, std::int64_t h, View inputs, View dx, View dtoken,
                                                View dposition) {
   zero(dtoken);
-  kernels::embed_backward_tokens<<<blocks_, threads_per_block, 0, stream_>>>(inputs.count, h, as<std::int32_t>(inputs),
-                                                                             as<float>(dx), as<float>(dtoken));
+  launch_embed_backward_tokens(blocks_, inputs.count, h, as<std::int32_t>(inputs), as<float>(dx), as<float>(dtoken), stream_);
   launched();
-  kernels::embed_backward_positions<<<blocks_for(seq * h), threads_per_block, 0, stream_>>>(
-      inputs.count / seq, seq, h, as<float>(dx), as<float>(dposition));
+  launch_embed_backward_positions(blocks_for(seq * h), inputs.count / seq, seq, h, as<float>(dx), as<float>(dposition), stream_);
   launched();
 }
 
 void TransformerPrimitives::add_bias(std::int64_t rows, std::int64_t cols, View bias, View y) {
   compute_type(y, [&](auto t) {
     using T = typename decltype(t)::type;
-    kernels::add_bias<T><<<blocks_, threads_per_block, 0, stream_>>>(rows, cols, as<float>(bias), as<T>(y));
+    launch_add_bias<T>(blocks_, rows, cols, as<float>(bias), as<T>(y), stream_);
     launched();
   });
 }
 
 void TransformerPrimitives::residual_with_bias(std::int64_t rows, std::int64_t cols, View x, View bias, View y) {
-  kernels::residual_with_bias<<<blocks_, threads_per_block, 0, stream_>>>(rows, cols, as<float>(x), as<float>(bias),
-                                                                          as<float>(y));
+  launch_residual_with_bias(blocks_, rows, cols, as<float>(x), as<float>(bias), as<float>(y), stream_);
   launched();
 }
 
 void TransformerPrimitives::column_sums(std::int64_t rows, std::int64_t cols, View x, View out) {
   compute_type(x, [&](auto t) {
     using X = typename decltype(t)::type;
-    kernels::column_sums<X><<<columns_grid(cols), kernels::column_threads, 0, stream_>>>(rows, cols, as<X>(x),
-                                                                                         as<float>(out));
+    launch_column_sums<X>(rows, cols, as<X>(x), as<float>(out), stream_);
     launched();
   });
 }
@@ -224,8 +212,8 @@ void TransformerPrimitives::layernorm_forward(std::int64_t rows, std::int64_t n,
                                               View mean, View rstd) {
   compute_type(y, [&](auto t) {
     using T = typename decltype(t)::type;
-    kernels::layernorm_forward<T><<<rows_grid(rows), kernels::row_threads, 0, stream_>>>(
-        n, as<float>(x), as<float>(gamma), as<float>(beta), as<T>(y), as<float>(mean), as<float>(rstd));
+    launch_layernorm_forward<T>(rows, n, as<float>(x), as<float>(gamma), as<float>(beta), as<T>(y), as<float>(mean),
+                                as<float>(rstd), stream_);
     launched();
   });
 }
@@ -234,20 +222,19 @@ void TransformerPrimitives::layernorm_backward(std::int64_t rows, std::int64_t n
                                                View dy, View dx, View dx_copy, View dgamma, View dbeta) {
   compute_type(dx_copy, [&](auto t) {
     using T = typename decltype(t)::type;
-    kernels::layernorm_backward<T><<<rows_grid(rows), kernels::row_threads, 0, stream_>>>(
-        n, as<float>(x), as<float>(gamma), as<float>(mean), as<float>(rstd), as<float>(dy), as<float>(dx), as<T>(dx_copy));
+    launch_layernorm_backward<T>(rows, n, as<float>(x), as<float>(gamma), as<float>(mean), as<float>(rstd), as<float>(dy),
+                                 as<float>(dx), as<T>(dx_copy), stream_);
     launched();
   });
-  kernels::layernorm_parameter_grads<<<columns_grid(n), kernels::column_threads, 0, stream_>>>(
-      rows, n, as<float>(x), as<float>(mean), as<float>(rstd), as<float>(dy), as<float>(dgamma), as<float>(dbeta));
+  launch_layernorm_parameter_grads(rows, n, as<float>(x), as<float>(mean), as<float>(rstd), as<float>(dy), as<float>(dgamma),
+                                   as<float>(dbeta), stream_);
   launched();
 }
 
 void TransformerPrimitives::causal_softmax_forward(std::int64_t rows, std::int64_t seq, View scores, View probs) {
   compute_type(probs, [&](auto t) {
     using T = typename decltype(t)::type;
-    kernels::causal_softmax<T><<<warp_rows_grid(rows), threads_per_block, 0, stream_>>>(rows, seq, as<float>(scores),
-                                                                                        as<T>(probs));
+    launch_causal_softmax<T>(rows, seq, as<float>(scores), as<T>(probs), stream_);
     launched();
   });
 }
@@ -256,8 +243,7 @@ void TransformerPrimitives::causal_softmax_backward(std::int64_t rows, std::int6
                                                     View dscores) {
   compute_type(probs, [&](auto t) {
     using T = typename decltype(t)::type;
-    kernels::causal_softmax_backward<T><<<warp_rows_grid(rows), threads_per_block, 0, stream_>>>(
-        rows, seq, as<T>(probs), as<float>(dprobs), as<T>(dscores));
+    launch_causal_softmax_backward<T>(rows, seq, as<T>(probs), as<float>(dprobs), as<T>(dscores), stream_);
     launched();
   });
 }
@@ -265,7 +251,7 @@ void TransformerPrimitives::causal_softmax_backward(std::int64_t rows, std::int6
 void TransformerPrimitives::bias_gelu_forward(std::int64_t rows, std::int64_t cols, View bias, View u, View act) {
   compute_type(u, [&](auto t) {
     using T = typename decltype(t)::type;
-    kernels::bias_gelu<T><<<blocks_, threads_per_block, 0, stream_>>>(rows, cols, as<float>(bias), as<T>(u), as<T>(act));
+    launch_bias_gelu<T>(blocks_, rows, cols, as<float>(bias), as<T>(u), as<T>(act), stream_);
     launched();
   });
 }
@@ -273,7 +259,7 @@ void TransformerPrimitives::bias_gelu_forward(std::int64_t rows, std::int64_t co
 void TransformerPrimitives::gelu_backward(View u, View d) {
   compute_type(d, [&](auto t) {
     using T = typename decltype(t)::type;
-    kernels::gelu_backward<T><<<blocks_, threads_per_block, 0, stream_>>>(d.count, as<T>(u), as<T>(d));
+    launch_gelu_backward<T>(blocks_, d.count, as<T>(u), as<T>(d), stream_);
     launched();
   });
 }
@@ -283,14 +269,14 @@ void TransformerPrimitives::cross_entropy(std::int64_t rows, std::int64_t vocab,
   if (logits.data == dlogits.data) throw std::invalid_argument("cuda backend: cross-entropy needs dlogits apart from the logits");
   compute_type(dlogits, [&](auto t) {
     using T = typename decltype(t)::type;
-    kernels::cross_entropy<T><<<rows_grid(rows), kernels::row_threads, 0, stream_>>>(
-        vocab, as<float>(logits), as<std::int32_t>(targets), static_cast<float>(scale), as<T>(dlogits), as<float>(losses));
+    launch_cross_entropy<T>(rows, vocab, as<float>(logits), as<std::int32_t>(targets), static_cast<float>(scale), as<T>(dlogits),
+                            as<float>(losses), stream_);
     launched();
   });
 }
 
 void TransformerPrimitives::mean(View x, View out) {
-  kernels::mean<<<1, kernels::row_threads, 0, stream_>>>(x.count, as<float>(x), as<float>(out));
+  launch_mean(x.count, as<float>(x), as<float>(out), stream_);
   launched();
 }
 
@@ -298,10 +284,10 @@ void TransformerPrimitives::adamw(const model::AdamWScalars& s, View w, View g, 
   compute_type(copy, [&](auto t) {
     using T = typename decltype(t)::type;
     T* separate = copy.same(w) ? nullptr : as<T>(copy);
-    kernels::adamw<T><<<blocks_for(w.count), threads_per_block, 0, stream_>>>(
-        w.count, as<float>(w), as<float>(g), as<float>(m), as<float>(v), separate, static_cast<float>(s.grad_scale),
-        static_cast<float>(s.lr), static_cast<float>(s.beta1), static_cast<float>(s.beta2), static_cast<float>(s.eps),
-        static_cast<float>(s.c1), static_cast<float>(s.c2), static_cast<float>(s.decay));
+    launch_adamw<T>(blocks_for(w.count), w.count, as<float>(w), as<float>(g), as<float>(m), as<float>(v), separate,
+                    static_cast<float>(s.grad_scale), static_cast<float>(s.lr), static_cast<float>(s.beta1),
+                    static_cast<float>(s.beta2), static_cast<float>(s.eps), static_cast<float>(s.c1), static_cast<float>(s.c2),
+                    static_cast<float>(s.decay), stream_);
     launched();
   });
 }
