@@ -214,14 +214,6 @@ def _text(df: pd.DataFrame, column: str) -> pa.Array:
     return _as_strings(df[column]) if column in df else pa.nulls(len(df), pa.string())
 
 
-def _struct(type_: pa.StructType, arrays: list[pa.Array]) -> pa.Array:
-    """A struct column, null where every field is."""
-    valid = None
-    for a in arrays:
-        valid = pc.is_valid(a) if valid is None else pc.or_(valid, pc.is_valid(a))
-    return pa.StructArray.from_arrays(arrays, fields=list(type_), mask=pc.invert(valid))
-
-
 def to_table(df: pd.DataFrame) -> pa.Table:
     """The loader's DataFrame (rackqual.load's contract) as the history's table: RECORDS plus the
     partition column date (of each run's first record, UTC). Rows without a run_id or a
@@ -248,10 +240,10 @@ def to_table(df: pd.DataFrame) -> pa.Table:
     columns["rank"] = _numbers(df, "rank", pa.int32())
     columns["value"] = _numbers(df, "value", pa.float64())
     columns["schema"] = _numbers(df, "schema", pa.int32())
-    columns["device"] = _struct(DEVICE, [_numbers(df, "device.index", pa.int32()), _text(df, "device.name"),
+    columns["device"] = history_files.struct_column(DEVICE, [_numbers(df, "device.index", pa.int32()), _text(df, "device.name"),
                                          _text(df, "device.serial"), _text(df, "device.uuid")])
-    columns["stats"] = _struct(STATS, [_numbers(df, f"stats.{f.name}", pa.float64()) for f in STATS])
-    columns["correct"] = _struct(CORRECT, [_booleans(df, "correct.ok"), _text(df, "correct.detail")])
+    columns["stats"] = history_files.struct_column(STATS, [_numbers(df, f"stats.{f.name}", pa.float64()) for f in STATS])
+    columns["correct"] = history_files.struct_column(CORRECT, [_booleans(df, "correct.ok"), _text(df, "correct.detail")])
     columns["digests"] = _text(df, "digests")
     used |= {"time", "rank", "value", "schema", "digests", "device", "stats", "correct"}
     used |= {f"device.{f.name}" for f in DEVICE} | {f"stats.{f.name}" for f in STATS} | {"correct.ok", "correct.detail"}

@@ -57,8 +57,8 @@ def _int32(array: pa.Array) -> pa.Array:
     return pc.if_else(pc.is_finite(array), array, None).cast(pa.int32(), safe=False)
 
 
-def _struct(type_: pa.StructType, arrays: list[pa.Array]) -> pa.Array:
-    """A struct column, null where every field is."""
+def struct_column(type_: pa.StructType, arrays: list[pa.Array]) -> pa.Array:
+    """A struct column, null where every field is (both ingest paths build device, stats and correct so)."""
     valid = arrays[0].is_valid()
     for a in arrays[1:]:
         valid = pc.or_(valid, a.is_valid())
@@ -89,7 +89,7 @@ def share_table(share: tuple, records: pa.Schema) -> tuple[pa.Table, list[tuple[
     arrays = []
     for field in records:
         if pa.types.is_struct(field.type):
-            arrays.append(_struct(field.type, [got[f"{field.name}.{f.name}"].cast(f.type) for f in field.type]))
+            arrays.append(struct_column(field.type, [got[f"{field.name}.{f.name}"].cast(f.type) for f in field.type]))
         else:
             arrays.append(got[field.name])
     table = pa.table(arrays, names=records.names)
@@ -141,7 +141,7 @@ def write(table: pa.Table, folder: pathlib.Path, basename: str, row_group: int, 
         date = dates.dictionary[codes[start]].as_py()
         pieces = max(-(-(stop - start) // file_rows), min(threads(), (stop - start) // row_group) or 1)
         cuts = np.linspace(start, stop, pieces + 1).astype(int)
-        for i, (a, b) in enumerate(zip(cuts[:-1], cuts[1:])):
+        for a, b in zip(cuts[:-1], cuts[1:]):
             jobs.append((table.slice(a, b - a).drop_columns(["date"]), folder / f"date={date}" / f"{basename}-{len(jobs)}.parquet"))
     for _, path in jobs:
         path.parent.mkdir(parents=True, exist_ok=True)
